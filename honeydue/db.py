@@ -1,0 +1,97 @@
+"""Database setup: the Tortoise configuration, start/stop, and migrations under a lock."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise import Tortoise, connections
+
+from honeydue.settings import Settings
+
+log = logging.getLogger(__name__)
+
+APP_LABEL = "honeydue"
+# A fixed 64-bit key for pg_advisory_lock, derived from a name so it is greppable.
+MIGRATION_LOCK_KEY = zlib.crc32(b"honeydue-migrations")
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    url = settings.effective_database_url
+    if url.startswith("sqlite://"):
+        path = Path(url.removeprefix("sqlite://"))
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": ["honeydue.models"],
+                "migrations": "migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings) -> None:
+    """Open the ORM for this process.
+
+    Tortoise 1.x keeps its state in a context variable; a lifespan task's
+    context is not the request tasks' context, so without the global fallback
+    every request would see an uninitialised ORM.
+    """
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def ping_db() -> None:
+    conn = connections.get("default")
+    await conn.execute_query("SELECT 1")
+
+
+async def migrate(settings: Settings) -> list[str]:
+    """Apply pending migrations; returns the names applied by this process.
+
+    On PostgreSQL the whole run holds ``pg_advisory_lock`` on a connection of
+    its own, so replicas started together wait for each other and each
+    migration is applied exactly once (the rest find nothing to do).
+    """
+    from tortoise.migrations.api import migrate as run_migrations
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            log.info("migration applied: %s.%s", app_label, name)
+            applied.append(name)
+
+    config = tortoise_config(settings)
+    lock_conn = None
+    if settings.is_postgres:
+        import asyncpg
+
+        lock_conn = await asyncpg.connect(_asyncpg_dsn(settings.effective_database_url))
+        log.info("waiting for the migration lock")
+        await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await run_migrations(config=config, progress=progress)
+    finally:
+        await Tortoise.close_connections()
+        if lock_conn is not None:
+            await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+            await lock_conn.close()
+    return applied
+
+
+def _asyncpg_dsn(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(scheme="postgresql").geturl()

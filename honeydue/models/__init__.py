@@ -1,0 +1,26 @@
+"""Tortoise models for the whole domain; the app label is ``honeydue``."""
+
+from honeydue.models.accounts import AuthToken, NotificationPreference, User
+from honeydue.models.documents import Document
+from honeydue.models.enums import (
+    ROLE_RANK,
+    DocumentKind,
+    MediaPurpose,
+    MediaStatus,
+    NotificationType,
+    ResidenceRole,
+    TaskCategory,
+    TaskFrequency,
+    TaskPriority,
+)
+from honeydue.models.media import Media
+from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
+from honeydue.models.residences import Membership, Residence, ShareCode
+from honeydue.models.tasks import Task, TaskCompletion
+
+__all__ = [
+    "ROLE_RANK", "AccountPurge", "AuthToken", "Document", "DocumentKind", "Media", "MediaPurpose",
+    "MediaStatus", "Membership", "Notification", "NotificationPreference", "NotificationType",
+    "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
+    "TaskFrequency", "TaskPriority", "User",
+]

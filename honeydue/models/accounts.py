@@ -1,0 +1,46 @@
+"""Users, their bearer tokens and notification preferences."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from honeydue.models.base import UUIDModel
+from honeydue.models.enums import NotificationType
+
+
+class User(UUIDModel):
+    email = fields.CharField(max_length=254, unique=True)  # stored normalised (lower case)
+    password_hash = fields.CharField(max_length=255)
+    display_name = fields.CharField(max_length=100)
+    is_admin = fields.BooleanField(default=False)
+    # A plain column, not a foreign key: media rows point at users (owner), and
+    # Tortoise's migration autodetector cannot order a User <-> Media cycle.
+    avatar_id = fields.UUIDField(null=True)
+
+    class Meta:
+        table = "users"
+
+
+class AuthToken(UUIDModel):
+    # An opaque bearer token; only its SHA-256 is stored, so a database leak leaks no sessions.
+
+    user = fields.ForeignKeyField("honeydue.User", related_name="tokens", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "auth_tokens"
+
+
+class NotificationPreference(UUIDModel):
+    user = fields.ForeignKeyField("honeydue.User", related_name="notification_preferences",
+                                  on_delete=fields.CASCADE)
+    type = fields.CharEnumField(NotificationType, max_length=32)
+    enabled = fields.BooleanField(default=True)
+    hour_of_day = fields.SmallIntField(default=20)  # in the user's residence timezone
+
+    class Meta:
+        table = "notification_preferences"
+        unique_together = (("user", "type"),)

@@ -1,0 +1,36 @@
+"""Uploaded files: one row per object in the bucket."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from honeydue.models.base import UUIDModel
+from honeydue.models.enums import MediaPurpose, MediaStatus
+
+
+class Media(UUIDModel):
+    key = fields.CharField(max_length=512, unique=True)
+    owner = fields.ForeignKeyField("honeydue.User", related_name="media", null=True,
+                                   on_delete=fields.SET_NULL)
+    purpose = fields.CharEnumField(MediaPurpose, max_length=24)
+    # What the upload was requested for: a user (avatar), task (photo) or residence (document).
+    target_id = fields.UUIDField(db_index=True, null=True)
+    # Where it is attached once used (completion or document); null while unattached.
+    completion = fields.ForeignKeyField("honeydue.TaskCompletion", related_name="photos", null=True,
+                                        on_delete=fields.SET_NULL)
+    document = fields.ForeignKeyField("honeydue.Document", related_name="files", null=True,
+                                      on_delete=fields.SET_NULL)
+    residence = fields.ForeignKeyField("honeydue.Residence", related_name="media", null=True,
+                                       on_delete=fields.SET_NULL)
+    filename = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    status = fields.CharEnumField(MediaStatus, max_length=16, default=MediaStatus.PENDING, db_index=True)
+    reject_reason = fields.CharField(max_length=255, null=True)
+    etag = fields.CharField(max_length=100, null=True)
+    finalized_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "media"
+        indexes = (("owner_id", "status"), ("status", "created_at"))

@@ -1,0 +1,49 @@
+"""Recurring chores and the record of each time one was done."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from honeydue.models.base import UUIDModel
+from honeydue.models.enums import TaskCategory, TaskFrequency, TaskPriority
+
+
+class Task(UUIDModel):
+    residence = fields.ForeignKeyField("honeydue.Residence", related_name="tasks", on_delete=fields.CASCADE)
+    title = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    category = fields.CharEnumField(TaskCategory, max_length=16, default=TaskCategory.OTHER)
+    priority = fields.CharEnumField(TaskPriority, max_length=16, default=TaskPriority.MEDIUM)
+    frequency = fields.CharEnumField(TaskFrequency, max_length=16, default=TaskFrequency.ONCE)
+    interval_days = fields.IntField(null=True)
+    rolling = fields.BooleanField(default=False)
+    # The schedule's anchor: fixed schedules count slots from here.
+    anchor_date = fields.DateField(null=True)
+    due_date = fields.DateField(null=True, db_index=True)
+    in_progress = fields.BooleanField(default=False)
+    cancelled = fields.BooleanField(default=False)
+    archived = fields.BooleanField(default=False)
+    completed = fields.BooleanField(default=False)  # a ONCE task that has been done
+    assignee = fields.ForeignKeyField("honeydue.User", related_name="assigned_tasks", null=True,
+                                      on_delete=fields.SET_NULL)
+    created_by = fields.ForeignKeyField("honeydue.User", related_name=False, null=True,
+                                        on_delete=fields.SET_NULL)
+    last_completed_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "tasks"
+        indexes = (("residence_id", "due_date"),)
+
+
+class TaskCompletion(UUIDModel):
+    task = fields.ForeignKeyField("honeydue.Task", related_name="completions", on_delete=fields.CASCADE)
+    completed_at = fields.DatetimeField()
+    completed_by = fields.ForeignKeyField("honeydue.User", related_name=False, null=True,
+                                          on_delete=fields.SET_NULL)
+    notes = fields.TextField(default="")
+    cost_cents = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "task_completions"
+        indexes = (("task_id", "completed_at"),)

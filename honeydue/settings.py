@@ -1,0 +1,206 @@
+"""Configuration from the environment, validated once at start.
+
+Every variable of DESIGN.md's configuration table is a field here. A bad value
+stops start-up with one line naming the variable (see ``load_settings``), so an
+operator never has to read a traceback to find a typo in a ConfigMap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator: names the variable."""
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    # "development" is the embedded default; "production" demands real secrets.
+    honeydue_env: Literal["development", "production"] = "development"
+    honeydue_var_dir: Path = Path("./var")
+
+    database_url: str = ""
+    redis_url: str | None = None
+
+    b2_endpoint: str | None = None
+    b2_region: str = "us-east-1"
+    b2_bucket_name: str | None = None
+    b2_key_id: str | None = None
+    b2_app_key: str | None = None
+    # The old service read only STORAGE_USE_SSL, silently ignoring B2_USE_SSL;
+    # B2_USE_SSL wins, the old name is a deprecated alias (see _warn_deprecated).
+    b2_use_ssl: bool = Field(default=True, validation_alias=AliasChoices("B2_USE_SSL", "STORAGE_USE_SSL"))
+
+    storage_max_file_size: int = Field(default=10 * 1024 * 1024, ge=1)
+    storage_allowed_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_TYPES)
+    )
+
+    media_signing_key: str | None = None
+    # The key being rotated out: links it signed stay valid until they expire.
+    media_signing_key_previous: str | None = None
+    public_gateway_url: str | None = None
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    token_ttl_days: int = Field(default=30, ge=1)
+    upload_rate_per_hour: int = Field(default=50, ge=1)
+    upload_pending_limit: int = Field(default=10, ge=1)
+    login_attempts_per_15min: int = Field(default=10, ge=1)
+
+    reminder_cron: str = "0 20 * * *"
+    pending_upload_max_age_hours: int = Field(default=24, ge=1)
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "honeydue <no-reply@honeydue.local>"
+    smtp_starttls: bool = True
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("storage_allowed_types", "cors_origins", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in DATABASE_SCHEMES:
+            raise ValueError(f"scheme must be one of {', '.join(DATABASE_SCHEMES)}")
+        return value
+
+    @field_validator("public_gateway_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.honeydue_env == "production" and not self.media_signing_key:
+            raise ValueError("MEDIA_SIGNING_KEY is required when HONEYDUE_ENV=production")
+        if self.b2_endpoint and not self.b2_bucket_name:
+            raise ValueError("B2_BUCKET_NAME is required when B2_ENDPOINT is set")
+        return self
+
+    # Derived values -------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.honeydue_var_dir / 'honeydue.sqlite3'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlsplit(self.effective_database_url).scheme != "sqlite"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.honeydue_var_dir / "media"
+
+    @property
+    def uses_s3(self) -> bool:
+        return bool(self.b2_endpoint)
+
+    def signing_keys(self) -> list[bytes]:
+        """Current key first, then the one being rotated out."""
+        keys = [self.media_signing_key or ensure_local_signing_key(self.honeydue_var_dir)]
+        if self.media_signing_key_previous:
+            keys.append(self.media_signing_key_previous)
+        return [k.encode() for k in keys]
+
+
+def ensure_local_signing_key(var_dir: Path) -> str:
+    """Embedded mode makes a signing key once and keeps it under ./var/."""
+    path = var_dir / "media-signing-key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    try:
+        os.link(tmp, path)  # atomic: two processes starting at once agree on one key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def _field_env_name(loc: tuple[object, ...]) -> str:
+    if not loc:
+        return "configuration"
+    name = str(loc[0])
+    if name == "b2_use_ssl":
+        return "B2_USE_SSL"
+    return name.upper()
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the configuration; raise ConfigError naming the variable."""
+    env = dict(os.environ if environ is None else environ)
+    if "STORAGE_USE_SSL" in env:
+        if "B2_USE_SSL" in env:
+            log.warning("STORAGE_USE_SSL is deprecated and ignored because B2_USE_SSL is set")
+            env.pop("STORAGE_USE_SSL")
+        else:
+            log.warning("STORAGE_USE_SSL is deprecated; set B2_USE_SSL instead")
+    try:
+        return Settings(_env_file=None, **_lowercase_known(env))  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = _field_env_name(tuple(err.get("loc", ())))
+        message = err.get("msg", "invalid value").removeprefix("Value error, ")
+        if name == "configuration" or message.startswith(("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME")):
+            raise ConfigError(f"configuration error: {message}") from None
+        raise ConfigError(f"configuration error: {name}: {message}") from None
+
+
+def _lowercase_known(env: dict[str, str]) -> dict[str, object]:
+    """Pass only our own variables, so unrelated environment never trips validation."""
+    out: dict[str, object] = {}
+    fields = Settings.model_fields
+    for key, value in env.items():
+        lower = key.lower()
+        if key in ("B2_USE_SSL", "STORAGE_USE_SSL"):
+            out[key] = value
+        elif lower in fields and lower != "b2_use_ssl":
+            out[lower] = value
+    return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
