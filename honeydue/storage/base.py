@@ -1,0 +1,96 @@
+"""The storage interface every backend implements, and its typed errors.
+
+Callers (the API's upload lifecycle, the gateway, the workers) only see this
+module: they never import aioboto3 or touch the media directory themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class StorageError(Exception):
+    """Base of every storage failure callers may map to a response."""
+
+
+class ObjectNotFound(StorageError):
+    pass
+
+
+class AccessDenied(StorageError):
+    pass
+
+
+class StorageUnavailable(StorageError):
+    """The store did not answer (connection refused, timeout, 5xx): try again later."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # without quotes
+    last_modified: datetime
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where and how the client PUTs the bytes: send every header, unchanged."""
+
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+@dataclass
+class ObjectStream:
+    """An open GET: metadata, then body chunks; always ``aclose()`` it (in a finally)."""
+
+    info: ObjectInfo
+    status: int  # 200 or 206
+    content_length: int
+    content_range: str | None
+    chunks: AsyncIterator[bytes]
+    _closers: list = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for closer in self._closers:
+            await closer()
+        self._closers.clear()
+
+
+class Storage(Protocol):
+    async def head(self, key: str) -> ObjectInfo: ...
+
+    async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> ObjectStream:
+        """One GET; ``byte_range`` is inclusive (first, last), already validated by the caller."""
+        ...
+
+    async def read_prefix(self, key: str, length: int) -> bytes: ...
+
+    async def delete(self, key: str) -> None:
+        """Idempotent: deleting a missing key is not an error."""
+        ...
+
+    def list(self, prefix: str) -> AsyncIterator[ObjectInfo]: ...
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """Server-side writes (probes, tests, operators); clients upload via ``presign_put``."""
+        ...
+
+    async def presign_put(
+        self, key: str, content_type: str, content_length: int, content_md5: str | None, expires_in: int
+    ) -> UploadTarget: ...
+
+    async def presign_get(
+        self, key: str, expires_in: int, content_type: str, content_disposition: str
+    ) -> str | None:
+        """A direct link to the bucket; None where the backend has none (local directory)."""
+        ...
+
+    async def close(self) -> None: ...
