@@ -1,0 +1,200 @@
+"""Task schedule rules: when a recurring task is next due, and which Kanban column it sits in.
+
+Pure functions on dates, shared by the GraphQL resolvers (``completeTask``, ``Task.column``) and the
+reminder workers, so both agree on what "due" and "overdue" mean. Every date here is a calendar date
+in the residence's timezone; turning an instant into such a date is ``to_local_date``'s job.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from honeydue.models.enums import TaskFrequency
+
+DUE_SOON_DAYS = 30
+
+
+class TaskColumn(StrEnum):
+    """The Kanban column of a task; values equal the GraphQL ``TaskColumn`` names."""
+
+    OVERDUE = "OVERDUE"
+    DUE_SOON = "DUE_SOON"
+    UPCOMING = "UPCOMING"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+def add_months(d: date, n: int) -> date:
+    """``d`` moved by ``n`` calendar months, clamped to the end of a shorter month (Jan 31 + 1 = Feb 28/29)."""
+    month_index = d.year * 12 + (d.month - 1) + n
+    year, month = divmod(month_index, 12)
+    month += 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Period:
+    """One step of a schedule: a number of days or a number of calendar months (never both)."""
+
+    days: int = 0
+    months: int = 0
+
+    def after(self, d: date, times: int = 1) -> date:
+        """``d`` moved forward by ``times`` steps, computed in one go from ``d`` so month ends do not drift."""
+        if self.months:
+            return add_months(d, self.months * times)
+        return d + timedelta(days=self.days * times)
+
+
+_FIXED_PERIODS: dict[TaskFrequency, Period] = {
+    TaskFrequency.DAILY: Period(days=1),
+    TaskFrequency.WEEKLY: Period(days=7),
+    TaskFrequency.BIWEEKLY: Period(days=14),
+    TaskFrequency.MONTHLY: Period(months=1),
+    TaskFrequency.QUARTERLY: Period(months=3),
+    TaskFrequency.ANNUAL: Period(months=12),
+}
+
+
+def validate_schedule(frequency: TaskFrequency | str, interval_days: int | None) -> str | None:
+    """The user-facing error of a frequency/interval pair, or None when it is valid.
+
+    CUSTOM needs ``interval_days >= 1``. Other frequencies ignore ``interval_days`` rather than refuse it:
+    API.md makes it "required only for CUSTOM", and an ``updateTask`` that switches a CUSTOM task to
+    WEEKLY should not also have to null the old interval. Store ``stored_interval_days(...)`` so the
+    ignored value does not linger in the row.
+    """
+    try:
+        frequency = TaskFrequency(frequency)
+    except ValueError:
+        return f"Unknown frequency {frequency!r}."
+    if frequency is TaskFrequency.CUSTOM and (interval_days is None or interval_days < 1):
+        return "A CUSTOM schedule needs intervalDays of at least 1."
+    return None
+
+
+def stored_interval_days(frequency: TaskFrequency | str, interval_days: int | None) -> int | None:
+    """The interval worth storing: only CUSTOM schedules keep one (see ``validate_schedule``)."""
+    return interval_days if TaskFrequency(frequency) is TaskFrequency.CUSTOM else None
+
+
+def period_step(frequency: TaskFrequency | str, interval_days: int | None) -> Period | None:
+    """The step between two due dates of ``frequency``; None for ONCE, which does not recur.
+
+    Raises ValueError for a CUSTOM schedule without a valid interval (``validate_schedule`` keeps those
+    out of the database, so meeting one here is a bug, not a user error).
+    """
+    frequency = TaskFrequency(frequency)
+    if frequency is TaskFrequency.ONCE:
+        return None
+    if frequency is TaskFrequency.CUSTOM:
+        if interval_days is None or interval_days < 1:
+            raise ValueError(f"CUSTOM schedule with invalid interval_days={interval_days!r}")
+        return Period(days=interval_days)
+    return _FIXED_PERIODS[frequency]
+
+
+def _first_slot_after(anchor: date, step: Period, threshold: date) -> date:
+    """The earliest ``anchor + k * step`` (any integer k) that is strictly after ``threshold``.
+
+    Slots are always counted from the anchor, never from the previous slot, so a schedule anchored on
+    the 31st comes back to the 31st after passing through February.
+    """
+    if step.months:
+        months_apart = (threshold.year - anchor.year) * 12 + (threshold.month - anchor.month)
+        # One step below the estimate is certain to be in an earlier month than the threshold.
+        k = months_apart // step.months - 1
+    else:
+        k = (threshold - anchor).days // step.days
+    while step.after(anchor, k) <= threshold:
+        k += 1
+    return step.after(anchor, k)
+
+
+def next_due_date(
+    frequency: TaskFrequency | str,
+    interval_days: int | None,
+    rolling: bool,
+    anchor: date,
+    current_due: date | None,
+    completed_on: date,
+) -> date | None:
+    """The due date a task gets when it is completed on ``completed_on`` (a residence-local date).
+
+    * ONCE: None, the task is done.
+    * rolling: one period after the completion, however early or late it was.
+    * fixed: the first slot of the schedule anchored at ``anchor`` strictly after both the completion
+      and the current due date. A task three periods late therefore moves to the next future slot
+      (one completion, not three catch-ups), and a task done early moves past its current due date
+      instead of staying due on the day it was already done for.
+    """
+    step = period_step(frequency, interval_days)
+    if step is None:
+        return None
+    if rolling:
+        return step.after(completed_on)
+    threshold = completed_on if current_due is None else max(completed_on, current_due)
+    return _first_slot_after(anchor, step, threshold)
+
+
+@functools.cache
+def _known_timezones() -> frozenset[str]:
+    # "localtime" follows whatever the server is set to and "Factory" is a placeholder zone; neither
+    # means a place, so a residence may not use them.
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
+def validate_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA timezone a residence may use (e.g. "Pacific/Auckland", "UTC")."""
+    return name in _known_timezones()
+
+
+def to_local_date(dt: datetime, tz_name: str) -> date:
+    """The calendar date the instant ``dt`` falls on in ``tz_name``.
+
+    Naive datetimes are refused: the ORM runs with ``use_tz``, so a naive value means someone dropped
+    the timezone, and guessing one would silently shift completions across midnight.
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("to_local_date needs a timezone-aware datetime")
+    return dt.astimezone(zoneinfo.ZoneInfo(tz_name)).date()
+
+
+def local_today(tz_name: str, now: datetime) -> date:
+    """Today's date in ``tz_name`` at the instant ``now`` (passed in so callers and tests control the clock)."""
+    return to_local_date(now, tz_name)
+
+
+def task_column(
+    *,
+    cancelled: bool,
+    completed: bool,
+    in_progress: bool,
+    due_date: date | None,
+    today: date,
+    due_soon_days: int = DUE_SOON_DAYS,
+) -> TaskColumn:
+    """The Kanban column of a task; the first matching rule wins, in the order API.md lists them.
+
+    DUE_SOON covers today through ``today + due_soon_days`` inclusive; a task with no due date (a
+    recurring task whose date was cleared) is UPCOMING rather than hidden.
+    """
+    if cancelled:
+        return TaskColumn.CANCELLED
+    if completed:
+        return TaskColumn.COMPLETED
+    if in_progress:
+        return TaskColumn.IN_PROGRESS
+    if due_date is None:
+        return TaskColumn.UPCOMING
+    if due_date < today:
+        return TaskColumn.OVERDUE
+    if due_date <= today + timedelta(days=due_soon_days):
+        return TaskColumn.DUE_SOON
+    return TaskColumn.UPCOMING

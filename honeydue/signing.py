@@ -1,0 +1,125 @@
+"""HMAC-SHA256 links for the media gateway: downloads (GET/HEAD) and local uploads (PUT).
+
+A download link binds the object key and an expiry. The expiry is snapped up
+to a window boundary so everyone asking for the same object in the same window
+gets the same URL, which lets a CDN cache one copy per window; the gateway
+then sets ``max-age`` to the seconds left, so no cache outlives the link.
+
+Every message starts with a kind label, so an upload signature can never be
+replayed as a download signature (or the reverse), and every field is length
+prefixed, so no two different field tuples serialise to the same bytes.
+Verification accepts any of the given keys (current first, then the one being
+rotated out) and compares in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import time
+from urllib.parse import quote
+
+WINDOW_SECONDS = 3600
+_MEDIA_KIND = b"honeydue/media-get/1"
+_UPLOAD_KIND = b"honeydue/media-put/1"
+_SIG_CHARS = 43  # base64url of 32 bytes, unpadded
+_MAX_EXP_DIGITS = 12  # ~ year 33000; anything longer is garbage, not a timestamp
+
+
+def snap_expiry(now: float, expires_in: int, window: int = WINDOW_SECONDS) -> int:
+    """The first window boundary at or after ``now + expires_in``."""
+    return int(math.ceil((now + expires_in) / window) * window)
+
+
+def sign_media_url(
+    keys: list[bytes], base_url: str, key: str, expires_in: int, now: float | None = None
+) -> str:
+    """A gateway download link ``{base_url}/media/{key}?exp=..&sig=..`` signed with ``keys[0]``."""
+    if not keys:
+        raise ValueError("no signing key")
+    if expires_in <= 0:
+        raise ValueError("expires_in must be positive")
+    exp = snap_expiry(time.time() if now is None else now, expires_in)
+    sig = _sign(keys[0], _MEDIA_KIND, key, str(exp))
+    return f"{base_url.rstrip('/')}/media/{quote(key, safe='/')}?exp={exp}&sig={sig}"
+
+
+def verify_media_signature(
+    keys: list[bytes], key: str, exp: str | int | None, sig: str | None, now: float | None = None
+) -> bool:
+    """True when ``sig`` signs (key, exp) under one of ``keys`` and ``exp`` is still in the future."""
+    expiry = _parse_expiry(exp)
+    if expiry is None or not _plausible_sig(sig):
+        return False
+    if expiry <= (time.time() if now is None else now):
+        return False
+    return _matches_any(keys, sig, _MEDIA_KIND, key, str(expiry))  # type: ignore[arg-type]
+
+
+def sign_upload(keys: list[bytes], key: str, content_type: str, length: int, expires_at: int) -> str:
+    """Signature of a local-backend upload URL: binds key, content type, exact length and expiry."""
+    if not keys:
+        raise ValueError("no signing key")
+    return _sign(keys[0], _UPLOAD_KIND, key, content_type, str(int(length)), str(int(expires_at)))
+
+
+def verify_upload(
+    keys: list[bytes],
+    key: str,
+    content_type: str | None,
+    length: str | int | None,
+    expires_at: str | int | None,
+    sig: str | None,
+    now: float | None = None,
+) -> bool:
+    """True when ``sig`` is a live :func:`sign_upload` signature for exactly these fields."""
+    expiry = _parse_expiry(expires_at)
+    size = _parse_expiry(length)  # same shape: a short run of ASCII digits
+    if expiry is None or size is None or content_type is None or not _plausible_sig(sig):
+        return False
+    if expiry <= (time.time() if now is None else now):
+        return False
+    return _matches_any(keys, sig, _UPLOAD_KIND, key, content_type, str(size), str(expiry))  # type: ignore[arg-type]
+
+
+def _message(kind: bytes, fields: tuple[str, ...]) -> bytes:
+    parts = [kind]
+    for value in fields:
+        raw = value.encode("utf-8", "surrogatepass")
+        parts.append(b"%d:%s" % (len(raw), raw))
+    return b"\n".join(parts)
+
+
+def _sign(secret: bytes, kind: bytes, *fields: str) -> str:
+    digest = hmac.digest(secret, _message(kind, fields), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _matches_any(keys: list[bytes], sig: str, kind: bytes, *fields: str) -> bool:
+    message = _message(kind, fields)
+    given = sig.encode("ascii")
+    ok = False
+    for secret in keys:
+        digest = hmac.digest(secret, message, hashlib.sha256)
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=")
+        # No early exit: the time taken does not say which key (if any) matched.
+        ok |= hmac.compare_digest(expected, given)
+    return ok
+
+
+def _plausible_sig(sig: str | None) -> bool:
+    return isinstance(sig, str) and len(sig) == _SIG_CHARS and sig.isascii()
+
+
+def _parse_expiry(value: str | int | None) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if not isinstance(value, str) or not value or len(value) > _MAX_EXP_DIGITS:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)

@@ -1,0 +1,51 @@
+"""User errors: bad input reported in a payload's ``userErrors``, never raised to the client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class UserErrorCode(StrEnum):
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_TIMEZONE = "INVALID_TIMEZONE"
+    INVALID_SCHEDULE = "INVALID_SCHEDULE"
+    INVALID_CODE = "INVALID_CODE"
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    LAST_OWNER = "LAST_OWNER"
+    DATE_IN_FUTURE = "DATE_IN_FUTURE"
+    MEDIA_NOT_READY = "MEDIA_NOT_READY"
+    MEDIA_NOT_ALLOWED = "MEDIA_NOT_ALLOWED"
+    MEDIA_IN_USE = "MEDIA_IN_USE"
+    TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    UPLOAD_RATE_LIMITED = "UPLOAD_RATE_LIMITED"
+    TOO_MANY_PENDING_UPLOADS = "TOO_MANY_PENDING_UPLOADS"
+    UPLOAD_MISSING = "UPLOAD_MISSING"
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: UserErrorCode
+    message: str
+    field: list[str] | None = None
+
+
+class InputRejected(Exception):
+    """Raised inside a resolver to abandon the operation with user errors (nothing is written)."""
+
+    def __init__(self, *errors: UserError) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+
+
+def reject(code: UserErrorCode, message: str, *field: str) -> InputRejected:
+    return InputRejected(UserError(code, message, list(field) or None))

@@ -1,0 +1,154 @@
+"""Accounts: register, log in and out, profile, password, and deleting an account."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from honeydue import jobs
+from honeydue.errors import RateLimited
+from honeydue.models import AccountPurge, Media, MediaPurpose, MediaStatus, Membership, Residence, User
+from honeydue.passwords import DUMMY_HASH, hash_password, needs_rehash, password_problem, verify_password
+from honeydue.ratelimit import RateLimiter
+from honeydue.settings import Settings
+from honeydue.tokens import issue_token, revoke_all_tokens, revoke_token
+from honeydue.user_errors import UserErrorCode, reject
+
+log = logging.getLogger(__name__)
+
+# Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
+# proven by email, not by regex.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+LOGIN_WINDOW = 15 * 60
+
+
+@dataclass
+class Session:
+    token: str
+    user: User
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_display_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise reject(UserErrorCode.INVALID_INPUT, "Display name must be 1 to 100 characters.", "displayName")
+    return name
+
+
+async def register(settings: Settings, email: str, password: str, display_name: str) -> Session:
+    email = normalise_email(email)
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
+    problem = password_problem(password, email)
+    if problem:
+        raise reject(UserErrorCode.WEAK_PASSWORD, problem, "password")
+    name = _check_display_name(display_name)
+    if await User.filter(email=email).exists():
+        raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
+    try:
+        user = await User.create(email=email, password_hash=hash_password(password), display_name=name)
+    except IntegrityError:  # a concurrent registration won the race
+        raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None
+    return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
+
+
+async def login(
+    settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str
+) -> Session:
+    email = normalise_email(email)
+    limit = settings.login_attempts_per_15min
+    # Both keys count every attempt: one address guessing many emails, or many addresses one email.
+    within_email = await limiter.hit(f"login:email:{email}", limit, LOGIN_WINDOW)
+    within_ip = await limiter.hit(f"login:ip:{client_ip}", limit * 5, LOGIN_WINDOW)
+    if not (within_email and within_ip):
+        raise RateLimited("Too many login attempts; try again in a few minutes.")
+    user = await User.get_or_none(email=email)
+    if user is None:
+        verify_password(DUMMY_HASH, password)
+        raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
+    if not verify_password(user.password_hash, password):
+        raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        await user.save(update_fields=["password_hash"])
+    await limiter.reset(f"login:email:{email}", LOGIN_WINDOW)
+    return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
+
+
+async def logout(token: str) -> None:
+    await revoke_token(token)
+
+
+async def update_profile(user: User, display_name: str | None, avatar_id: uuid.UUID | None) -> User:
+    fields: list[str] = []
+    if display_name is not None:
+        user.display_name = _check_display_name(display_name)
+        fields.append("display_name")
+    if avatar_id is not None and avatar_id != user.avatar_id:
+        media = await Media.get_or_none(id=avatar_id)
+        if media is None or media.owner_id != user.id:
+            raise reject(UserErrorCode.MEDIA_NOT_ALLOWED, "That file is not one of your uploads.", "avatarId")
+        if media.purpose != MediaPurpose.AVATAR or media.target_id not in (None, user.id):
+            raise reject(UserErrorCode.MEDIA_NOT_ALLOWED, "That file was not uploaded as an avatar.", "avatarId")
+        if media.status != MediaStatus.READY:
+            raise reject(UserErrorCode.MEDIA_NOT_READY, "That file is not finalized yet.", "avatarId")
+        user.avatar_id = media.id
+        fields.append("avatar_id")
+    if fields:
+        await user.save(update_fields=fields)
+    return user
+
+
+async def change_password(user: User, current_token: str | None, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise reject(UserErrorCode.WRONG_PASSWORD, "Current password is incorrect.", "currentPassword")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise reject(UserErrorCode.WEAK_PASSWORD, problem, "newPassword")
+    user.password_hash = hash_password(new)
+    await user.save(update_fields=["password_hash"])
+    # Every other session ends; the one that changed the password stays signed in.
+    await revoke_all_tokens(user.id, except_raw=current_token)
+
+
+async def delete_account(user: User, password: str) -> None:
+    """Remove the user and their rows now; leave a durable record for purging their files."""
+    if not verify_password(user.password_hash, password):
+        raise reject(UserErrorCode.WRONG_PASSWORD, "Password is incorrect.", "password")
+    async with in_transaction():
+        sole_residences = await _residences_only_this_user_belongs_to(user)
+        purge = await AccountPurge.create(
+            user_id=user.id,
+            prefixes=[f"users/{user.id}/"] + [f"residences/{rid}/" for rid in sole_residences],
+            keys=await _media_keys_to_purge(user, sole_residences),
+        )
+        await Media.filter(owner_id=user.id, residence_id=None).delete()
+        await Media.filter(residence_id__in=sole_residences).delete()
+        await Residence.filter(id__in=sole_residences).delete()
+        await user.delete()
+    if not jobs.enqueue("purge_account", str(purge.id)):
+        log.warning("purge %s left for the sweeper", purge.id)
+
+
+async def _residences_only_this_user_belongs_to(user: User) -> list[uuid.UUID]:
+    mine = await Membership.filter(user_id=user.id).values_list("residence_id", flat=True)
+    shared = await Membership.filter(residence_id__in=list(mine)).exclude(user_id=user.id).values_list(
+        "residence_id", flat=True
+    )
+    return [rid for rid in mine if rid not in set(shared)]  # type: ignore[misc]
+
+
+async def _media_keys_to_purge(user: User, sole_residences: list[uuid.UUID]) -> list[str]:
+    """Keys under the residences/tasks that go with the account (task keys live outside its prefixes)."""
+    keys = await Media.filter(residence_id__in=sole_residences).values_list("key", flat=True)
+    own = await Media.filter(owner_id=user.id, residence_id=None).values_list("key", flat=True)
+    return sorted({*keys, *own})  # type: ignore[arg-type]

@@ -1,0 +1,44 @@
+"""The per-request GraphQL context: who is asking, the process's services, and this request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.dataloader import DataLoader
+
+from honeydue.errors import Unauthenticated
+from honeydue.models import User
+from honeydue.ratelimit import RateLimiter
+from honeydue.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    settings: Settings
+    rate_limiter: RateLimiter
+    user: User | None
+    token: str | None
+    storage: Any = None
+    _loaders: dict[str, DataLoader] = field(default_factory=dict)
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    def require_user(self) -> User:
+        if self.user is None:
+            raise Unauthenticated()
+        return self.user
+
+    def loader(self, name: str, batch: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]) -> DataLoader:
+        """This request's DataLoader called ``name`` (one per request, so nothing leaks between users)."""
+        existing = self._loaders.get(name)
+        if existing is None:
+            existing = self._loaders[name] = DataLoader(load_fn=batch)
+        return existing
