@@ -225,8 +225,9 @@ def test_fixed_schedule_completed_on_time_for_years_walks_the_anchor_slots(frequ
     assert step is not None
     due = anchor
     for k in range(1, 40):
-        due = next_due_date(frequency, None, False, anchor, due, due)
-        assert due == step.after(anchor, k)
+        following = next_due_date(frequency, None, False, anchor, due, due)
+        assert following == step.after(anchor, k)
+        due = following
 
 
 def test_monthly_on_the_31st_is_back_on_the_31st_in_every_31_day_month() -> None:
@@ -234,7 +235,9 @@ def test_monthly_on_the_31st_is_back_on_the_31st_in_every_31_day_month() -> None
     due = anchor
     seen = []
     for _ in range(24):
-        due = next_due_date(F.MONTHLY, None, False, anchor, due, due)
+        following = next_due_date(F.MONTHLY, None, False, anchor, due, due)
+        assert following is not None
+        due = following
         seen.append(due)
     assert [d for d in seen if d.month in (1, 3, 5, 7, 8, 10, 12) and d.day != 31] == []
     assert D(2024, 2, 29) in seen and D(2025, 2, 28) in seen
