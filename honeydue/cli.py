@@ -1,0 +1,145 @@
+"""The ``honeydue`` command: one subcommand per process kind, plus operator tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from honeydue.settings import ConfigError, Settings, get_settings
+
+log = logging.getLogger("honeydue")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(app_factory: Callable[[Settings], object], settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from honeydue.logging_setup import configure_logging
+
+    configure_logging(settings)
+    app = app_factory(settings)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, forwarded_allow_ips="*",
+                server_header=False, timeout_graceful_shutdown=10)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from honeydue import db
+    from honeydue.app import create_embedded_app
+    from honeydue.logging_setup import configure_logging
+
+    settings = _settings()
+    if not settings.public_gateway_url:
+        os.environ["PUBLIC_GATEWAY_URL"] = f"http://{args.host}:{args.port}"
+        from honeydue.settings import reset_settings_cache
+
+        reset_settings_cache()
+        settings = _settings()
+    configure_logging(settings)
+    applied = asyncio.run(db.migrate(settings))
+    log.info("migrations applied: %s", applied or "none pending")
+    print(f"honeydue serving on http://{args.host}:{args.port}/graphql (GraphiQL in a browser)", flush=True)
+    _serve(create_embedded_app, settings, args.host, args.port)
+
+
+def cmd_api(args: argparse.Namespace) -> None:
+    from honeydue.app import create_api_app
+
+    _serve(create_api_app, _settings(), args.host, args.port)
+
+
+def cmd_gateway(args: argparse.Namespace) -> None:
+    from gateway.app import create_gateway_app
+
+    _serve(create_gateway_app, _settings(), args.host, args.port)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from honeydue import db
+    from honeydue.logging_setup import configure_logging
+
+    settings = _settings()
+    configure_logging(settings)
+    applied = asyncio.run(db.migrate(settings))
+    print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+
+
+def cmd_createadmin(args: argparse.Namespace) -> None:
+    from honeydue.admin_accounts import create_admin
+
+    settings = _settings()
+    password = args.password or os.environ.get("HONEYDUE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = asyncio.run(create_admin(settings, args.email, password, args.display_name or args.email))
+    except ValueError as exc:
+        print(f"createadmin: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"admin {user.email} ({user.id}) is ready")
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from schema import schema
+
+    text = schema.as_str() + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="honeydue", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def serving(name: str, func: Callable, port: int, help_text: str) -> None:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=port)
+        p.set_defaults(func=func)
+
+    serving("serve", cmd_serve, 8000, "embedded all-in-one: API, gateway and jobs on one port (SQLite default)")
+    serving("api", cmd_api, 8000, "the GraphQL API (production; run `migrate` first)")
+    serving("gateway", cmd_gateway, 8001, "the media gateway (production)")
+
+    p = sub.add_parser("migrate", help="apply database migrations (under a PostgreSQL advisory lock)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("createadmin", help="create an admin user, or make an existing user admin")
+    p.add_argument("email")
+    p.add_argument("--display-name")
+    p.add_argument("--password", help="default: $HONEYDUE_ADMIN_PASSWORD, else asked for")
+    p.set_defaults(func=cmd_createadmin)
+
+    p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_export_schema)
+
+    for extend in _EXTENSIONS:
+        extend(sub)
+    return parser
+
+
+# Subcommands owned by other parts (workers, storage tools) register here.
+_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Shared fixtures: the database backends, Redis, an API client, users, and a real ``honeydue serve``.
+
+Database-backed tests run on the backend named by ``HONEYDUE_TEST_DATABASE``
+(``postgres``, the default, with a fresh database per run, or ``sqlite``).
+``./dev test`` runs the whole suite on PostgreSQL and then the database tests
+(marker ``db``, added automatically) again on SQLite: one process per backend,
+because Tortoise caches dialect-specific SQL on the model classes. When ``CI``
+is set, a missing PostgreSQL or Redis fails the run instead of skipping, so CI
+can never pass by testing less.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from honeydue import db
+from honeydue.settings import Settings, load_settings
+
+IN_CI = bool(os.environ.get("CI"))
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+DB_BACKEND = os.environ.get("HONEYDUE_TEST_DATABASE", "postgres")
+
+pytest_plugins = [p for p in ("tests.plugins.s3",) if (REPO / (p.replace(".", "/") + ".py")).exists()]
+
+_TABLES = [
+    "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
+    "share_codes", "memberships", "notification_preferences", "auth_tokens", "residences", "users",
+]
+
+
+def missing_service(what: str) -> None:
+    """Skip locally, fail in CI: a suite that silently tests less must not pass there."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not reachable", pytrace=False)
+    pytest.skip(f"{what} not reachable")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------
+
+
+async def _pg_admin_execute(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1), timeout=3)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def create_postgres_database() -> str:
+    """A fresh, empty database for this run; returns its URL."""
+    name = f"honeydue_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        await _pg_admin_execute(f'CREATE DATABASE "{name}"')
+    except (TimeoutError, OSError) as exc:
+        missing_service(f"PostgreSQL at {PG_ADMIN_URL} ({exc.__class__.__name__})")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    await _pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- settings and database --------------------------------------------------------------------------
+
+
+def make_settings(tmp: Path, **overrides: str) -> Settings:
+    env = {
+        "HONEYDUE_VAR_DIR": str(tmp / "var"),
+        "MEDIA_SIGNING_KEY": "test-signing-key-" + "x" * 32,
+        "PUBLIC_GATEWAY_URL": "http://testserver",
+        "LOG_FORMAT": "text",
+    }
+    env.update(overrides)
+    return load_settings(env)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+async def database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The database URL of this run's backend, migrated and opened for the session's event loop."""
+    backend = DB_BACKEND
+    if backend == "postgres":
+        url = await create_postgres_database()
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    settings = make_settings(tmp_path_factory.mktemp("dbvar"), DATABASE_URL=url)
+    await db.migrate(settings)
+    await db.init_db(settings)
+    try:
+        yield url
+    finally:
+        await db.close_db()
+        if backend == "postgres":
+            await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def settings(database: str, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings for one test on the current backend; the tables are emptied afterwards."""
+    yield make_settings(tmp_path, DATABASE_URL=database)
+    from tortoise import connections
+
+    conn = connections.get("default")
+    for table in _TABLES:
+        await conn.execute_script(f'DELETE FROM "{table}"')
+
+
+# --- Redis ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        missing_service(f"Redis at {REDIS_TEST_URL}")
+    finally:
+        client.close()
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[object]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+# --- the API over ASGI ------------------------------------------------------------------------------
+
+
+@dataclass
+class GraphQLClient:
+    http: httpx.AsyncClient
+    token: str | None = None
+
+    async def execute(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        headers = {}
+        bearer = token if token is not None else self.token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}},
+                                        headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def as_user(self, token: str) -> GraphQLClient:
+        return GraphQLClient(self.http, token)
+
+
+async def attach_test_services(app: object, settings: Settings, redis: object = None) -> None:
+    """What the lifespan would open, minus the ORM the ``database`` fixture already holds."""
+    from honeydue.ratelimit import RateLimiter
+    from honeydue.storage import create_storage
+
+    storage = create_storage(settings)
+    await storage.start()
+    app.state.settings = settings  # type: ignore[attr-defined]
+    app.state.redis = redis  # type: ignore[attr-defined]
+    app.state.rate_limiter = RateLimiter(redis)  # type: ignore[attr-defined]
+    app.state.storage = storage  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def api_app(settings: Settings) -> AsyncIterator[object]:
+    from honeydue.app import create_api_app
+
+    app = create_api_app(settings)
+    await attach_test_services(app, settings)
+    yield app
+    await app.state.storage.close()
+
+
+@pytest.fixture
+async def api(api_app: object) -> AsyncIterator[GraphQLClient]:
+    transport = httpx.ASGITransport(app=api_app, client=("203.0.113.7", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)
+
+
+REGISTER = """
+mutation($input: RegisterInput!) {
+  register(input: $input) { token user { id email displayName } userErrors { field message code } }
+}"""
+
+
+@pytest.fixture
+def make_user(api: GraphQLClient):
+    """Register a user over GraphQL; returns (token, user dict)."""
+
+    async def make(email: str | None = None, password: str = "correct horse battery", name: str = "Test User"):
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+        data = await api.execute(REGISTER, {"input": {"email": email, "password": password, "displayName": name}})
+        payload = data["data"]["register"]
+        assert payload["userErrors"] == [], payload
+        return payload["token"], payload["user"]
+
+    return make
+
+
+# --- a real `honeydue serve` process ----------------------------------------------------------------
+
+
+@dataclass
+class ServeProcess:
+    base_url: str
+    workdir: Path
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_serve(workdir: Path, env_overrides: dict[str, str] | None = None, command: str = "serve",
+                port: int | None = None) -> ServeProcess:
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("B2_", "DATABASE_URL", "REDIS_URL"))}
+    env.update({"HONEYDUE_VAR_DIR": str(workdir / "var"), "LOG_FORMAT": "text", "PYTHONUNBUFFERED": "1"})
+    env.update(env_overrides or {})
+    log_path = workdir / f"{command}-{port}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "honeydue.cli", command, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    server = ServeProcess(f"http://127.0.0.1:{port}", workdir, process, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"honeydue {command} exited early:\n{server.log()}")
+        try:
+            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"honeydue {command} did not become healthy:\n{server.log()}")
+
+
+def stop_serve(server: ServeProcess) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def honeydue_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """``honeydue serve`` on the embedded default (SQLite, local media, in-process jobs) on a free port."""
+    server = start_serve(tmp_path_factory.mktemp("serve"))
+    yield server
+    stop_serve(server)

@@ -1,0 +1,37 @@
+"""The embedded `honeydue serve` over real HTTP: health, GraphQL accounts, GraphiQL page."""
+
+from __future__ import annotations
+
+import httpx
+
+REGISTER = """mutation { register(input: {email: "e2e@example.com", password: "correct horse battery",
+  displayName: "E2E"}) { token userErrors { code } } }"""
+LOGIN = """mutation { login(input: {email: "e2e@example.com", password: "correct horse battery"})
+  { token userErrors { code } } }"""
+
+
+def test_register_login_me_over_http(honeydue_serve) -> None:
+    base = honeydue_serve.base_url
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/readyz").status_code == 200
+        reg = http.post("/graphql", json={"query": REGISTER}).json()["data"]["register"]
+        assert reg["userErrors"] == [] and reg["token"]
+        login = http.post("/graphql", json={"query": LOGIN}).json()["data"]["login"]
+        me = http.post("/graphql", json={"query": "{ me { email } }"},
+                       headers={"Authorization": f"Bearer {login['token']}"}).json()
+        assert me == {"data": {"me": {"email": "e2e@example.com"}}}
+
+
+def test_graphiql_page_is_served(honeydue_serve) -> None:
+    response = httpx.get(honeydue_serve.base_url + "/graphql", headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    assert "graphiql" in response.text.lower()
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+
+
+def test_embedded_state_lives_under_var(honeydue_serve) -> None:
+    var = honeydue_serve.workdir / "var"
+    assert (var / "honeydue.sqlite3").exists()
+    assert (var / "media-signing-key").exists()

@@ -1,0 +1,82 @@
+"""Configuration: every bad value stops start-up with one line naming the variable."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from honeydue.settings import ConfigError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"STORAGE_MAX_FILE_SIZE": "abc"}, "STORAGE_MAX_FILE_SIZE"),
+        ({"STORAGE_MAX_FILE_SIZE": "0"}, "STORAGE_MAX_FILE_SIZE"),
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
+        ({"HONEYDUE_ENV": "production"}, "MEDIA_SIGNING_KEY"),
+        ({"B2_USE_SSL": "maybe"}, "B2_USE_SSL"),
+        ({"PUBLIC_GATEWAY_URL": "ftp://cdn"}, "PUBLIC_GATEWAY_URL"),
+        ({"B2_ENDPOINT": "http://s3.local"}, "B2_BUCKET_NAME"),
+        ({"TOKEN_TTL_DAYS": "-1"}, "TOKEN_TTL_DAYS"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else v,
+)
+def test_bad_value_names_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    assert variable in message
+    assert "\n" not in message
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    s = load_settings({})
+    assert s.effective_database_url.startswith("sqlite://")
+    assert s.redis_url is None and not s.uses_s3
+    assert s.storage_max_file_size == 10 * 1024 * 1024
+    assert s.storage_allowed_types == ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
+    assert s.b2_use_ssl is True
+
+
+def test_b2_use_ssl_is_honoured() -> None:
+    # The old service only read STORAGE_USE_SSL, so B2_USE_SSL=false was silently ignored.
+    assert load_settings({"B2_USE_SSL": "false"}).b2_use_ssl is False
+
+
+def test_storage_use_ssl_is_a_deprecated_alias(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="honeydue.settings"):
+        assert load_settings({"STORAGE_USE_SSL": "false"}).b2_use_ssl is False
+    assert "deprecated" in caplog.text
+
+
+def test_b2_use_ssl_wins_over_the_alias(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="honeydue.settings"):
+        assert load_settings({"STORAGE_USE_SSL": "false", "B2_USE_SSL": "true"}).b2_use_ssl is True
+    assert "ignored" in caplog.text
+
+
+def test_allowed_types_comma_list() -> None:
+    s = load_settings({"STORAGE_ALLOWED_TYPES": "image/png, application/pdf"})
+    assert s.storage_allowed_types == ["image/png", "application/pdf"]
+
+
+def test_embedded_signing_key_is_made_once_and_kept(tmp_path) -> None:
+    s = load_settings({"HONEYDUE_VAR_DIR": str(tmp_path)})
+    first = s.signing_keys()
+    assert first == load_settings({"HONEYDUE_VAR_DIR": str(tmp_path)}).signing_keys()
+    assert (tmp_path / "media-signing-key").stat().st_mode & 0o077 == 0
+
+
+def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "honeydue.cli", "migrate"],
+        env={"PATH": "/usr/bin:/bin", "STORAGE_MAX_FILE_SIZE": "abc", "HONEYDUE_VAR_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "STORAGE_MAX_FILE_SIZE" in lines[0]
