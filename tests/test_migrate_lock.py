@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,11 +17,12 @@ async def test_concurrent_migrate_applies_each_migration_once(tmp_path) -> None:
     try:
         env = {**os.environ, "DATABASE_URL": url, "HONEYDUE_VAR_DIR": str(tmp_path), "LOG_FORMAT": "text"}
         procs = [
-            subprocess.Popen([sys.executable, "-m", "honeydue.cli", "migrate"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            await asyncio.create_subprocess_exec(sys.executable, "-m", "honeydue.cli", "migrate", env=env,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             for _ in range(3)
         ]
-        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        results = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 120)
+        outputs = [out.decode() for out, _ in results]
         assert [p.returncode for p in procs] == [0, 0, 0], outputs
         conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
         try:
