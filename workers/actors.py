@@ -1,0 +1,83 @@
+"""The Dramatiq actors: thin, idempotent adapters from a message to the job functions.
+
+Actors are declared on a given broker by ``declare_actors`` (not with a module-level decorator) so one
+process can build the broker it needs (Redis, or in-process when embedded) before any actor exists. Senders
+address actors by name (``honeydue.jobs.enqueue``, the scheduler), so nothing imports this module to send.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dramatiq
+
+from workers import cleanup, purge, reconcile, reminders
+from workers.broker import current_resources
+
+QUEUE = "default"
+HOUR_MS = 3_600_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def send_due_reminders() -> None:
+    await reminders.send_due_reminders(utcnow(), current_resources().channels)
+
+
+async def send_overdue_reminders() -> None:
+    await reminders.send_overdue_reminders(utcnow(), current_resources().channels)
+
+
+async def send_warranty_reminders() -> None:
+    await reminders.send_warranty_reminders(utcnow(), current_resources().channels)
+
+
+async def cleanup_pending_uploads() -> None:
+    res = current_resources()
+    max_age = timedelta(hours=res.settings.pending_upload_max_age_hours)
+    await cleanup.cleanup_pending_uploads(res.storage, utcnow(), max_age)
+
+
+async def purge_account(purge_id: str) -> None:
+    await purge.purge_account(uuid.UUID(purge_id), current_resources().storage, utcnow())
+
+
+async def sweep_account_purges() -> None:
+    broker = current_resources().broker
+    await purge.sweep_account_purges(utcnow(), lambda pid: send(broker, "purge_account", pid))
+
+
+async def reconcile_storage(fix: bool = False) -> None:
+    await reconcile.reconcile_storage(current_resources().storage, utcnow(), fix=fix)
+
+
+# name -> (function, actor options). Time limits are generous: the work is I/O bound and idempotent, and a
+# job cut short is retried from the start.
+ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]]] = {
+    "send_due_reminders": (send_due_reminders, {"time_limit": HOUR_MS}),
+    "send_overdue_reminders": (send_overdue_reminders, {"time_limit": HOUR_MS}),
+    "send_warranty_reminders": (send_warranty_reminders, {"time_limit": HOUR_MS}),
+    "cleanup_pending_uploads": (cleanup_pending_uploads, {"time_limit": HOUR_MS}),
+    "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
+    "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
+    "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),
+}
+
+
+def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
+    return {
+        name: dramatiq.actor(fn, actor_name=name, queue_name=QUEUE, broker=broker, **options)
+        for name, (fn, options) in ACTORS.items()
+    }
+
+
+def send(broker: dramatiq.Broker, actor_name: str, *args: Any, **kwargs: Any) -> dramatiq.Message:
+    """Enqueue by actor name on ``broker``; raises when the broker cannot take it."""
+    return broker.enqueue(
+        dramatiq.Message(queue_name=QUEUE, actor_name=actor_name, args=args, kwargs=kwargs, options={})
+    )
