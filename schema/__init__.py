@@ -7,15 +7,22 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.admin import AdminQuery
+from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
+from schema.notifications import NotificationMutation, NotificationQuery
+from schema.residences import ResidenceMutation, ResidenceQuery
+from schema.tasks import TaskMutation, TaskQuery
 
 # Limits against abusive queries; generous enough for the admin UI's deepest page.
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
-Query = merge_types("Query", (AccountQuery,))
-Mutation = merge_types("Mutation", (AccountMutation,))
+Query = merge_types("Query", (AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, NotificationQuery, AdminQuery))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, NotificationMutation)
+)
 
 schema = strawberry.Schema(
     query=Query,

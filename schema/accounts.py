@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +15,9 @@ from resolvers import accounts
 from schema.common import UserError, user_errors
 from schema.context import Context
 from schema.media import Media, load_media
+
+if TYPE_CHECKING:
+    from schema.notifications import NotificationPreference
 
 
 @strawberry.type
@@ -28,6 +32,14 @@ class User:
     @strawberry.field
     async def avatar(self, info: Info[Context, None]) -> Media | None:
         return await load_media(info.context, self._row.avatar_id)
+
+    @strawberry.field(description="Per notification type: on/off and hour of day. Only the user (or an admin).")
+    async def notification_preferences(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[NotificationPreference, strawberry.lazy("schema.notifications")]]:
+        from schema.notifications import preferences_of
+
+        return await preferences_of(info.context, self._row)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:

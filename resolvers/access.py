@@ -1,0 +1,57 @@
+"""Who may do what in a residence: the role checks every domain resolver starts with.
+
+A residence the caller does not belong to answers NOT_FOUND exactly like one that does not exist, so
+probing IDs reveals nothing; a member whose role is too low gets FORBIDDEN.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from honeydue.errors import Forbidden, NotFound
+from honeydue.models import ROLE_RANK, Document, Membership, ResidenceRole, Task, User
+
+
+def as_id(value: object) -> uuid.UUID:
+    """An ID naming the object an operation is about; a malformed one is simply not found."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound() from None
+
+
+def role_at_least(role: ResidenceRole | str, minimum: ResidenceRole) -> bool:
+    return ROLE_RANK[ResidenceRole(role)] >= ROLE_RANK[minimum]
+
+
+async def membership_for(user: User, residence_id: uuid.UUID) -> Membership | None:
+    """The caller's membership of a residence, or None when they do not belong to it (or it does not exist)."""
+    return await Membership.get_or_none(user_id=user.id, residence_id=residence_id)
+
+
+async def require_role(user: User, residence_id: uuid.UUID, minimum: ResidenceRole) -> Membership:
+    """The caller's membership, if their role is at least ``minimum``; NOT_FOUND for non-members, else FORBIDDEN."""
+    membership = await membership_for(user, residence_id)
+    if membership is None:
+        raise NotFound()
+    if not role_at_least(membership.role, minimum):
+        raise Forbidden(f"This needs the {minimum.value} role in the residence.")
+    return membership
+
+
+async def task_for(user: User, task_id: object, minimum: ResidenceRole) -> Task:
+    """A task the caller may act on with ``minimum`` role (NOT_FOUND if it is not theirs to see)."""
+    task = await Task.get_or_none(id=as_id(task_id))
+    if task is None:
+        raise NotFound()
+    await require_role(user, task.residence_id, minimum)  # type: ignore[attr-defined]
+    return task
+
+
+async def document_for(user: User, document_id: object, minimum: ResidenceRole) -> Document:
+    """A document the caller may act on with ``minimum`` role (NOT_FOUND if it is not theirs to see)."""
+    document = await Document.get_or_none(id=as_id(document_id))
+    if document is None:
+        raise NotFound()
+    await require_role(user, document.residence_id, minimum)  # type: ignore[attr-defined]
+    return document

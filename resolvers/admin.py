@@ -1,0 +1,86 @@
+"""Administration: the user list, one user, figures for the dashboard, and making an admin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.functions import Sum
+
+from honeydue.errors import Forbidden, NotFound
+from honeydue.models import Media, MediaStatus, Residence, Task, User
+from honeydue.passwords import hash_password, password_problem
+from honeydue.user_errors import UserErrorCode, reject
+from resolvers.accounts import EMAIL_RE, normalise_email
+
+
+def require_admin(user: User) -> User:
+    if not user.is_admin:
+        raise Forbidden("Administrators only.")
+    return user
+
+
+async def list_users(search: str | None, offset: int, limit: int) -> tuple[list[User], int]:
+    """Users whose email or display name contains ``search`` (any case), oldest account first."""
+    query = User.all()
+    if search and search.strip():
+        term = search.strip()[:200]
+        query = query.filter(Q(email__icontains=term) | Q(display_name__icontains=term))
+    total = await query.count()
+    rows = await query.order_by("created_at", "id").offset(offset).limit(limit) if limit else []
+    return list(rows), total
+
+
+async def get_user(user_id: object) -> User:
+    try:
+        uid = uuid.UUID(str(user_id))
+    except ValueError:
+        raise NotFound() from None
+    user = await User.get_or_none(id=uid)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+@dataclass(frozen=True)
+class Stats:
+    users: int
+    residences: int
+    tasks: int
+    media: int  # READY files
+    media_bytes: int  # their total size
+    pending_uploads: int
+
+
+async def stats() -> Stats:
+    ready = await Media.filter(status=MediaStatus.READY).annotate(n=Sum("size")).values_list("n", flat=True)
+    return Stats(
+        users=await User.all().count(),
+        residences=await Residence.all().count(),
+        tasks=await Task.all().count(),
+        media=await Media.filter(status=MediaStatus.READY).count(),
+        media_bytes=int(ready[0] or 0) if ready else 0,
+        pending_uploads=await Media.filter(status=MediaStatus.PENDING).count(),
+    )
+
+
+async def create_admin(email: str, password: str, display_name: str) -> User:
+    """A new administrator account (``honeydue createadmin``); bad input raises InputRejected, as in register."""
+    email = normalise_email(email)
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
+    problem = password_problem(password, email)
+    if problem:
+        raise reject(UserErrorCode.WEAK_PASSWORD, problem, "password")
+    name = display_name.strip()
+    if not name or len(name) > 100:
+        raise reject(UserErrorCode.INVALID_INPUT, "Display name must be 1 to 100 characters.", "displayName")
+    if await User.filter(email=email).exists():
+        raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
+    try:
+        return await User.create(email=email, password_hash=hash_password(password), display_name=name,
+                                 is_admin=True)
+    except IntegrityError:
+        raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None

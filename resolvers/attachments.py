@@ -1,0 +1,82 @@
+"""Attaching uploaded files to the completion or document they were uploaded for.
+
+An upload is requested for a purpose and a target (``requestUpload``); here the finished file is
+attached. Only the uploader may attach it, only to the target it was requested for, only once it is
+READY, and only where it is not already attached: otherwise a client could pin someone else's file, or
+a file still being checked, to its own records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from honeydue.models import Media, MediaPurpose, MediaStatus, User
+from honeydue.user_errors import InputRejected, UserError, UserErrorCode
+
+
+def parse_media_ids(values: Sequence[object], field: str) -> list[uuid.UUID]:
+    """The IDs as UUIDs, duplicates dropped (order kept); a malformed one is a user error at its index."""
+    ids: list[uuid.UUID] = []
+    errors: list[UserError] = []
+    for index, value in enumerate(values):
+        try:
+            media_id = uuid.UUID(str(value))
+        except ValueError:
+            errors.append(UserError(UserErrorCode.MEDIA_NOT_ALLOWED, "No such file.", [field, str(index)]))
+            continue
+        if media_id not in ids:
+            ids.append(media_id)
+    if errors:
+        raise InputRejected(*errors)
+    return ids
+
+
+async def check_attachable(
+    user: User, media_ids: Sequence[uuid.UUID], purpose: MediaPurpose, target_id: uuid.UUID, field: str,
+    *, completion_id: uuid.UUID | None = None, document_id: uuid.UUID | None = None,
+) -> list[Media]:
+    """The media rows, if every one may be attached to the given target; else every problem as user errors.
+
+    ``completion_id``/``document_id`` name where the files go when that already exists (a document
+    being edited), so files already attached there are accepted again.
+    """
+    rows = {row.id: row for row in await Media.filter(id__in=list(media_ids))}
+    errors: list[UserError] = []
+    for index, media_id in enumerate(media_ids):
+        where = [field, str(index)]
+        row = rows.get(media_id)
+        if row is None or row.owner_id != user.id:  # type: ignore[attr-defined]
+            # Someone else's file and no file at all look the same: IDs must not be probeable.
+            errors.append(UserError(UserErrorCode.MEDIA_NOT_ALLOWED, "That file is not one of your uploads.", where))
+        elif row.purpose != purpose or row.target_id != target_id:
+            errors.append(UserError(UserErrorCode.MEDIA_NOT_ALLOWED,
+                                    "That file was uploaded for something else.", where))
+        elif row.status != MediaStatus.READY:
+            errors.append(UserError(UserErrorCode.MEDIA_NOT_READY, "That file is not finalized yet.", where))
+        elif _attached_elsewhere(row, completion_id, document_id):
+            errors.append(UserError(UserErrorCode.MEDIA_IN_USE, "That file is already attached elsewhere.", where))
+    if errors:
+        raise InputRejected(*errors)
+    return [rows[media_id] for media_id in media_ids]
+
+
+def _attached_elsewhere(row: Media, completion_id: uuid.UUID | None, document_id: uuid.UUID | None) -> bool:
+    current_completion = row.completion_id  # type: ignore[attr-defined]
+    current_document = row.document_id  # type: ignore[attr-defined]
+    return (current_completion is not None and current_completion != completion_id) or (
+        current_document is not None and current_document != document_id
+    )
+
+
+async def attach_to_completion(media: Sequence[Media], completion_id: uuid.UUID) -> None:
+    if media:
+        await Media.filter(id__in=[m.id for m in media]).update(completion_id=completion_id)
+
+
+async def set_document_files(media: Sequence[Media], document_id: uuid.UUID) -> None:
+    """Make ``media`` exactly the document's files; files dropped from the list are detached."""
+    keep = [m.id for m in media]
+    await Media.filter(document_id=document_id).exclude(id__in=keep).update(document_id=None)
+    if keep:
+        await Media.filter(id__in=keep).update(document_id=document_id)

@@ -1,0 +1,82 @@
+"""Documents: the manuals, warranties and receipts of a residence, with their files."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from honeydue.models import Document, DocumentKind, MediaPurpose, ResidenceRole, User
+from honeydue.user_errors import UserErrorCode, reject
+from resolvers import attachments
+from resolvers.access import as_id, document_for, require_role
+from resolvers.tasks import KEEP
+
+
+def _title(value: str | None) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 200:
+        raise reject(UserErrorCode.INVALID_INPUT, "Title must be 1 to 200 characters.", "title")
+    return value
+
+
+def _notes(value: str | None) -> str:
+    value = (value or "").strip()
+    if len(value) > 10_000:
+        raise reject(UserErrorCode.INVALID_INPUT, "Notes must be at most 10000 characters.", "notes")
+    return value
+
+
+async def get_document(user: User, document_id: object) -> Document:
+    return await document_for(user, document_id, ResidenceRole.VIEWER)
+
+
+async def create_document(
+    user: User, residence_id: object, *, title: str, kind: DocumentKind = DocumentKind.OTHER,
+    notes: str | None = None, expires_at: date | None = None, file_ids: list[uuid.UUID] | None = None,
+) -> Document:
+    """A new document (EDITOR) with the given READY files, uploaded by the caller for this residence."""
+    rid = as_id(residence_id)
+    await require_role(user, rid, ResidenceRole.EDITOR)
+    values = dict(title=_title(title), notes=_notes(notes))
+    files = await attachments.check_attachable(user, file_ids or [], MediaPurpose.DOCUMENT_FILE, rid, "fileIds")
+    async with in_transaction():
+        document = await Document.create(residence_id=rid, kind=kind, expires_at=expires_at, created_by=user,
+                                         **values)
+        await attachments.set_document_files(files, document.id)
+    return document
+
+
+async def update_document(
+    user: User, document_id: object, *, title: Any = KEEP, kind: Any = KEEP, notes: Any = KEEP,
+    expires_at: Any = KEEP, file_ids: Any = KEEP,
+) -> Document:
+    """Change what the client sent (EDITOR); ``fileIds``, when sent, is the document's whole new file list."""
+    document = await document_for(user, document_id, ResidenceRole.EDITOR)
+    if title is not KEEP:
+        document.title = _title(title)
+    if notes is not KEEP:
+        document.notes = _notes(notes)
+    if kind is not KEEP and kind is not None:
+        document.kind = kind
+    if expires_at is not KEEP:
+        document.expires_at = expires_at
+    files = None
+    if file_ids is not KEEP:
+        files = await attachments.check_attachable(
+            user, file_ids or [], MediaPurpose.DOCUMENT_FILE, document.residence_id,  # type: ignore[attr-defined]
+            "fileIds", document_id=document.id,
+        )
+    async with in_transaction():
+        await document.save()
+        if files is not None:
+            await attachments.set_document_files(files, document.id)
+    return document
+
+
+async def delete_document(user: User, document_id: object) -> Document:
+    document = await document_for(user, document_id, ResidenceRole.EDITOR)
+    await document.delete()
+    return document

@@ -1,0 +1,168 @@
+"""Residences and their members: create, edit, delete, share codes, joining and leaving."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from honeydue.errors import NotFound, RateLimited
+from honeydue.models import Membership, Residence, ResidenceRole, ShareCode, Task, User
+from honeydue.ratelimit import RateLimiter
+from honeydue.schedule import validate_timezone
+from honeydue.user_errors import UserErrorCode, reject
+from resolvers.access import require_role
+
+# Crockford's base32 without the look-alikes (I, L, O, U): easy to read aloud and type on a phone.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10  # 50 bits: unguessable within an expiry, given the join attempt limit below
+DEFAULT_CODE_TTL = timedelta(days=7)
+MIN_CODE_TTL = timedelta(minutes=5)
+MAX_CODE_TTL = timedelta(days=30)
+JOIN_ATTEMPTS_PER_HOUR = 20
+_CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise reject(UserErrorCode.INVALID_INPUT, "Name must be 1 to 200 characters.", "name")
+    return name
+
+
+def _check_address(address: str) -> str:
+    address = address.strip()
+    if len(address) > 1000:
+        raise reject(UserErrorCode.INVALID_INPUT, "Address must be at most 1000 characters.", "address")
+    return address
+
+
+def _check_timezone(timezone: str) -> str:
+    if not validate_timezone(timezone):
+        raise reject(UserErrorCode.INVALID_TIMEZONE, f"Unknown timezone {timezone!r}; use an IANA name "
+                     "such as Europe/Paris.", "timezone")
+    return timezone
+
+
+async def create_residence(user: User, name: str, address: str | None, timezone: str | None) -> Residence:
+    """A new residence with the caller as its OWNER."""
+    name = _check_name(name)
+    address = _check_address(address or "")
+    timezone = _check_timezone(timezone or "UTC")
+    async with in_transaction():
+        residence = await Residence.create(name=name, address=address, timezone=timezone)
+        await Membership.create(residence=residence, user=user, role=ResidenceRole.OWNER)
+    return residence
+
+
+async def update_residence(
+    user: User, residence_id: uuid.UUID, name: str | None, address: str | None, timezone: str | None
+) -> Residence:
+    """Rename, re-address or move a residence to another timezone (owners only)."""
+    await require_role(user, residence_id, ResidenceRole.OWNER)
+    residence = await Residence.get(id=residence_id)
+    fields: list[str] = []
+    if name is not None:
+        residence.name = _check_name(name)
+        fields.append("name")
+    if address is not None:
+        residence.address = _check_address(address)
+        fields.append("address")
+    if timezone is not None:
+        residence.timezone = _check_timezone(timezone)
+        fields.append("timezone")
+    if fields:
+        await residence.save(update_fields=fields)
+    return residence
+
+
+async def delete_residence(user: User, residence_id: uuid.UUID) -> Residence:
+    """Delete a residence with its tasks, documents and memberships (owners only); returns the deleted row."""
+    await require_role(user, residence_id, ResidenceRole.OWNER)
+    residence = await Residence.get(id=residence_id)
+    await residence.delete()
+    return residence
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """What the person meant to type: case, spaces and dashes ignored, O/I/L read as 0/1."""
+    return "".join(code.split()).replace("-", "").upper().translate(_CODE_LOOKALIKES)
+
+
+async def create_share_code(
+    user: User, residence_id: uuid.UUID, role: ResidenceRole, expires_in: int | None, now: datetime
+) -> ShareCode:
+    """A code that lets whoever has it join with ``role`` until it expires or is revoked (owners only)."""
+    await require_role(user, residence_id, ResidenceRole.OWNER)
+    ttl = DEFAULT_CODE_TTL if expires_in is None else timedelta(seconds=expires_in)
+    if not MIN_CODE_TTL <= ttl <= MAX_CODE_TTL:
+        raise reject(UserErrorCode.INVALID_INPUT, f"expiresIn must be between {int(MIN_CODE_TTL.total_seconds())} "
+                     f"and {int(MAX_CODE_TTL.total_seconds())} seconds.", "expiresIn")
+    for _ in range(5):  # a collision in 2^50 is all but impossible; retrying costs nothing
+        try:
+            return await ShareCode.create(residence_id=residence_id, code=_new_code(), role=role,
+                                          created_by=user, expires_at=now + ttl)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not generate a unique share code")
+
+
+async def revoke_share_code(user: User, code: str, now: datetime) -> None:
+    """Kill a share code at once (owners of its residence only; anyone else is told it does not exist)."""
+    share = await ShareCode.get_or_none(code=normalise_code(code))
+    if share is None:
+        raise NotFound("No such share code.")
+    await require_role(user, share.residence_id, ResidenceRole.OWNER)  # type: ignore[attr-defined]
+    if share.revoked_at is None:
+        share.revoked_at = now
+        await share.save(update_fields=["revoked_at"])
+
+
+async def join_residence(user: User, limiter: RateLimiter, code: str, now: datetime) -> Residence:
+    """Become a member through a share code; an unknown, expired or revoked code is a user error."""
+    if not await limiter.hit(f"join:{user.id}", JOIN_ATTEMPTS_PER_HOUR, 3600):
+        raise RateLimited("Too many attempts to join; try again later.")
+    share = await ShareCode.get_or_none(code=normalise_code(code))
+    if share is None or share.revoked_at is not None or share.expires_at <= now:
+        # One message for all three: which one it was is nobody's business but the owner's.
+        raise reject(UserErrorCode.INVALID_CODE, "This code is invalid or has expired.", "code")
+    if await Membership.filter(user_id=user.id, residence_id=share.residence_id).exists():  # type: ignore[attr-defined]
+        raise reject(UserErrorCode.ALREADY_MEMBER, "You are already a member of this residence.", "code")
+    try:
+        await Membership.create(user=user, residence_id=share.residence_id, role=share.role)  # type: ignore[attr-defined]
+    except IntegrityError:  # a double-submitted join
+        raise reject(UserErrorCode.ALREADY_MEMBER, "You are already a member of this residence.", "code") from None
+    return await Residence.get(id=share.residence_id)  # type: ignore[attr-defined]
+
+
+async def remove_member(user: User, residence_id: uuid.UUID, member_id: uuid.UUID) -> Residence | None:
+    """Remove a member (owners), or leave (anyone removing themselves); the last OWNER must stay.
+
+    Returns the residence, or None when the caller left it and may no longer see it.
+    """
+    leaving = member_id == user.id
+    await require_role(user, residence_id, ResidenceRole.VIEWER if leaving else ResidenceRole.OWNER)
+    async with in_transaction():
+        target = await Membership.get_or_none(residence_id=residence_id, user_id=member_id)
+        if target is None:
+            raise reject(UserErrorCode.NOT_FOUND, "That person is not a member of this residence.", "userId")
+        if target.role == ResidenceRole.OWNER:
+            owners = await Membership.filter(residence_id=residence_id, role=ResidenceRole.OWNER).count()
+            if owners <= 1:
+                raise reject(UserErrorCode.LAST_OWNER, "The last owner cannot leave or be removed; delete the "
+                             "residence instead.", "userId")
+        await target.delete()
+        # Their assignments go with them: nobody should be assigned a chore in a home they cannot see.
+        await Task.filter(residence_id=residence_id, assignee_id=member_id).update(assignee_id=None)
+    return None if leaving else await Residence.get(id=residence_id)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,306 @@
+"""Tasks: creating and editing chores, their state, completing them, and what is due soon.
+
+Schedules follow ``honeydue.schedule`` (shared with the reminder workers); every date is computed in
+the residence's timezone, so "today" is the residence's today, not the server's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from honeydue.models import (
+    MediaPurpose,
+    Membership,
+    Residence,
+    ResidenceRole,
+    Task,
+    TaskCategory,
+    TaskCompletion,
+    TaskFrequency,
+    TaskPriority,
+    User,
+)
+from honeydue.schedule import (
+    DUE_SOON_DAYS,
+    TaskColumn,
+    local_today,
+    next_due_date,
+    stored_interval_days,
+    task_column,
+    to_local_date,
+    validate_schedule,
+)
+from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
+from resolvers import attachments
+from resolvers.access import as_id, require_role, task_for
+
+# A phone whose clock runs a little fast may say "now" a moment ahead of the server.
+CLOCK_SKEW = timedelta(minutes=2)
+MAX_COST_CENTS = 10**12
+MAX_UPCOMING_DAYS = 3660
+
+
+class _Keep:
+    """Marks an update argument the client did not send (as opposed to sending null)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+@dataclass(frozen=True)
+class TaskFilterSpec:
+    """Which tasks of a residence a list shows; hashable so it can key a DataLoader."""
+
+    columns: frozenset[TaskColumn] | None = None
+    categories: frozenset[TaskCategory] | None = None
+    assignee_id: uuid.UUID | None = None
+    include_archived: bool = False
+
+
+def column_condition(column: TaskColumn, today: date) -> Q:
+    """The SQL form of ``schedule.task_column``: the tasks that sit in ``column`` on ``today``."""
+    if column is TaskColumn.CANCELLED:
+        return Q(cancelled=True)
+    if column is TaskColumn.COMPLETED:
+        return Q(cancelled=False, completed=True)
+    if column is TaskColumn.IN_PROGRESS:
+        return Q(cancelled=False, completed=False, in_progress=True)
+    open_ = Q(cancelled=False, completed=False, in_progress=False)
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    if column is TaskColumn.OVERDUE:
+        return open_ & Q(due_date__lt=today)
+    if column is TaskColumn.DUE_SOON:
+        return open_ & Q(due_date__gte=today, due_date__lte=soon)
+    return open_ & Q(Q(due_date__isnull=True), Q(due_date__gt=soon), join_type="OR")
+
+
+async def filtered_tasks(residence_ids: list[uuid.UUID], spec: TaskFilterSpec, now: datetime) -> QuerySet[Task]:
+    """The tasks of these residences that ``spec`` selects (columns judged on each residence's own today)."""
+    query = Task.filter(residence_id__in=residence_ids)
+    if not spec.include_archived:
+        query = query.filter(archived=False)
+    if spec.categories is not None:
+        query = query.filter(category__in=list(spec.categories))
+    if spec.assignee_id is not None:
+        query = query.filter(assignee_id=spec.assignee_id)
+    if spec.columns is not None:
+        zones = dict(await Residence.filter(id__in=residence_ids).values_list("id", "timezone"))
+        per_residence = [
+            Q(residence_id=rid) & Q(*(column_condition(c, local_today(tz, now)) for c in spec.columns),
+                                    join_type="OR")
+            for rid, tz in zones.items()
+        ]
+        query = query.filter(Q(*per_residence, join_type="OR")) if per_residence and spec.columns else query.none()
+    return query
+
+
+def column_of(task: Task, timezone: str, now: datetime) -> TaskColumn:
+    return task_column(cancelled=task.cancelled, completed=task.completed, in_progress=task.in_progress,
+                       due_date=task.due_date, today=local_today(timezone, now))
+
+
+async def get_task(user: User, task_id: object) -> Task:
+    return await task_for(user, task_id, ResidenceRole.VIEWER)
+
+
+async def upcoming_tasks(user: User, days: int, offset: int, limit: int, now: datetime) -> tuple[list[Task], int]:
+    """Open tasks overdue or due within ``days`` (in each residence's timezone), oldest due first."""
+    days = max(0, min(days, MAX_UPCOMING_DAYS))
+    zones = await Membership.filter(user_id=user.id).values_list("residence_id", "residence__timezone")
+    if not zones:
+        return [], 0
+    within = Q(*(Q(residence_id=rid, due_date__lte=local_today(tz, now) + timedelta(days=days))
+                 for rid, tz in zones), join_type="OR")
+    query = Task.filter(within, archived=False, cancelled=False, completed=False, due_date__isnull=False)
+    total = await query.count()
+    rows = await query.order_by("due_date", "created_at", "id").offset(offset).limit(limit) if limit else []
+    return list(rows), total
+
+
+# Writing tasks -----------------------------------------------------------------------------------------
+
+
+def _title(value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 200:
+        raise reject(UserErrorCode.INVALID_INPUT, "Title must be 1 to 200 characters.", "title")
+    return value
+
+
+def _description(value: str | None) -> str:
+    value = (value or "").strip()
+    if len(value) > 10_000:
+        raise reject(UserErrorCode.INVALID_INPUT, "Description must be at most 10000 characters.", "description")
+    return value
+
+
+async def _assignee(residence_id: uuid.UUID, assignee_id: object) -> uuid.UUID | None:
+    if assignee_id is None:
+        return None
+    try:
+        user_id = uuid.UUID(str(assignee_id))
+    except ValueError:
+        user_id = None
+    if user_id is None or not await Membership.filter(residence_id=residence_id, user_id=user_id).exists():
+        raise reject(UserErrorCode.INVALID_INPUT, "The assignee must be a member of the residence.", "assigneeId")
+    return user_id
+
+
+async def create_task(
+    user: User, residence_id: object, *, title: str, description: str | None = None,
+    category: TaskCategory = TaskCategory.OTHER, priority: TaskPriority = TaskPriority.MEDIUM,
+    frequency: TaskFrequency = TaskFrequency.ONCE, interval_days: int | None = None, rolling: bool = False,
+    due_date: date | None = None, assignee_id: object = None, now: datetime,
+) -> Task:
+    """A new task (EDITOR). A recurring task without a due date is due today, in the residence's timezone."""
+    rid = as_id(residence_id)
+    await require_role(user, rid, ResidenceRole.EDITOR)
+    residence = await Residence.get(id=rid)
+    problem = validate_schedule(frequency, interval_days)
+    if problem:
+        raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
+    values = dict(title=_title(title), description=_description(description),
+                  assignee_id=await _assignee(rid, assignee_id))
+    if due_date is None and frequency is not TaskFrequency.ONCE:
+        due_date = local_today(residence.timezone, now)
+    return await Task.create(
+        residence_id=rid, category=category, priority=priority, frequency=frequency,
+        interval_days=stored_interval_days(frequency, interval_days), rolling=rolling, due_date=due_date,
+        anchor_date=due_date, created_by=user, **values,
+    )
+
+
+async def update_task(
+    user: User, task_id: object, *, title: Any = KEEP, description: Any = KEEP, category: Any = KEEP,
+    priority: Any = KEEP, frequency: Any = KEEP, interval_days: Any = KEEP, rolling: Any = KEEP,
+    due_date: Any = KEEP, assignee_id: Any = KEEP, now: datetime,
+) -> Task:
+    """Change what the client sent (EDITOR); ``null`` clears dueDate, intervalDays and assigneeId.
+
+    A new due date or schedule re-anchors the fixed schedule there, so slots count from what the user
+    last said rather than from the task's original date.
+    """
+    task = await task_for(user, task_id, ResidenceRole.EDITOR)
+    rid: uuid.UUID = task.residence_id  # type: ignore[attr-defined]
+    if title is not KEEP:
+        task.title = _title(title or "")
+    if description is not KEEP:
+        task.description = _description(description)
+    for name, value in (("category", category), ("priority", priority), ("rolling", rolling)):
+        if value is not KEEP and value is not None:
+            setattr(task, name, value)
+    if assignee_id is not KEEP:
+        task.assignee_id = await _assignee(rid, assignee_id)  # type: ignore[attr-defined]
+    schedule_changed = frequency is not KEEP or interval_days is not KEEP
+    new_frequency = TaskFrequency(task.frequency if frequency in (KEEP, None) else frequency)
+    new_interval = task.interval_days if interval_days is KEEP else interval_days
+    if schedule_changed:
+        problem = validate_schedule(new_frequency, new_interval)
+        if problem:
+            raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
+        task.frequency = new_frequency
+        task.interval_days = stored_interval_days(new_frequency, new_interval)
+    if due_date is not KEEP:
+        task.due_date = due_date
+        task.anchor_date = due_date
+    elif schedule_changed:
+        task.anchor_date = task.due_date
+    if task.completed and new_frequency is not TaskFrequency.ONCE:
+        # A finished one-off made recurring starts again, due on the date given or today.
+        task.completed = False
+        if task.due_date is None:
+            residence = await Residence.get(id=rid)
+            task.due_date = task.anchor_date = local_today(residence.timezone, now)
+    await task.save()
+    return task
+
+
+async def delete_task(user: User, task_id: object) -> Task:
+    task = await task_for(user, task_id, ResidenceRole.EDITOR)
+    await task.delete()
+    return task
+
+
+async def set_task_state(
+    user: User, task_id: object, *, in_progress: bool | None, cancelled: bool | None, archived: bool | None
+) -> Task:
+    """Move a task on the board by hand: start it, cancel it, archive it, or undo any of those (EDITOR)."""
+    task = await task_for(user, task_id, ResidenceRole.EDITOR)
+    fields = []
+    for name, value in (("in_progress", in_progress), ("cancelled", cancelled), ("archived", archived)):
+        if value is not None:
+            setattr(task, name, value)
+            fields.append(name)
+    if fields:
+        await task.save(update_fields=[*fields, "updated_at"])
+    return task
+
+
+def _completion_time(completed_at: datetime | None, now: datetime) -> datetime:
+    if completed_at is None:
+        return now
+    if completed_at.tzinfo is None or completed_at.utcoffset() is None:
+        raise reject(UserErrorCode.INVALID_INPUT, "completedAt needs a timezone offset.", "completedAt")
+    if completed_at > now + CLOCK_SKEW:
+        raise reject(UserErrorCode.DATE_IN_FUTURE, "A task cannot be completed in the future.", "completedAt")
+    return min(completed_at, now)
+
+
+async def complete_task(
+    user: User, task_id: object, *, completed_at: datetime | None, notes: str | None, cost_cents: int | None,
+    photo_ids: list[uuid.UUID], now: datetime,
+) -> tuple[TaskCompletion, Task]:
+    """Record that the task was done and move it to its next due date (EDITOR).
+
+    The schedule only moves for the newest completion: back-filling an old one records history without
+    pulling the due date backwards. Completing also ends ``inProgress``; a one-off task is then done.
+    """
+    task = await task_for(user, task_id, ResidenceRole.EDITOR)
+    when = _completion_time(completed_at, now)
+    errors: list[UserError] = []
+    if cost_cents is not None and not 0 <= cost_cents <= MAX_COST_CENTS:
+        errors.append(UserError(UserErrorCode.INVALID_INPUT, "Cost must be zero or more cents.", ["costCents"]))
+    if len(notes or "") > 10_000:
+        errors.append(UserError(UserErrorCode.INVALID_INPUT, "Notes must be at most 10000 characters.", ["notes"]))
+    if task.cancelled:
+        errors.append(UserError(UserErrorCode.INVALID_INPUT, "A cancelled task cannot be completed.", ["taskId"]))
+    elif task.completed:
+        errors.append(UserError(UserErrorCode.INVALID_INPUT, "This one-off task is already done.", ["taskId"]))
+    if errors:
+        raise InputRejected(*errors)
+    photos = await attachments.check_attachable(user, photo_ids, MediaPurpose.COMPLETION_PHOTO, task.id,
+                                                "photoIds")
+    async with in_transaction():
+        # Lock the task so two people completing it at once advance the schedule once each, in turn.
+        task = await Task.filter(id=task.id).select_for_update().get()
+        residence = await Residence.get(id=task.residence_id)  # type: ignore[attr-defined]
+        completion = await TaskCompletion.create(task=task, completed_at=when, completed_by=user,
+                                                 notes=(notes or "").strip(), cost_cents=cost_cents)
+        await attachments.attach_to_completion(photos, completion.id)
+        if task.last_completed_at is None or when >= task.last_completed_at:
+            _advance(task, when, residence.timezone)
+        await task.save()
+    return completion, task
+
+
+def _advance(task: Task, when: datetime, timezone: str) -> None:
+    completed_on = to_local_date(when, timezone)
+    task.last_completed_at = when
+    task.in_progress = False
+    if task.frequency == TaskFrequency.ONCE:
+        task.completed = True
+        task.due_date = None
+        return
+    anchor = task.anchor_date or task.due_date or completed_on
+    task.due_date = next_due_date(task.frequency, task.interval_days, task.rolling, anchor, task.due_date,
+                                  completed_on)
