@@ -10,6 +10,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
+from schema.media import MediaMutation, MediaQuery
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.tasks import TaskMutation, TaskQuery
@@ -19,9 +20,12 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
-Query = merge_types("Query", (AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, NotificationQuery, AdminQuery))
+Query = merge_types(
+    "Query", (AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, MediaQuery, NotificationQuery, AdminQuery)
+)
 Mutation = merge_types(
-    "Mutation", (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, NotificationMutation)
+    "Mutation",
+    (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation, NotificationMutation),
 )
 
 schema = strawberry.Schema(

@@ -1,0 +1,268 @@
+"""The upload lifecycle (DESIGN.md "Upload lifecycle"): request, finalize, delete, and who may read media.
+
+Clients never send bytes through the API: ``request_upload`` records a PENDING row and hands out a
+presigned PUT that binds the declared type and size; ``finalize_upload`` then checks what actually
+arrived (size from a HEAD, the magic number from the first bytes) before anything can be served, so an
+HTML or SVG file declared ``image/png`` never becomes READY. A store outage is a STORAGE_UNAVAILABLE
+user error the client can retry, never an INTERNAL error, and it never leaves a half-changed row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from gateway.auth import user_may_read
+from honeydue.errors import Forbidden, NotFound
+from honeydue.media_policy import (
+    SNIFF_BYTES,
+    allowed_types_for,
+    make_object_key,
+    normalize_content_type,
+    sanitize_filename,
+    sniff_matches,
+)
+from honeydue.models import Media, MediaPurpose, MediaStatus, ResidenceRole, User
+from honeydue.ratelimit import RateLimiter
+from honeydue.settings import Settings
+from honeydue.storage import ObjectNotFound, Storage, StorageError, UploadTarget
+from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
+from resolvers.access import as_id, membership_for, require_role, role_at_least, task_for
+
+log = logging.getLogger(__name__)
+
+UPLOAD_LINK_SECONDS = 15 * 60
+RATE_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    media: Media
+    target: UploadTarget
+
+
+@dataclass(frozen=True)
+class UploadSpec:
+    """A requestUpload's input as the client sent it (validated by ``request_upload``)."""
+
+    purpose: MediaPurpose
+    target_id: str | None
+    filename: str
+    content_type: str
+    size: int
+    md5: str | None = None
+
+
+def _storage_unavailable() -> InputRejected:
+    return reject(UserErrorCode.STORAGE_UNAVAILABLE, "File storage is unavailable; try again shortly.")
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+async def media_for_reader(user: User, media_id: object) -> Media:
+    """The media if ``user`` may read it (owner, member of its residence, or avatar of a co-member).
+
+    The rule is the gateway's bearer rule (``gateway.auth.user_may_read``), so the API never shows a
+    file the gateway would refuse, nor the reverse. Anything else is NOT_FOUND: IDs are not probeable.
+    """
+    media = await Media.get_or_none(id=as_id(media_id))
+    if media is None or not await user_may_read(user, media):
+        raise NotFound()
+    return media
+
+
+# --- requestUpload ------------------------------------------------------------------------------------
+
+
+async def _target_of(user: User, spec: UploadSpec) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """(target_id, residence_id) the caller may upload to; NOT_FOUND/FORBIDDEN like every domain write."""
+    if spec.purpose is MediaPurpose.AVATAR:
+        if spec.target_id not in (None, "", str(user.id)):
+            raise reject(UserErrorCode.INVALID_INPUT, "An avatar has no target.", "targetId")
+        return user.id, None
+    if not spec.target_id:
+        raise reject(UserErrorCode.INVALID_INPUT, "Say which task or residence the file is for.", "targetId")
+    if spec.purpose is MediaPurpose.COMPLETION_PHOTO:
+        task = await task_for(user, spec.target_id, ResidenceRole.EDITOR)
+        return task.id, task.residence_id  # type: ignore[attr-defined]
+    residence_id = as_id(spec.target_id)
+    await require_role(user, residence_id, ResidenceRole.EDITOR)
+    return residence_id, residence_id
+
+
+def _content_md5(value: str | None) -> str | None:
+    """The Content-MD5 header value (base64 of the 16-byte digest) from base64 or hex input."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    try:
+        raw = bytes.fromhex(text) if len(text) == 32 else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raw = b""
+    if len(raw) != 16:
+        raise reject(UserErrorCode.INVALID_INPUT, "md5 must be the file's MD5 digest, base64 or hex.", "md5")
+    return base64.b64encode(raw).decode()
+
+
+def _check_declared(settings: Settings, spec: UploadSpec) -> str:
+    """The normalised content type, if the declared type and size are acceptable; else every problem."""
+    errors: list[UserError] = []
+    content_type = normalize_content_type(spec.content_type)
+    allowed = allowed_types_for(spec.purpose, settings)
+    if content_type not in allowed:
+        errors.append(UserError(UserErrorCode.TYPE_NOT_ALLOWED,
+                                f"This file type is not accepted here (allowed: {', '.join(allowed)}).",
+                                ["contentType"]))
+    if spec.size < 1:
+        errors.append(UserError(UserErrorCode.INVALID_INPUT, "The file is empty.", ["size"]))
+    elif spec.size > settings.storage_max_file_size:
+        errors.append(UserError(UserErrorCode.FILE_TOO_LARGE,
+                                f"Files may be at most {settings.storage_max_file_size} bytes.", ["size"]))
+    if errors:
+        raise InputRejected(*errors)
+    return content_type
+
+
+async def request_upload(
+    user: User, settings: Settings, storage: Storage, limiter: RateLimiter, spec: UploadSpec
+) -> UploadRequest:
+    """Record a PENDING media row and presign the PUT that uploads it (valid 15 minutes)."""
+    # Every call counts, valid or not: the limit is on asking, so probing costs quota too.
+    if not await limiter.hit(f"upload:{user.id}", settings.upload_rate_per_hour, RATE_WINDOW_SECONDS):
+        raise reject(UserErrorCode.UPLOAD_RATE_LIMITED, "Too many uploads this hour; try again later.")
+    target_id, residence_id = await _target_of(user, spec)
+    content_type = _check_declared(settings, spec)
+    content_md5 = _content_md5(spec.md5)
+    pending = await Media.filter(owner_id=user.id, status=MediaStatus.PENDING).count()
+    if pending >= settings.upload_pending_limit:
+        raise reject(UserErrorCode.TOO_MANY_PENDING_UPLOADS,
+                     "Finish or delete your unfinished uploads before starting more.")
+    key = make_object_key(spec.purpose, target_id, user.id, content_type)
+    try:
+        target = await storage.presign_put(key, content_type, spec.size, content_md5, UPLOAD_LINK_SECONDS)
+    except StorageError as exc:
+        log.warning("presigning an upload failed: %s", exc)
+        raise _storage_unavailable() from exc
+    media = await Media.create(
+        key=key, owner_id=user.id, purpose=spec.purpose, target_id=target_id, residence_id=residence_id,
+        filename=sanitize_filename(spec.filename), content_type=content_type, size=spec.size,
+        status=MediaStatus.PENDING,
+    )
+    return UploadRequest(media=media, target=target)
+
+
+# --- finalizeUpload -----------------------------------------------------------------------------------
+
+
+async def _owned(user: User, media_id: object) -> Media:
+    """The caller's own media; someone else's is NOT_FOUND, or FORBIDDEN when the caller may read it."""
+    media = await media_for_reader(user, media_id)
+    if media.owner_id != user.id:  # type: ignore[attr-defined]
+        raise Forbidden("Only the uploader may do this.")
+    return media
+
+
+async def _problem_with_object(settings: Settings, storage: Storage, media: Media) -> tuple[str | None, str]:
+    """(why the stored object must be rejected or None, its ETag). Raises ObjectNotFound/StorageError."""
+    info = await storage.head(media.key)
+    if info.size != media.size:
+        return f"The uploaded file is {info.size} bytes, not the declared {media.size}.", info.etag
+    if info.size > settings.storage_max_file_size:
+        return f"The uploaded file is larger than {settings.storage_max_file_size} bytes.", info.etag
+    stored_type = normalize_content_type(info.content_type or media.content_type)
+    if stored_type != media.content_type:
+        return f"The file was stored as {stored_type}, not the declared {media.content_type}.", info.etag
+    head = await storage.read_prefix(media.key, SNIFF_BYTES)
+    if not sniff_matches(media.content_type, head):
+        return f"The file's content is not {media.content_type}.", info.etag
+    return None, info.etag
+
+
+async def finalize_upload(user: User, settings: Settings, storage: Storage, media_id: object) -> Media:
+    """Check the uploaded object and mark the media READY or REJECTED; a finished media is returned as is."""
+    media = await _owned(user, media_id)
+    if media.status != MediaStatus.PENDING:
+        return media
+    try:
+        problem, etag = await _problem_with_object(settings, storage, media)
+        if problem is not None:
+            await storage.delete(media.key)  # before the row changes, so a failure leaves it PENDING
+    except ObjectNotFound:
+        raise reject(UserErrorCode.UPLOAD_MISSING, "Nothing was uploaded yet; PUT the file, then finalize.",
+                     "mediaId") from None
+    except StorageError as exc:
+        log.warning("finalizing media %s failed: %s", media.id, exc)
+        raise _storage_unavailable() from exc
+    now = datetime.now(UTC)
+    if problem is not None:
+        changes = {"status": MediaStatus.REJECTED, "reject_reason": problem[:255], "updated_at": now}
+    else:  # update() bypasses auto_now, hence updated_at
+        changes = {"status": MediaStatus.READY, "etag": etag, "finalized_at": now, "updated_at": now}
+    # Only a PENDING row moves: of two concurrent finalizes, one writes and both answer the same row.
+    moved = await Media.filter(id=media.id, status=MediaStatus.PENDING).update(**changes)
+    await media.refresh_from_db()
+    if moved and media.status == MediaStatus.READY and media.purpose == MediaPurpose.AVATAR:
+        await _replace_avatar(user, storage, media)
+    return media
+
+
+async def _replace_avatar(user: User, storage: Storage, media: Media) -> None:
+    """Make ``media`` the user's avatar and delete the one it replaces (row and object)."""
+    old_id = user.avatar_id
+    user.avatar_id = media.id
+    await User.filter(id=user.id).update(avatar_id=media.id)
+    if old_id is None or old_id == media.id:
+        return
+    old = await Media.get_or_none(id=old_id, owner_id=user.id)
+    if old is None:
+        return
+    try:
+        await storage.delete(old.key)
+    except StorageError as exc:
+        # The new avatar is in place; the old file stays listed among the user's media for deleteMedia.
+        log.warning("could not delete replaced avatar %s: %s", old.id, exc)
+        return
+    await old.delete()
+
+
+# --- deleteMedia --------------------------------------------------------------------------------------
+
+
+async def _may_delete(user: User, media: Media) -> bool:
+    if media.owner_id == user.id:  # type: ignore[attr-defined]
+        return True
+    residence_id = media.residence_id  # type: ignore[attr-defined]
+    if residence_id is None:
+        return False
+    membership = await membership_for(user, residence_id)
+    return membership is not None and role_at_least(membership.role, ResidenceRole.EDITOR)
+
+
+async def delete_media(user: User, storage: Storage, media_id: object, detach: bool) -> None:
+    """Delete the object, then the row; media still attached needs ``detach`` (else MEDIA_IN_USE)."""
+    media = await media_for_reader(user, media_id)
+    if not await _may_delete(user, media):
+        raise Forbidden("Only the uploader or an editor of the residence may delete this file.")
+    avatar_of = await User.filter(avatar_id=media.id).values_list("id", flat=True)
+    attached = media.completion_id is not None or media.document_id is not None  # type: ignore[attr-defined]
+    if (attached or avatar_of) and not detach:
+        raise reject(UserErrorCode.MEDIA_IN_USE,
+                     "The file is still attached; pass detach: true to remove it anyway.", "mediaId")
+    try:
+        await storage.delete(media.key)
+    except StorageError as exc:
+        log.warning("deleting media %s failed: %s", media.id, exc)
+        raise _storage_unavailable() from exc
+    async with in_transaction():
+        if avatar_of:
+            await User.filter(id__in=list(avatar_of), avatar_id=media.id).update(avatar_id=None)
+        await Media.filter(id=media.id).delete()
+    if user.id in avatar_of:
+        user.avatar_id = None
