@@ -24,7 +24,7 @@ from workers.broker import (
     set_resources,
 )
 from workers.schedule import periodic_jobs
-from workers.scheduler import RedisLeaderLock, RedisTickLedger, Scheduler
+from workers.scheduler import RedisLeaderLock, RedisTickLedger, Scheduler, broker_sender
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def run_scheduler(settings: Settings, *, ttl_ms: int | None = None) -> None:
     broker = create_broker(settings)
     dramatiq.set_broker(broker)
     lock = RedisLeaderLock(client) if ttl_ms is None else RedisLeaderLock(client, ttl_ms=ttl_ms)
-    scheduler = Scheduler(periodic_jobs(settings), lambda name: send(broker, name), lock, RedisTickLedger(client))
+    scheduler = Scheduler(periodic_jobs(settings), broker_sender(broker), lock, RedisTickLedger(client))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: scheduler.stop())
     scheduler.run()

@@ -17,10 +17,9 @@ import dramatiq
 
 from honeydue.settings import Settings
 from honeydue.storage.base import Storage
-from workers.actors import send
 from workers.broker import HostLoopAsyncIO, Resources, channels_for, create_broker, open_storage, set_resources
 from workers.schedule import periodic_jobs
-from workers.scheduler import LocalLeaderLock, LocalTickLedger, Scheduler
+from workers.scheduler import LocalLeaderLock, LocalTickLedger, Scheduler, broker_sender
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ async def run_embedded_jobs(
     thread: threading.Thread | None = None
     if run_scheduler:
         scheduler = Scheduler(
-            periodic_jobs(settings), lambda name: send(broker, name), LocalLeaderLock(), LocalTickLedger()
+            periodic_jobs(settings), broker_sender(broker), LocalLeaderLock(), LocalTickLedger()
         )
         thread = threading.Thread(target=scheduler.run, name="honeydue-scheduler", daemon=True)
         thread.start()

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import dramatiq
 import redis
 
 from workers.schedule import PeriodicJob
@@ -150,13 +151,26 @@ class LocalTickLedger:
             return tick_key(job, fire_time) in self._claimed
 
 
+Send = Callable[[PeriodicJob, datetime], object]
+
+
+def broker_sender(broker: dramatiq.Broker, queue_name: str = "default") -> Send:
+    """Send a job's message on ``broker``; the message's ``tick`` option names the fire time it is for."""
+
+    def send(job: PeriodicJob, fire_time: datetime) -> None:
+        broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name=job.actor_name, args=(), kwargs={},
+                                        options={"tick": fire_time.astimezone(UTC).isoformat()}))
+
+    return send
+
+
 class Scheduler:
-    """One replica's loop; ``run`` until ``stop``. ``send(actor_name)`` enqueues and raises on failure."""
+    """One replica's loop; ``run`` until ``stop``. ``send(job, fire_time)`` enqueues and raises on failure."""
 
     def __init__(
         self,
         jobs: Sequence[PeriodicJob],
-        send: Callable[[str], object],
+        send: Send,
         lock: LeaderLock,
         ledger: TickLedger,
         *,
@@ -215,7 +229,7 @@ class Scheduler:
             if self.is_leader:
                 if self.ledger.claim(job.name, fire_time):
                     try:
-                        self.send(job.actor_name)
+                        self.send(job, fire_time)
                     except Exception:
                         self.ledger.unclaim(job.name, fire_time)
                         raise

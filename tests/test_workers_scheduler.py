@@ -1,0 +1,178 @@
+"""Two scheduler replicas against real Redis (DB 11): every tick is sent once, and when the leader dies
+the other replica takes over within the lock TTL without losing or repeating a tick."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import dramatiq
+import pytest
+import redis
+from apscheduler.triggers.cron import CronTrigger
+from dramatiq.brokers.redis import RedisBroker
+
+from honeydue.settings import load_settings
+from workers.cli import list_jobs
+from workers.schedule import PeriodicJob, periodic_jobs
+from workers.scheduler import (
+    LocalLeaderLock,
+    LocalTickLedger,
+    RedisLeaderLock,
+    RedisTickLedger,
+    Scheduler,
+    tick_key,
+)
+
+REDIS_URL = os.environ.get("TEST_SCHEDULER_REDIS_URL", "redis://127.0.0.1:6379/11")
+TTL_MS = 2_000
+EVERY_SECOND = PeriodicJob("heartbeat", "heartbeat_actor", "every second",
+                           CronTrigger(second="*", timezone=UTC), "test job")
+
+
+@pytest.fixture
+def redis_db() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip(f"Redis at {REDIS_URL} not reachable")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+class Replica:
+    """One scheduler replica in a thread, with its own Redis connections and its own broker."""
+
+    def __init__(self) -> None:
+        self.client = redis.Redis.from_url(REDIS_URL)
+        self.broker = RedisBroker(url=REDIS_URL)
+        self.broker.declare_queue("default")
+
+        def send(job: PeriodicJob, fire_time: datetime) -> None:
+            self.broker.enqueue(dramatiq.Message(queue_name="default", actor_name=job.actor_name, args=(),
+                                                 kwargs={}, options={"tick": fire_time.isoformat()}))
+
+        self.scheduler = Scheduler([EVERY_SECOND], send, RedisLeaderLock(self.client, ttl_ms=TTL_MS),
+                                   RedisTickLedger(self.client), poll_seconds=0.05)
+        self.thread = threading.Thread(target=self.scheduler.run, daemon=True)
+
+    def close(self) -> None:
+        self.scheduler.stop()
+        self.thread.join(5)
+        self.broker.close()
+        self.client.close()
+
+
+def sent_ticks(client: redis.Redis) -> Counter[str]:
+    """The ``tick`` option of every message in the queue, counted."""
+    messages = client.hgetall("dramatiq:default.msgs").values()
+    return Counter(dramatiq.Message.decode(m).options["tick"] for m in messages)
+
+
+def wait_for(condition, timeout: float) -> float:
+    """Seconds until ``condition()`` held; fails the test after ``timeout``."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def test_two_replicas_send_each_tick_once_and_hand_over(redis_db: redis.Redis) -> None:
+    replicas = [Replica(), Replica()]
+    started = datetime.now(UTC)
+    for replica in replicas:
+        replica.thread.start()
+    try:
+        wait_for(lambda: any(r.scheduler.is_leader for r in replicas), timeout=5)
+        wait_for(lambda: len(sent_ticks(redis_db)) >= 3, timeout=10)
+        leader = next(r for r in replicas if r.scheduler.is_leader)
+        follower = next(r for r in replicas if r is not leader)
+        assert not follower.scheduler.is_leader
+
+        leader.scheduler.abandon()  # dies holding the lock: no release, the TTL must run out
+        leader.thread.join(5)
+        killed_at = datetime.now(UTC)
+        took_over_after = wait_for(lambda: follower.scheduler.is_leader, timeout=3 * TTL_MS / 1000)
+        # The lock expires at most TTL after its last extension; the follower checks every TTL/3.
+        assert took_over_after <= TTL_MS / 1000 * (1 + 1 / 3) + 0.5
+        wait_for(lambda: max(sent_ticks(redis_db)) > (killed_at + timedelta(seconds=2)).isoformat(), 10)
+    finally:
+        for replica in replicas:
+            replica.close()
+
+    ticks = sent_ticks(redis_db)
+    assert set(ticks.values()) == {1}, ticks  # never twice
+    fire_times = sorted(datetime.fromisoformat(t) for t in ticks)
+    assert fire_times[0] <= started + timedelta(seconds=2)
+    # No gap: the ticks due while nobody held the lock were sent by the new leader.
+    expected = [fire_times[0] + timedelta(seconds=i) for i in range(len(fire_times))]
+    assert fire_times == expected
+    for fire_time in fire_times:
+        assert redis_db.exists(tick_key("heartbeat", fire_time))
+
+
+def test_follower_skips_ticks_the_leader_claimed_and_gives_up_after_the_grace() -> None:
+    now = datetime(2025, 1, 1, 12, 0, 0, 500_000, tzinfo=UTC)
+    clock = [now]
+    sent: list[datetime] = []
+    ledger = LocalTickLedger()
+
+    class NoLock(LocalLeaderLock):
+        def acquire_or_extend(self) -> bool:
+            return False
+
+    follower = Scheduler([EVERY_SECOND], lambda job, at: sent.append(at), NoLock(), ledger,
+                         clock=lambda: clock[0], misfire_grace=timedelta(seconds=5))
+    first = follower.pending["heartbeat"]
+    assert first == datetime(2025, 1, 1, 12, 0, 1, tzinfo=UTC)
+    ledger.claim("heartbeat", first)  # the leader sent it
+    clock[0] = now + timedelta(seconds=2)
+    follower.tick()
+    assert follower.pending["heartbeat"] == first + timedelta(seconds=1)  # claimed one retired, next waits
+    clock[0] = now + timedelta(seconds=30)
+    follower.tick()
+    assert sent == []
+    assert follower.pending["heartbeat"] > clock[0] - timedelta(seconds=6)  # old unclaimed ticks given up
+
+
+def test_a_failed_send_is_retried_on_the_next_pass() -> None:
+    now = datetime(2025, 1, 1, 12, 0, 0, 500_000, tzinfo=UTC)
+    clock = [now + timedelta(seconds=1)]
+    attempts: list[datetime] = []
+
+    def flaky_send(job: PeriodicJob, at: datetime) -> None:
+        attempts.append(at)
+        if len(attempts) == 1:
+            raise ConnectionError("broker down")
+
+    scheduler = Scheduler([EVERY_SECOND], flaky_send, LocalLeaderLock(), LocalTickLedger(),
+                          clock=lambda: clock[0])
+    scheduler.pending["heartbeat"] = datetime(2025, 1, 1, 12, 0, 1, tzinfo=UTC)
+    assert scheduler.tick() == []
+    sent = scheduler.tick()
+    assert [at for _, at in sent] == [datetime(2025, 1, 1, 12, 0, 1, tzinfo=UTC)]
+    assert len(attempts) == 2
+
+
+def test_periodic_table_and_jobs_list(tmp_path) -> None:
+    settings = load_settings({"HONEYDUE_VAR_DIR": str(tmp_path), "REMINDER_CRON": "30 18 * * *"})
+    jobs = {job.name: job for job in periodic_jobs(settings)}
+    assert set(jobs) == {"send_due_reminders", "send_overdue_reminders", "send_warranty_reminders",
+                         "cleanup_pending_uploads", "sweep_account_purges", "reconcile_storage"}
+    after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)
+    assert jobs["send_due_reminders"].trigger.get_next_fire_time(None, after) == datetime(
+        2025, 3, 11, 18, 30, tzinfo=UTC)
+    assert jobs["cleanup_pending_uploads"].trigger.get_next_fire_time(None, after) == datetime(
+        2025, 3, 10, 19, 7, tzinfo=UTC)
+    assert jobs["sweep_account_purges"].trigger.get_next_fire_time(None, after + timedelta(minutes=1)) == (
+        after + timedelta(minutes=10))
+    listed = dict(list_jobs(settings))
+    assert listed["send_due_reminders"].startswith("30 18 * * * (UTC)")
