@@ -371,7 +371,11 @@ def chromium_binary() -> str:
 @pytest.fixture(scope="module")
 def graphiql_assets() -> None:
     """Install the vendor assets the way a developer does (a no-op when they are current)."""
-    _require(shutil.which("npm") is not None, "npm is not installed, so GraphiQL's assets cannot be fetched")
+    if shutil.which("npm") is None:
+        # Without npm, assets installed earlier (say, in an image) still serve.
+        present = honeydue.graphiql.load_vendor_assets(honeydue.graphiql.VENDOR_DIR) is not None
+        _require(present, "GraphiQL's assets are not installed and npm is missing to fetch them")
+        return
     subprocess.run([str(FETCH_SCRIPT)], check=True, cwd=REPO_ROOT, timeout=300)
 
 
