@@ -1,0 +1,339 @@
+"""S3 / Backblaze B2 backend on aioboto3.
+
+One client per process, opened by ``start()`` in the app lifespan: every
+client owns a connection pool, so a client per request would pay a TLS
+handshake each time and leak pools. The botocore config follows DESIGN.md's
+"B2 facts": path-style addressing (mixed-case bucket names), and flexible
+checksums only when an operation requires them (B2 refuses the CRC headers
+botocore >= 1.36 sends by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aioboto3
+import aiohttp
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from honeydue.settings import Settings
+from honeydue.storage.base import (
+    AccessDenied,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStream,
+    StorageError,
+    StorageUnavailable,
+    UploadTarget,
+)
+
+CHUNK_SIZE = 64 * 1024
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 links cannot live longer
+NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+# What a call to the store may raise; anything else is a bug and propagates as is.
+STORE_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
+DENIED_CODES = {"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+
+
+def client_config(max_pool_connections: int = 64) -> Config:
+    """The botocore config every client of the store must use (see module docstring)."""
+    return Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=max_pool_connections,
+        # One quick retry: the gateway maps a dead store to 502/504 and the client retries.
+        retries={"total_max_attempts": 2, "mode": "standard"},
+    )
+
+
+def endpoint_url(endpoint: str, use_ssl: bool) -> str:
+    """``B2_ENDPOINT`` may omit the scheme; ``B2_USE_SSL`` decides it then."""
+    if urlsplit(endpoint).scheme in ("http", "https"):
+        return endpoint.rstrip("/")
+    return f"{'https' if use_ssl else 'http'}://{endpoint.strip('/')}"
+
+
+def _error_code(exc: ClientError) -> tuple[str, int]:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return str(error.get("Code", "")), int(status or 0)
+
+
+def map_error(exc: Exception, key: str) -> StorageError:
+    """Translate a botocore/aiohttp failure into the interface's typed errors."""
+    if isinstance(exc, ClientError):
+        code, status = _error_code(exc)
+        if code in NOT_FOUND_CODES or status == 404:
+            return ObjectNotFound(key)
+        if code in DENIED_CODES or status == 403:
+            return AccessDenied(key)
+        if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+            return StorageUnavailable(f"{code or status} for {key}")
+        return StorageError(f"{code or status} for {key}: {exc}")
+    return StorageUnavailable(f"{type(exc).__name__} for {key}: {exc}")
+
+
+def _etag(raw: str | None) -> str:
+    return (raw or "").strip('"')
+
+
+class S3Storage:
+    """The bucket behind the ``Storage`` interface; ``start()`` before use, ``close()`` at shutdown."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        bucket: str,
+        region: str,
+        access_key: str | None,
+        secret_key: str | None,
+        use_ssl: bool = True,
+        max_pool_connections: int = 64,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url(endpoint, use_ssl)
+        self._region = region
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._use_ssl = use_ssl
+        self._config = client_config(max_pool_connections)
+        self._clock = clock
+        self._stack: AsyncExitStack | None = None
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Storage:
+        assert settings.b2_endpoint and settings.b2_bucket_name
+        return cls(
+            endpoint=settings.b2_endpoint,
+            bucket=settings.b2_bucket_name,
+            region=settings.b2_region,
+            access_key=settings.b2_key_id,
+            secret_key=settings.b2_app_key,
+            use_ssl=settings.b2_use_ssl,
+        )
+
+    # Lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the process's single client (idempotent)."""
+        async with self._lock:
+            if self._client is not None:
+                return
+            stack = AsyncExitStack()
+            session = aioboto3.Session()
+            self._client = await stack.enter_async_context(
+                session.client(
+                    "s3",
+                    endpoint_url=self.endpoint_url,
+                    region_name=self._region,
+                    aws_access_key_id=self._access_key,
+                    aws_secret_access_key=self._secret_key,
+                    use_ssl=self._use_ssl,
+                    config=self._config,
+                )
+            )
+            self._stack = stack
+
+    async def close(self) -> None:
+        async with self._lock:
+            stack, self._stack, self._client = self._stack, None, None
+            if stack is not None:
+                await stack.aclose()
+
+    async def __aenter__(self) -> S3Storage:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise RuntimeError("S3Storage.start() was not awaited (the app lifespan opens the client)")
+        return self._client
+
+    # Reads ----------------------------------------------------------------------
+
+    async def head(self, key: str) -> ObjectInfo:
+        try:
+            resp = await self.client.head_object(Bucket=self.bucket, Key=key)
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key) from exc
+        return ObjectInfo(
+            key=key,
+            size=int(resp["ContentLength"]),
+            etag=_etag(resp.get("ETag")),
+            last_modified=resp["LastModified"],
+            content_type=resp.get("ContentType"),
+        )
+
+    async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> ObjectStream:
+        """Exactly one GetObject; the Range goes upstream so the store sends only those bytes."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if byte_range is not None:
+            params["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        try:
+            resp = await self.client.get_object(**params)
+        except ClientError as exc:
+            if _error_code(exc)[0] == "InvalidRange":
+                raise StorageError(f"range not satisfiable for {key}") from exc
+            raise map_error(exc, key) from exc
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key) from exc
+        body = resp["Body"]
+        content_range = resp.get("ContentRange")
+        length = int(resp["ContentLength"])
+        size = int(content_range.rsplit("/", 1)[1]) if content_range else length
+        info = ObjectInfo(
+            key=key,
+            size=size,
+            etag=_etag(resp.get("ETag")),
+            last_modified=resp["LastModified"],
+            content_type=resp.get("ContentType"),
+        )
+        chunks = _body_chunks(body, key)
+
+        async def release() -> None:
+            # Closing an unfinished body drops its connection instead of returning a
+            # half-read one to the pool; a leaked body would pin a pool slot forever.
+            await chunks.aclose()
+            body.close()
+
+        status = int(resp.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
+        return ObjectStream(
+            info=info,
+            status=206 if content_range else status,
+            content_length=length,
+            content_range=content_range,
+            chunks=chunks,
+            _closers=[release],
+        )
+
+    async def read_prefix(self, key: str, length: int) -> bytes:
+        """The first ``length`` bytes (fewer if the object is shorter): for magic-number sniffing."""
+        if length <= 0:
+            await self.head(key)
+            return b""
+        try:
+            resp = await self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+        except ClientError as exc:
+            if _error_code(exc)[0] == "InvalidRange":  # an empty object has no byte 0
+                return b""
+            raise map_error(exc, key) from exc
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key) from exc
+        body = resp["Body"]
+        try:
+            return (await body.read())[:length]
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key) from exc
+        finally:
+            body.close()
+
+    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=item["Key"],
+                        size=int(item["Size"]),
+                        etag=_etag(item.get("ETag")),
+                        last_modified=item["LastModified"],
+                    )
+        except STORE_ERRORS as exc:
+            raise map_error(exc, prefix) from exc
+
+    # Writes ---------------------------------------------------------------------
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        try:
+            await self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key) from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.client.delete_object(Bucket=self.bucket, Key=key)
+        except STORE_ERRORS as exc:  # S3 answers 204 for a missing key, so any error is real
+            raise map_error(exc, key) from exc
+
+    # Links ----------------------------------------------------------------------
+
+    async def presign_put(
+        self, key: str, content_type: str, content_length: int, content_md5: str | None, expires_in: int
+    ) -> UploadTarget:
+        """A PUT link whose signature covers Content-Type and Content-Length (and Content-MD5).
+
+        The store recomputes the signature over the headers it receives, so a PUT
+        with another type, size or digest is refused: the declared values hold.
+        """
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": content_length,
+        }
+        headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
+        if content_md5:
+            params["ContentMD5"] = content_md5
+            headers["Content-MD5"] = content_md5
+        expires_in = _clamp_expiry(expires_in)
+        issued = math.floor(self._clock())
+        url = await self.client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+        )
+        return UploadTarget(
+            url=url,
+            method="PUT",
+            headers=headers,
+            expires_at=datetime.fromtimestamp(issued + expires_in, UTC),
+        )
+
+    async def presign_get(
+        self, key: str, expires_in: int, content_type: str, content_disposition: str
+    ) -> str | None:
+        """A GET link straight to the bucket; the store answers with our type and disposition."""
+        return await self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentType": content_type,
+                "ResponseContentDisposition": content_disposition,
+            },
+            ExpiresIn=_clamp_expiry(expires_in),
+        )
+
+
+def _clamp_expiry(expires_in: int) -> int:
+    """SigV4 links live between 1 second and 7 days; longer requests get 7 days."""
+    return max(1, min(int(expires_in), MAX_PRESIGN_SECONDS))
+
+
+async def _body_chunks(body: Any, key: str) -> AsyncGenerator[bytes, None]:
+    try:
+        while True:
+            chunk = await body.read(CHUNK_SIZE)
+            if not chunk:
+                return
+            yield chunk
+    except STORE_ERRORS as exc:
+        raise StorageUnavailable(f"body of {key} broke off: {exc}") from exc
