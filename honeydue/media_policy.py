@@ -1,0 +1,148 @@
+"""Media rules shared by the API, the gateway and the workers: pure functions, no I/O.
+
+* Object keys are made by the server (DESIGN.md "Object keys"): a random name
+  with an extension from the declared content type, never from the client's
+  filename, so a key can neither collide, nor be guessed, nor carry markup.
+* Which content types each purpose accepts, and the magic numbers that prove
+  an upload is what it claims (an HTML or SVG file declared ``image/png`` must
+  never become READY: served inline it would run script on our origin).
+* Filenames are kept only for ``Content-Disposition``, sanitised so they can
+  never split a header or smuggle a path.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from urllib.parse import quote
+from uuid import UUID
+
+from honeydue.models.enums import MediaPurpose
+
+JPEG, PNG, GIF, WEBP, PDF = "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"
+IMAGE_TYPES: tuple[str, ...] = (JPEG, PNG, GIF, WEBP)
+
+EXTENSIONS: dict[str, str] = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp", PDF: "pdf"}
+
+# The types each purpose may ever hold; STORAGE_ALLOWED_TYPES can only narrow these.
+PURPOSE_TYPES: dict[MediaPurpose, tuple[str, ...]] = {
+    MediaPurpose.AVATAR: IMAGE_TYPES,
+    MediaPurpose.COMPLETION_PHOTO: IMAGE_TYPES,
+    MediaPurpose.DOCUMENT_FILE: (PDF, *IMAGE_TYPES),
+}
+
+# Served inline by the gateway; anything else goes out as an attachment.
+INLINE_SAFE_TYPES: frozenset[str] = frozenset(EXTENSIONS)
+
+# How many leading bytes finalize reads to check the magic number.
+SNIFF_BYTES = 64
+
+MAX_FILENAME_CHARS = 200
+_MAX_EXTENSION_CHARS = 16
+_FILENAME_DROP = frozenset('"\'`\\/')
+# Cc: control (NUL, ...); Cf: format (U+202E makes "gpj.exe" read "exe.jpg"); surrogates, private, unassigned.
+_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# RFC 5987 attr-char minus the alphanumerics quote() keeps anyway.
+_ATTR_CHAR_SAFE = "!#$&+-.^_`|~"
+
+
+def normalize_content_type(content_type: str) -> str:
+    """``Image/PNG; charset=x`` -> ``image/png``: compare media types, never parameters."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def allowed_types_for(purpose: MediaPurpose | str, settings: object) -> tuple[str, ...]:
+    """Types ``purpose`` accepts under ``STORAGE_ALLOWED_TYPES`` (documents: PDF and images; others: images)."""
+    configured = {normalize_content_type(t) for t in _allowed_setting(settings)}
+    return tuple(t for t in PURPOSE_TYPES[MediaPurpose(purpose)] if t in configured)
+
+
+def _allowed_setting(settings: object) -> Iterable[str]:
+    return getattr(settings, "storage_allowed_types", ())
+
+
+def extension_for(content_type: str) -> str:
+    try:
+        return EXTENSIONS[normalize_content_type(content_type)]
+    except KeyError:
+        raise ValueError(f"no object key extension for content type {content_type!r}") from None
+
+
+def make_object_key(
+    purpose: MediaPurpose | str,
+    target_id: UUID | str | None,
+    owner_id: UUID | str,
+    content_type: str,
+) -> str:
+    """A fresh, immutable key per DESIGN.md: a new file is always a new key, so caches are never stale.
+
+    Avatars live under their owner; photos under the task; documents under the residence.
+    """
+    purpose = MediaPurpose(purpose)
+    name = f"{uuid.uuid4()}.{extension_for(content_type)}"
+    if purpose is MediaPurpose.AVATAR:
+        return f"users/{UUID(str(owner_id))}/profile/{name}"
+    if target_id is None:
+        raise ValueError(f"{purpose.value} needs a target id")
+    target = UUID(str(target_id))  # canonical form; rejects anything that is not a UUID
+    if purpose is MediaPurpose.COMPLETION_PHOTO:
+        return f"tasks/{target}/completions/{name}"
+    return f"residences/{target}/documents/{name}"
+
+
+def sanitize_filename(name: str | None) -> str:
+    """A display name safe for a header: no path, control or format characters, quotes; bounded length."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    out = []
+    for c in text:
+        category = unicodedata.category(c)
+        if c in "\t\r\n" or category in ("Zl", "Zp"):
+            out.append(" ")  # a line break becomes a space, never a header break
+        elif c not in _FILENAME_DROP and category not in _DROP_CATEGORIES:
+            out.append(c)
+    text = "".join(out)
+    text = " ".join(text.split()).strip(". ")
+    if len(text) > MAX_FILENAME_CHARS:
+        stem, dot, ext = text.rpartition(".")
+        if dot and stem and 0 < len(ext) <= _MAX_EXTENSION_CHARS:
+            text = stem[: MAX_FILENAME_CHARS - len(ext) - 1].rstrip(". ") + "." + ext
+        else:
+            text = text[:MAX_FILENAME_CHARS].rstrip(". ")
+    return text or "file"
+
+
+def _ascii_fallback(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name)
+    chars = []
+    for c in decomposed:
+        if unicodedata.combining(c):
+            continue
+        chars.append(c if 32 <= ord(c) < 127 and c not in '"\\%' else "_")
+    text = "".join(chars).strip()
+    return text if any(c.isalnum() for c in text) else "file"
+
+
+def content_disposition(filename: str | None, attachment: bool) -> str:
+    """``inline|attachment; filename="ascii"; filename*=UTF-8''percent-encoded`` (RFC 6266)."""
+    clean = sanitize_filename(filename)
+    kind = "attachment" if attachment else "inline"
+    return f"{kind}; filename=\"{_ascii_fallback(clean)}\"; filename*=UTF-8''{quote(clean, safe=_ATTR_CHAR_SAFE)}"
+
+
+def sniff_matches(content_type: str, head: bytes) -> bool:
+    """Do the first bytes carry the magic number of ``content_type``? Unknown types never match."""
+    kind = normalize_content_type(content_type)
+    if kind == JPEG:
+        return head[:3] == b"\xff\xd8\xff"
+    if kind == PNG:
+        return head[:8] == b"\x89PNG\r\n\x1a\n"
+    if kind == GIF:
+        return head[:6] in (b"GIF87a", b"GIF89a")
+    if kind == WEBP:
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if kind == PDF:
+        # Strictly at offset 0: readers tolerate leading junk, but that is how polyglots hide.
+        return head[:5] == b"%PDF-"
+    return False
