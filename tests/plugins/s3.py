@@ -1,0 +1,63 @@
+"""Fixtures for the signature-checking S3 test server (see ``tests/s3server.py``).
+
+``s3_server`` is one server per session; ``s3_env`` / ``s3_settings`` give a
+test its own fresh, mixed-case bucket on it. A fault test may ``stop()`` the
+server; ``s3_env`` restarts it on the same port for the next test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from honeydue.settings import Settings, load_settings
+from tests.s3server import S3TestServer
+
+__all__ = ["s3_env", "s3_env_for", "s3_server", "s3_settings"]
+
+
+def s3_env_for(server: S3TestServer, bucket: str) -> dict[str, str]:
+    """The B2_* variables that point honeydue at ``bucket`` on the test server."""
+    return {
+        "B2_ENDPOINT": server.endpoint_url,
+        "B2_REGION": server.region,
+        "B2_BUCKET_NAME": bucket,
+        "B2_KEY_ID": server.access_key,
+        "B2_APP_KEY": server.secret_key,
+        "B2_USE_SSL": "false",
+    }
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3TestServer]:
+    server = S3TestServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3TestServer) -> dict[str, str]:
+    """B2_* variables for a fresh bucket (``honeyDue…``: mixed case, as B2 allows)."""
+    s3_server.start()  # a previous fault test may have stopped it
+    bucket = s3_server.make_bucket(f"honeyDue-{uuid.uuid4().hex[:12]}")
+    return s3_env_for(s3_server, bucket)
+
+
+@pytest.fixture
+def s3_settings(s3_env: dict[str, str], tmp_path: Path) -> Settings:
+    """Settings whose storage is the test server's fresh bucket (no database needed)."""
+    return load_settings(
+        {
+            **s3_env,
+            "HONEYDUE_VAR_DIR": str(tmp_path / "var"),
+            "MEDIA_SIGNING_KEY": "test-signing-key-" + "s" * 32,
+            "PUBLIC_GATEWAY_URL": "http://testserver",
+            "LOG_FORMAT": "text",
+        }
+    )
