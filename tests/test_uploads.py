@@ -1,0 +1,450 @@
+"""The upload lifecycle over GraphQL (ASGI), on the local backend and on the signature-checking S3 server.
+
+The app is the embedded one (API plus gateway routes), so local uploads really go through the gateway's
+signed ``PUT /media/upload/…`` and downloads through ``Media.url``; S3 uploads go over HTTP to the test
+store, which refuses anything the presigned URL did not sign.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from honeydue import models
+from honeydue.settings import Settings
+from honeydue.storage import ObjectNotFound
+from honeydue.tokens import issue_token
+from tests.conftest import GraphQLClient, attach_test_services, make_settings
+
+PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(300)
+PDF = b"%PDF-1.7\n" + os.urandom(200)
+HTML = b"<html><script>alert(document.cookie)</script></html>" + b" " * 100
+
+# Never verified: no test here logs in.
+_PLACEHOLDER_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$placeholderplaceholderplaceholder"
+
+MEDIA_FIELDS = "id filename contentType size status rejectReason url directUrl"
+REQUEST = f"""
+mutation($input: RequestUploadInput!) {{
+  requestUpload(input: $input) {{
+    media {{ {MEDIA_FIELDS} }}
+    upload {{ url method headers {{ name value }} expiresAt }}
+    userErrors {{ field message code }}
+  }}
+}}"""
+FINALIZE = f"""
+mutation($id: ID!) {{
+  finalizeUpload(input: {{mediaId: $id}}) {{ media {{ {MEDIA_FIELDS} }} userErrors {{ field code message }} }}
+}}"""
+DELETE = """
+mutation($id: ID!, $detach: Boolean!) {
+  deleteMedia(input: {mediaId: $id, detach: $detach}) { ok userErrors { field code } }
+}"""
+MEDIA = f"query($id: ID!) {{ media(id: $id) {{ {MEDIA_FIELDS} }} }}"
+
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[tuple[GraphQLClient, object]]:
+    """The embedded app (API + gateway routes) over ASGI, with the services the lifespan would open."""
+    from honeydue.app import create_embedded_app
+
+    app = create_embedded_app(settings)
+    await attach_test_services(app, settings)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield GraphQLClient(http), app
+    finally:
+        await app.state.storage.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["local", "s3"])
+async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
+    if request.param == "local":
+        return settings
+    s3_env = request.getfixturevalue("s3_env")
+    return make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **s3_env)
+
+
+@pytest.fixture
+async def app_client(backend: Settings) -> AsyncIterator[tuple[GraphQLClient, object]]:
+    async with running_app(backend) as pair:
+        yield pair
+
+
+@pytest.fixture
+def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
+    return app_client[0]
+
+
+@pytest.fixture
+def storage(app_client: tuple[GraphQLClient, object]) -> object:
+    return app_client[1].state.storage  # type: ignore[attr-defined]
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+async def register(gql: GraphQLClient) -> tuple[str, str]:
+    """A user and a bearer token. Registration itself is tested elsewhere; here an Argon2 hash per user
+    would dominate the run, so users are made directly with one placeholder hash."""
+    user = await models.User.create(email=f"u-{uuid.uuid4().hex[:8]}@example.com", password_hash=_PLACEHOLDER_HASH,
+                                    display_name="U")
+    return await issue_token(user, 1), str(user.id)
+
+
+async def ok(gql: GraphQLClient, query: str, variables: dict, token: str) -> dict:
+    data = await gql.execute(query, variables, token=token)
+    assert "errors" not in data, data
+    (payload,) = data["data"].values()
+    assert not payload.get("userErrors"), payload
+    return payload
+
+
+async def residence_with_task(gql: GraphQLClient, owner: str) -> tuple[str, str]:
+    res = await ok(gql, "mutation($i: CreateResidenceInput!) { createResidence(input: $i) "
+                        "{ residence { id } userErrors { code } } }", {"i": {"name": "Home"}}, owner)
+    rid = res["residence"]["id"]
+    task = await ok(gql, "mutation($i: CreateTaskInput!) { createTask(input: $i) { task { id } "
+                         "userErrors { code } } }", {"i": {"residenceId": rid, "title": "Filter"}}, owner)
+    return rid, task["task"]["id"]
+
+
+async def join(gql: GraphQLClient, owner: str, member: str, rid: str, role: str) -> None:
+    code = await ok(gql, "mutation($i: CreateShareCodeInput!) { createShareCode(input: $i) "
+                         "{ code userErrors { code } } }", {"i": {"residenceId": rid, "role": role}}, owner)
+    await ok(gql, "mutation($i: JoinResidenceInput!) { joinResidence(input: $i) { residence { id } "
+                  "userErrors { code } } }", {"i": {"code": code["code"]}}, member)
+
+
+def upload_input(purpose: str = "AVATAR", target: str | None = None, data: bytes = PNG,
+                 content_type: str = "image/png", filename: str = "photo.png", **extra: object) -> dict:
+    return {"input": {"purpose": purpose, "targetId": target, "filename": filename,
+                      "contentType": content_type, "size": len(data), **extra}}
+
+
+async def request(gql: GraphQLClient, token: str, **kwargs: object) -> dict:
+    data = await gql.execute(REQUEST, upload_input(**kwargs), token=token)  # type: ignore[arg-type]
+    assert "errors" not in data, data
+    return data["data"]["requestUpload"]
+
+
+async def put(gql: GraphQLClient, upload: dict, body: bytes) -> httpx.Response:
+    """PUT like a client: every returned header, unchanged; the gateway in-process, the S3 store over HTTP."""
+    headers = {h["name"]: h["value"] for h in upload["headers"]}
+    assert upload["method"] == "PUT"
+    if upload["url"].startswith("http://testserver/"):
+        return await gql.http.put(upload["url"], content=body, headers=headers)
+    async with httpx.AsyncClient() as http:
+        return await http.put(upload["url"], content=body, headers=headers)
+
+
+async def uploaded(gql: GraphQLClient, token: str, body: bytes = PNG, **kwargs: object) -> dict:
+    """request -> PUT -> finalize; the finalized media."""
+    payload = await request(gql, token, data=body, **kwargs)
+    assert payload["userErrors"] == [], payload
+    assert (await put(gql, payload["upload"], body)).status_code == 200
+    return (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]
+
+
+async def object_exists(storage: object, media_id: str) -> bool:
+    row = await models.Media.get(id=media_id)
+    try:
+        await storage.head(row.key)  # type: ignore[attr-defined]
+    except ObjectNotFound:
+        return False
+    return True
+
+
+def error_code(data: dict) -> str:
+    return data["errors"][0]["extensions"]["code"]
+
+
+# --- the happy path -----------------------------------------------------------------------------------
+
+
+async def test_avatar_upload_finalize_download_and_replace(gql: GraphQLClient, storage: object,
+                                                           backend: Settings) -> None:
+    token, user_id = await register(gql)
+    payload = await request(gql, token, filename="../../etc/Mé\r\nphoto.png")
+    media, upload = payload["media"], payload["upload"]
+    assert media["status"] == "PENDING" and media["url"] is None and media["directUrl"] is None
+    assert media["filename"] == "Mé photo.png"  # sanitised, kept for Content-Disposition only
+    row = await models.Media.get(id=media["id"])
+    assert row.key.startswith(f"users/{user_id}/profile/") and row.key.endswith(".png") and "photo" not in row.key
+    assert {h["name"]: h["value"] for h in upload["headers"]} == {"Content-Type": "image/png",
+                                                                   "Content-Length": str(len(PNG))}
+    assert row.residence_id is None and row.owner_id == uuid.UUID(user_id)
+
+    assert (await put(gql, upload, PNG)).status_code == 200
+    ready = (await ok(gql, FINALIZE, {"id": media["id"]}, token))["media"]
+    assert ready["status"] == "READY" and ready["rejectReason"] is None
+    row = await models.Media.get(id=media["id"])
+    assert row.etag and row.finalized_at is not None
+
+    url = ready["url"]
+    assert urlsplit(url).path == f"/media/{row.key}"
+    download = await gql.http.get(url)
+    assert download.status_code == 200 and download.content == PNG
+    if backend.uses_s3:
+        async with httpx.AsyncClient() as http:
+            direct = await http.get(ready["directUrl"])
+        assert direct.status_code == 200 and direct.content == PNG
+    else:
+        assert ready["directUrl"] is None
+
+    me = await gql.execute("{ me { avatar { id status } } }", token=token)
+    assert me["data"]["me"]["avatar"] == {"id": media["id"], "status": "READY"}
+    again = (await ok(gql, FINALIZE, {"id": media["id"]}, token))["media"]
+    assert {**again, "directUrl": None} == {**ready, "directUrl": None}  # idempotent (presigned links re-dated)
+
+    replacement = await uploaded(gql, token)
+    me = await gql.execute("{ me { avatar { id } } }", token=token)
+    assert me["data"]["me"]["avatar"]["id"] == replacement["id"]
+    assert not await models.Media.exists(id=media["id"])
+    try:
+        await storage.head(row.key)  # type: ignore[attr-defined]
+    except ObjectNotFound:
+        pass
+    else:
+        raise AssertionError("the replaced avatar's object is still stored")
+
+
+async def test_completion_photo_and_document_targets_and_roles(gql: GraphQLClient) -> None:
+    owner, _ = await register(gql)
+    editor, _ = await register(gql)
+    viewer, _ = await register(gql)
+    outsider, _ = await register(gql)
+    rid, task_id = await residence_with_task(gql, owner)
+    await join(gql, owner, editor, rid, "EDITOR")
+    await join(gql, owner, viewer, rid, "VIEWER")
+
+    photo = await uploaded(gql, editor, purpose="COMPLETION_PHOTO", target=task_id)
+    row = await models.Media.get(id=photo["id"])
+    assert row.key.startswith(f"tasks/{task_id}/completions/") and str(row.residence_id) == rid
+    doc = await uploaded(gql, owner, body=PDF, purpose="DOCUMENT_FILE", target=rid, content_type="application/pdf",
+                         filename="manual.pdf")
+    row = await models.Media.get(id=doc["id"])
+    assert row.key.startswith(f"residences/{rid}/documents/") and row.key.endswith(".pdf")
+
+    # Readers: the owner and every member; an outsider sees nothing (NOT_FOUND, like a missing id).
+    for reader in (owner, editor, viewer):
+        got = await gql.execute(MEDIA, {"id": photo["id"]}, token=reader)
+        assert got["data"]["media"]["status"] == "READY" and got["data"]["media"]["url"]
+    assert error_code(await gql.execute(MEDIA, {"id": photo["id"]}, token=outsider)) == "NOT_FOUND"
+    assert error_code(await gql.execute(MEDIA, {"id": str(uuid.uuid4())}, token=owner)) == "NOT_FOUND"
+    assert error_code(await gql.execute(MEDIA, {"id": photo["id"]})) == "UNAUTHENTICATED"
+
+    # Writers: EDITOR or better; VIEWER is FORBIDDEN; an outsider cannot tell the target exists.
+    viewer_try = await gql.execute(REQUEST, upload_input("COMPLETION_PHOTO", task_id), token=viewer)
+    assert error_code(viewer_try) == "FORBIDDEN"
+    for target, purpose in ((task_id, "COMPLETION_PHOTO"), (rid, "DOCUMENT_FILE")):
+        outsider_try = await gql.execute(REQUEST, upload_input(purpose, target), token=outsider)
+        assert error_code(outsider_try) == "NOT_FOUND"
+    missing = await request(gql, editor, purpose="COMPLETION_PHOTO", target=None)
+    assert [(e["code"], e["field"]) for e in missing["userErrors"]] == [("INVALID_INPUT", ["targetId"])]
+
+    # Finalizing is the uploader's: a co-member is FORBIDDEN, an outsider NOT_FOUND.
+    pending = await request(gql, editor, purpose="COMPLETION_PHOTO", target=task_id)
+    assert error_code(await gql.execute(FINALIZE, {"id": pending["media"]["id"]}, token=owner)) == "FORBIDDEN"
+    assert error_code(await gql.execute(FINALIZE, {"id": pending["media"]["id"]}, token=outsider)) == "NOT_FOUND"
+
+
+async def test_avatar_is_readable_by_co_members_only(gql: GraphQLClient) -> None:
+    owner, _ = await register(gql)
+    member, _ = await register(gql)
+    stranger, _ = await register(gql)
+    rid, _ = await residence_with_task(gql, owner)
+    await join(gql, owner, member, rid, "VIEWER")
+    avatar = await uploaded(gql, owner)
+    assert (await gql.execute(MEDIA, {"id": avatar["id"]}, token=member))["data"]["media"]["id"] == avatar["id"]
+    assert error_code(await gql.execute(MEDIA, {"id": avatar["id"]}, token=stranger)) == "NOT_FOUND"
+
+
+# --- declared type and size --------------------------------------------------------------------------
+
+
+async def test_declared_type_size_filename_and_md5_are_checked(gql: GraphQLClient, backend: Settings) -> None:
+    owner, _ = await register(gql)
+    rid, task_id = await residence_with_task(gql, owner)
+
+    def codes(payload: dict) -> list[tuple[str, list[str] | None]]:
+        return [(e["code"], e["field"]) for e in payload["userErrors"]]
+
+    pdf_photo = await request(gql, owner, purpose="COMPLETION_PHOTO", target=task_id, content_type="application/pdf")
+    assert codes(pdf_photo) == [("TYPE_NOT_ALLOWED", ["contentType"])] and pdf_photo["media"] is None
+    svg = await request(gql, owner, content_type="image/svg+xml")
+    assert codes(svg) == [("TYPE_NOT_ALLOWED", ["contentType"])]
+    html = await request(gql, owner, purpose="DOCUMENT_FILE", target=rid, content_type="text/html")
+    assert codes(html) == [("TYPE_NOT_ALLOWED", ["contentType"])]
+
+    too_big = await gql.execute(REQUEST, {"input": {**upload_input()["input"],
+                                                    "size": backend.storage_max_file_size + 1}}, token=owner)
+    assert codes(too_big["data"]["requestUpload"]) == [("FILE_TOO_LARGE", ["size"])]
+    empty = await gql.execute(REQUEST, {"input": {**upload_input()["input"], "size": 0}}, token=owner)
+    assert codes(empty["data"]["requestUpload"]) == [("INVALID_INPUT", ["size"])]
+    bad_md5 = await request(gql, owner, md5="not-a-digest")
+    assert codes(bad_md5) == [("INVALID_INPUT", ["md5"])]
+    assert await models.Media.all().count() == 0  # nothing recorded for any of them
+
+    # Type parameters and case are normalised; a given MD5 travels as Content-MD5 on S3.
+    import base64
+    import hashlib
+
+    digest = hashlib.md5(PNG).hexdigest()
+    fine = await request(gql, owner, content_type="Image/PNG; charset=binary", md5=digest)
+    assert fine["media"]["contentType"] == "image/png"
+    headers = {h["name"]: h["value"] for h in fine["upload"]["headers"]}
+    if backend.uses_s3:
+        assert headers["Content-MD5"] == base64.b64encode(bytes.fromhex(digest)).decode()
+    assert (await put(gql, fine["upload"], PNG)).status_code == 200
+    assert (await ok(gql, FINALIZE, {"id": fine["media"]["id"]}, owner))["media"]["status"] == "READY"
+
+
+# --- finalize: what arrived --------------------------------------------------------------------------
+
+
+async def test_finalize_missing_mismatch_and_disguised_html(gql: GraphQLClient, storage: object) -> None:
+    token, _ = await register(gql)
+
+    missing = await request(gql, token)
+    data = await gql.execute(FINALIZE, {"id": missing["media"]["id"]}, token=token)
+    payload = data["data"]["finalizeUpload"]
+    assert [e["code"] for e in payload["userErrors"]] == ["UPLOAD_MISSING"]
+    assert (await models.Media.get(id=missing["media"]["id"])).status == models.MediaStatus.PENDING
+
+    # The store holds a different size than declared (written behind the presigned URL's back).
+    wrong_size = await request(gql, token)
+    key = (await models.Media.get(id=wrong_size["media"]["id"])).key
+    await storage.put_bytes(key, PNG + b"extra", "image/png")  # type: ignore[attr-defined]
+    rejected = (await ok(gql, FINALIZE, {"id": wrong_size["media"]["id"]}, token))["media"]
+    assert rejected["status"] == "REJECTED" and "bytes" in rejected["rejectReason"] and rejected["url"] is None
+    assert not await object_exists(storage, wrong_size["media"]["id"])
+
+    # HTML declared as image/png goes through the real PUT (type and length match what was signed).
+    disguised = await request(gql, token, data=HTML)
+    assert (await put(gql, disguised["upload"], HTML)).status_code == 200
+    rejected = (await ok(gql, FINALIZE, {"id": disguised["media"]["id"]}, token))["media"]
+    assert rejected["status"] == "REJECTED" and "image/png" in rejected["rejectReason"]
+    assert not await object_exists(storage, disguised["media"]["id"])
+    assert (await gql.execute(MEDIA, {"id": disguised["media"]["id"]}, token=token))["data"]["media"]["url"] is None
+    # A finished media stays finished: finalizing again changes nothing.
+    again = (await ok(gql, FINALIZE, {"id": disguised["media"]["id"]}, token))["media"]
+    assert again == rejected
+
+
+async def test_store_outage_is_a_user_error_and_leaves_the_row_pending(
+    settings: Settings, s3_env: dict[str, str], s3_server: object, tmp_path: Path
+) -> None:
+    s3 = make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **s3_env)
+    async with running_app(s3) as (gql, _app):
+        token, _ = await register(gql)
+        payload = await request(gql, token)
+        assert (await put(gql, payload["upload"], PNG)).status_code == 200
+        s3_server.stop()  # type: ignore[attr-defined]  # s3_env restarts it for the next test
+        try:
+            data = await gql.execute(FINALIZE, {"id": payload["media"]["id"]}, token=token)
+        finally:
+            s3_server.start()  # type: ignore[attr-defined]
+        assert "errors" not in data, data
+        assert [e["code"] for e in data["data"]["finalizeUpload"]["userErrors"]] == ["STORAGE_UNAVAILABLE"]
+        assert (await models.Media.get(id=payload["media"]["id"])).status == models.MediaStatus.PENDING
+        # Once the store is back, the same call succeeds.
+        assert (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]["status"] == "READY"
+
+
+# --- limits -------------------------------------------------------------------------------------------
+
+
+async def test_pending_and_hourly_limits(settings: Settings, tmp_path: Path) -> None:
+    limited = make_settings(tmp_path / "lim", DATABASE_URL=settings.database_url, UPLOAD_PENDING_LIMIT="2",
+                            UPLOAD_RATE_PER_HOUR="4")
+    async with running_app(limited) as (gql, _app):
+        token, _ = await register(gql)
+        other, _ = await register(gql)
+        first = await request(gql, token)
+        await request(gql, token)
+        third = await request(gql, token)
+        assert [e["code"] for e in third["userErrors"]] == ["TOO_MANY_PENDING_UPLOADS"]
+        # Finishing one frees a slot.
+        assert (await put(gql, first["upload"], PNG)).status_code == 200
+        await ok(gql, FINALIZE, {"id": first["media"]["id"]}, token)
+        assert (await request(gql, token))["userErrors"] == []
+        fifth = await request(gql, token)
+        assert [e["code"] for e in fifth["userErrors"]] == ["UPLOAD_RATE_LIMITED"]
+        assert (await request(gql, other))["userErrors"] == []  # per user
+
+
+# --- deleteMedia --------------------------------------------------------------------------------------
+
+
+async def test_delete_refuses_attached_media_unless_detached(gql: GraphQLClient, storage: object) -> None:
+    owner, owner_id = await register(gql)
+    editor, _ = await register(gql)
+    viewer, _ = await register(gql)
+    rid, task_id = await residence_with_task(gql, owner)
+    await join(gql, owner, editor, rid, "EDITOR")
+    await join(gql, owner, viewer, rid, "VIEWER")
+
+    avatar = await uploaded(gql, owner)
+    refused = (await gql.execute(DELETE, {"id": avatar["id"], "detach": False}, token=owner))["data"]["deleteMedia"]
+    assert refused == {"ok": False, "userErrors": [{"field": ["mediaId"], "code": "MEDIA_IN_USE"}]}
+    assert await object_exists(storage, avatar["id"])
+    await ok(gql, DELETE, {"id": avatar["id"], "detach": True}, owner)
+    assert not await models.Media.exists(id=avatar["id"])
+    assert (await models.User.get(id=owner_id)).avatar_id is None
+    assert (await gql.execute("{ me { avatar { id } } }", token=owner))["data"]["me"]["avatar"] is None
+
+    photo = await uploaded(gql, owner, purpose="COMPLETION_PHOTO", target=task_id)
+    key = (await models.Media.get(id=photo["id"])).key
+    await ok(gql, "mutation($i: CompleteTaskInput!) { completeTask(input: $i) { task { id } userErrors { code } } }",
+             {"i": {"taskId": task_id, "photoIds": [photo["id"]]}}, owner)
+    refused = (await gql.execute(DELETE, {"id": photo["id"], "detach": False}, token=editor))["data"]["deleteMedia"]
+    assert [e["code"] for e in refused["userErrors"]] == ["MEDIA_IN_USE"]
+    assert error_code(await gql.execute(DELETE, {"id": photo["id"], "detach": True}, token=viewer)) == "FORBIDDEN"
+    await ok(gql, DELETE, {"id": photo["id"], "detach": True}, editor)  # an EDITOR of the residence may
+    assert not await models.Media.exists(id=photo["id"])
+    try:
+        await storage.head(key)  # type: ignore[attr-defined]
+    except ObjectNotFound:
+        pass
+    else:
+        raise AssertionError("the deleted photo's object is still stored")
+
+    pending = await request(gql, owner)
+    outsider, _ = await register(gql)
+    assert error_code(await gql.execute(DELETE, {"id": pending["media"]["id"], "detach": False},
+                                        token=outsider)) == "NOT_FOUND"
+    await ok(gql, DELETE, {"id": pending["media"]["id"], "detach": False}, owner)  # nothing uploaded: fine
+
+
+# --- links --------------------------------------------------------------------------------------------
+
+
+async def test_url_lifetime_is_clamped_and_windowed(gql: GraphQLClient, backend: Settings) -> None:
+    import time
+
+    token, _ = await register(gql)
+    media = await uploaded(gql, token)
+    query = "query($id: ID!, $e: Int) { media(id: $id) { url(expiresIn: $e) directUrl(expiresIn: $e) } }"
+
+    async def expiry(seconds: int | None) -> int:
+        got = (await gql.execute(query, {"id": media["id"], "e": seconds}, token=token))["data"]["media"]
+        if backend.uses_s3:
+            assert f"X-Amz-Expires={min(max(seconds or 3600, 1), 7 * 86400)}" in got["directUrl"]
+        return int(dict(p.split("=") for p in urlsplit(got["url"]).query.split("&"))["exp"])
+
+    now = time.time()
+    assert now + 3600 <= await expiry(None) <= now + 2 * 3600 + 5
+    assert await expiry(-5) <= now + 3600 + 5  # at least 1 s, snapped up to the window
+    assert await expiry(10**9) <= now + 7 * 86400 + 3600 + 5
