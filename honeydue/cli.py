@@ -66,6 +66,57 @@ def cmd_gateway(args: argparse.Namespace) -> None:
     _serve(create_gateway_app, _settings(), args.host, args.port)
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from honeydue.logging_setup import configure_logging
+    from workers.cli import run_worker
+
+    settings = _settings()
+    configure_logging(settings)
+    try:
+        code = run_worker(settings, processes=args.processes, threads=args.threads, metrics_port=args.metrics_port)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(code)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    from honeydue.logging_setup import configure_logging
+    from workers.cli import run_scheduler
+
+    settings = _settings()
+    configure_logging(settings)
+    try:
+        run_scheduler(settings)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> None:
+    from workers.cli import list_jobs
+
+    for name, schedule in list_jobs(_settings()):
+        print(f"{name:28} {schedule}")
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> None:
+    from honeydue.logging_setup import configure_logging
+    from workers.cli import run_job_now
+
+    settings = _settings()
+    configure_logging(settings)
+    kwargs = {"fix": True} if args.fix else {}
+    if args.fix and args.name != "reconcile_storage":
+        print("jobs run: --fix only applies to reconcile_storage", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        print(run_job_now(settings, args.name, **kwargs))
+    except KeyError as exc:
+        print(f"jobs run: {exc.args[0]}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     from honeydue import db
     from honeydue.logging_setup import configure_logging
@@ -113,6 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
     serving("api", cmd_api, 8000, "the GraphQL API (production; run `migrate` first)")
     serving("gateway", cmd_gateway, 8001, "the media gateway (production)")
 
+    p = sub.add_parser("worker", help="run Dramatiq worker processes (needs REDIS_URL)")
+    p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="send periodic jobs; any number of replicas, one leads (needs REDIS_URL)")
+    p.set_defaults(func=cmd_scheduler)
+
+    jobs = sub.add_parser("jobs", help="list the periodic jobs, or enqueue one now").add_subparsers(
+        dest="jobs_command", required=True, metavar="ACTION")
+    p = jobs.add_parser("list", help="each periodic job and its schedule")
+    p.set_defaults(func=cmd_jobs_list)
+    p = jobs.add_parser("run", help="enqueue a job now (runs it in this process without REDIS_URL)")
+    p.add_argument("name")
+    p.add_argument("--fix", action="store_true", help="reconcile_storage: delete orphan objects older than a day")
+    p.set_defaults(func=cmd_jobs_run)
+
     p = sub.add_parser("migrate", help="apply database migrations (under a PostgreSQL advisory lock)")
     p.set_defaults(func=cmd_migrate)
 
@@ -133,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands owned by other parts (workers, storage tools) register here.
 _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+_EXTENSIONS.append(lambda sub: __import__("honeydue.ops_cli", fromlist=["register"]).register(sub))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -198,9 +198,11 @@ async def attach_test_services(app: object, settings: Settings, redis: object = 
 
 @pytest.fixture
 async def api_app(settings: Settings) -> AsyncIterator[object]:
-    from honeydue.app import create_api_app
+    from honeydue.app import create_embedded_app
 
-    app = create_api_app(settings)
+    # The embedded app is the API plus the gateway's /media routes; ASGITransport runs no lifespan, so no
+    # in-process jobs start (tests run jobs explicitly).
+    app = create_embedded_app(settings)
     await attach_test_services(app, settings)
     yield app
     await app.state.storage.close()

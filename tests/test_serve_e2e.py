@@ -35,3 +35,22 @@ def test_embedded_state_lives_under_var(honeydue_serve) -> None:
     var = honeydue_serve.workdir / "var"
     assert (var / "honeydue.sqlite3").exists()
     assert (var / "media-signing-key").exists()
+
+
+async def test_graphiql_runs_a_query_in_chromium(honeydue_serve) -> None:
+    """The real `honeydue serve` page, in Debian's Chromium, with no internet: only local assets can work."""
+    from tests.test_graphiql_browser import find_chromium, run_typename_in_graphiql
+
+    binary = find_chromium()
+    if binary is None:
+        import pytest
+
+        from tests.conftest import missing_service
+
+        missing_service("chromium")
+        pytest.skip("unreachable")
+    report = await run_typename_in_graphiql(binary, honeydue_serve.base_url)
+    assert '"__typename": "Query"' in report.result_text, report.result_text
+    assert report.csp_violations == [], report.csp_violations
+    assert [line for line in report.console if "Content Security Policy" in line] == []
+    assert [u for u in report.request_urls if not u.startswith((honeydue_serve.base_url, "data:"))] == []
