@@ -100,7 +100,9 @@ async def filtered_tasks(residence_ids: list[uuid.UUID], spec: TaskFilterSpec, n
                                     join_type="OR")
             for rid, tz in zones.items()
         ]
-        query = query.filter(Q(*per_residence, join_type="OR")) if per_residence and spec.columns else query.none()
+        # No column asked for (or no residence) selects nothing; an empty IN is Tortoise's way to say so.
+        query = query.filter(Q(*per_residence, join_type="OR")) if per_residence and spec.columns \
+            else query.filter(id__in=[])
     return query
 
 
