@@ -65,6 +65,10 @@ class ObjectStream:
 
 
 class Storage(Protocol):
+    async def start(self) -> None:
+        """Open the long-lived client (once per process, in the app lifespan)."""
+        ...
+
     async def head(self, key: str) -> ObjectInfo: ...
 
     async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> ObjectStream:
