@@ -72,8 +72,14 @@ def create_embedded_app(settings: Settings) -> Starlette:
 
 def _finish(app: Starlette, settings: Settings) -> Starlette:
     from honeydue.graphiql import graphiql_static_mount
+    from honeydue.metrics import install_metrics
+    from honeydue.request_id import RequestIdMiddleware
     from honeydue.security_headers import apply_security
 
     app.router.routes.append(graphiql_static_mount())
     apply_security(app, settings)
+    # Added after the security headers so they wrap them: every answer is counted and carries its id.
+    serves_media = any(getattr(route, "path", "").startswith("/media/") for route in app.routes)
+    install_metrics(app, "serve" if serves_media else "api")
+    app.add_middleware(RequestIdMiddleware)
     return app

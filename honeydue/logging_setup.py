@@ -1,26 +1,124 @@
-"""Process logging: JSON lines by default (one object per line, for the cluster's log pipeline)."""
+"""Process logging: JSON lines by default (one object per line, for the cluster's log pipeline).
+
+Each line carries ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message`` and ``request_id``
+(``honeydue.request_id``; null outside a request), plus any ``extra`` fields.
+
+Secrets never reach the output: ``RedactionFilter`` rewrites every record's message, arguments and string
+extras, and the formatters scrub tracebacks, before anything is written. It removes bearer tokens and
+honeydue token-shaped strings, signed links' ``sig=`` values, S3 SigV4 signatures and credentials
+(``X-Amz-Signature``, ``X-Amz-Credential``, ``Signature=``/``Credential=`` in Authorization headers),
+passwords in ``key=value`` / ``"key": value`` form and inside URLs, and argon2 password hashes. It is a
+filter on the handler, not on a logger, so records of every library pass through it.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from datetime import UTC, datetime
+from typing import IO, Any
 
+from pythonjsonlogger.json import JsonFormatter
+
+from honeydue.request_id import RequestIdFilter
 from honeydue.settings import Settings
 
+REDACTED = "[REDACTED]"
 
-def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        from pythonjsonlogger.json import JsonFormatter
+_REDACTIONS: list[tuple[re.Pattern[str], str]] = [
+    # Authorization: Bearer <token>
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {REDACTED}"),
+    # Query values and SigV4 header fields: ?sig=, X-Amz-Signature=, Credential=AKID/..., Signature=...
+    (re.compile(r"(?i)\b(sig|signature|credential|x-amz-signature|x-amz-credential|x-amz-security-token"
+                r"|access_token|token)=[^&\s'\",;<>]+"), rf"\1={REDACTED}"),
+    # botocore's debug output prints "Signature:\n<hex>"
+    (re.compile(r"(?i)\b(signature:\s*)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
+    # password=..., "password": "...", 'new_password': '...', SMTP_PASSWORD=..., B2_APP_KEY=...
+    (re.compile(r"(?i)([\"']?[\w-]*(?:password|passwd|secret|app_key|signing_key)[\w-]*[\"']?\s*[:=]\s*)"
+                r"(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"), rf"\1{REDACTED}"),
+    # scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@"), rf"\1:{REDACTED}@"),
+    # honeydue bearer tokens wherever they appear (honeydue.tokens.TOKEN_PREFIX)
+    (re.compile(r"\bhd_[A-Za-z0-9_-]{16,}"), REDACTED),
+    # argon2 password hashes (honeydue.passwords), e.g. in SQL debug output
+    (re.compile(r"\$argon2(?:id|i|d)\$(?:v=\d+\$)?[^$\s]+\$[^$\s]+\$[A-Za-z0-9+/]+"), REDACTED),
+]
 
+# Attributes every LogRecord has; anything else on a record came in through ``extra=``.
+_STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret the patterns above recognise replaced by ``[REDACTED]``."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactionFilter(logging.Filter):
+    """Formats the message once, redacted, so neither it nor its arguments can leak a secret later."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # bad format arguments: logging would report them; keep the raw text
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        for name, value in list(record.__dict__.items()):
+            if name not in _STANDARD_ATTRS and isinstance(value, str):
+                setattr(record, name, redact(value))
+        return True
+
+
+def _utc_time(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return _utc_time(record)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return redact(super().formatStack(stack_info))
+
+
+class RedactingTextFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return _utc_time(record)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return redact(super().formatStack(stack_info))
+
+
+def build_handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing to ``stream`` (stderr by default) with the request-id and redaction filters."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    if log_format == "json":
         handler.setFormatter(
-            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                          rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
+            RedactingJsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingTextFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactionFilter())
+    return handler
+
+
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None:
+    """Send every logger's records to one handler (``stream``, default stderr) in ``LOG_FORMAT``."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [build_handler(settings.log_format, stream)]
     root.setLevel(settings.log_level.upper())
-    # uvicorn's access log duplicates our request logging and would print signed URLs' signatures.
+    # uvicorn's access log would print query strings (signed links); honeydue.access logs paths instead.
     logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,57 @@
+"""A Dramatiq middleware that counts job runs in ``honeydue_jobs_total`` / ``honeydue_job_duration_seconds``.
+
+Add ``JobMetrics()`` to a worker broker (after Dramatiq's own ``Prometheus`` middleware when that is used).
+
+Why this module imports ``honeydue.metrics`` (and so ``prometheus_client``) only inside the hooks: Dramatiq's
+``Prometheus`` middleware switches ``prometheus_client`` to multiprocess mode in ``after_process_boot`` by
+setting ``PROMETHEUS_MULTIPROC_DIR`` before the library's first import; importing it earlier, in the parent
+process the workers are forked from, would keep every process's counts in its own memory, invisible to the
+exposition server. Each failed attempt of a retried job counts as ``failed``; the retry that succeeds as ``ok``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+log = logging.getLogger(__name__)
+
+
+class JobMetrics(Middleware):
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        from prometheus_client import values
+
+        import honeydue.metrics  # noqa: F401  (creates the metrics now, after any multiprocess set-up)
+
+        multiprocess = getattr(values.ValueClass, "_multiprocess", False)
+        if not multiprocess and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            log.warning("job metrics stay in this process: prometheus_client was imported before "
+                        "PROMETHEUS_MULTIPROC_DIR was set")
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        self._started[message.message_id] = time.perf_counter()
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        self._record(message, "ok" if exception is None else "failed")
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        self._record(message, "skipped")
+
+    def _record(self, message: dramatiq.Message, outcome: str) -> None:
+        from honeydue.metrics import record_job
+
+        started = self._started.pop(message.message_id, None)
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        record_job(message.actor_name, outcome, seconds)
+
