@@ -1,0 +1,86 @@
+"""Admin over GraphQL (users, user, stats; FORBIDDEN for everyone else) and ``create_admin``."""
+
+from __future__ import annotations
+
+import pytest
+
+from honeydue import models
+from honeydue.models import MediaPurpose, MediaStatus
+from honeydue.passwords import verify_password
+from honeydue.user_errors import InputRejected
+from resolvers.admin import create_admin
+from tests.plugins.domain import Actor, error_code, make_actor, make_world, ready_media
+
+USERS = """query($search: String, $first: Int, $after: String) { admin { users(search: $search, first: $first,
+  after: $after) { totalCount pageInfo { hasNextPage endCursor }
+  edges { node { id email displayName isAdmin } } } } }"""
+USER = "query($id: ID!) { admin { user(id: $id) { id email notificationPreferences { type } } } }"
+STATS = "{ admin { stats { users residences tasks media mediaBytes pendingUploads } } }"
+
+
+@pytest.fixture
+async def admin(settings) -> Actor:
+    return await make_actor("root", is_admin=True)
+
+
+async def test_users_search_and_paging(api, admin) -> None:
+    for name in ("alice", "bob", "alfred"):
+        await make_actor(name)
+    everyone = (await api.execute(USERS, {"first": 2}, token=admin.token))["data"]["admin"]["users"]
+    assert everyone["totalCount"] == 4 and everyone["pageInfo"]["hasNextPage"] is True
+    rest = (await api.execute(USERS, {"first": 2, "after": everyone["pageInfo"]["endCursor"]}, token=admin.token))
+    names = [e["node"]["displayName"] for e in everyone["edges"] + rest["data"]["admin"]["users"]["edges"]]
+    assert names == ["Root", "Alice", "Bob", "Alfred"]
+    found = (await api.execute(USERS, {"search": "AL"}, token=admin.token))["data"]["admin"]["users"]
+    assert sorted(e["node"]["displayName"] for e in found["edges"]) == ["Alfred", "Alice"]
+
+
+async def test_user_by_id(api, admin) -> None:
+    other = await make_actor("other")
+    result = await api.execute(USER, {"id": other.id}, token=admin.token)
+    assert result["data"]["admin"]["user"]["email"] == other.user.email
+    assert len(result["data"]["admin"]["user"]["notificationPreferences"]) == len(models.NotificationType)
+    for missing in ("junk", "00000000-0000-0000-0000-000000000000"):
+        assert error_code(await api.execute(USER, {"id": missing}, token=admin.token)) == "NOT_FOUND"
+
+
+async def test_stats(api, admin) -> None:
+    world = await make_world()
+    task = await models.Task.create(residence=world.residence, title="t")
+    await ready_media(world.editor, MediaPurpose.COMPLETION_PHOTO, task.id, world.residence.id)
+    await ready_media(world.editor, MediaPurpose.COMPLETION_PHOTO, task.id, world.residence.id)
+    await ready_media(world.editor, MediaPurpose.COMPLETION_PHOTO, task.id, world.residence.id, MediaStatus.PENDING)
+    stats = (await api.execute(STATS, token=admin.token))["data"]["admin"]["stats"]
+    assert stats == {"users": 5, "residences": 1, "tasks": 1, "media": 2, "mediaBytes": 2468.0, "pendingUploads": 1}
+
+
+@pytest.mark.parametrize("query", [USERS, STATS, USER])
+async def test_non_admins_are_forbidden(api, admin, query) -> None:
+    plain = await make_actor("plain")
+    variables = {"id": admin.id} if query is USER else {}
+    assert error_code(await api.execute(query, variables, token=plain.token)) == "FORBIDDEN"
+    assert error_code(await api.execute(query, variables)) == "UNAUTHENTICATED"
+
+
+async def test_create_admin(settings) -> None:
+    user = await create_admin(" Boss@Example.com ", "correct horse battery", "Boss")
+    stored = await models.User.get(id=user.id)
+    assert (stored.email, stored.display_name, stored.is_admin) == ("boss@example.com", "Boss", True)
+    assert verify_password(stored.password_hash, "correct horse battery")
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "name", "code"),
+    [
+        ("nope", "correct horse battery", "Boss", "INVALID_EMAIL"),
+        ("boss@example.com", "short", "Boss", "WEAK_PASSWORD"),
+        ("boss@example.com", "correct horse battery", " ", "INVALID_INPUT"),
+        ("taken@example.com", "correct horse battery", "Boss", "EMAIL_TAKEN"),
+    ],
+)
+async def test_create_admin_rejects_bad_input(settings, email, password, name, code) -> None:
+    await models.User.create(email="taken@example.com", password_hash="x", display_name="Taken")
+    with pytest.raises(InputRejected) as rejected:
+        await create_admin(email, password, name)
+    assert rejected.value.errors[0].code == code
+    assert not await models.User.filter(is_admin=True).exists()
