@@ -1,0 +1,224 @@
+"""``GET``/``HEAD``/``OPTIONS /media/{key}`` and the local backend's ``PUT /media/upload/{key}``.
+
+Everything the response headers need (size, validators, type, filename) comes
+from the READY media row, so preconditions, ranges and HEAD are answered
+without asking the store; a GET then makes exactly one upstream request.
+The routes read ``request.app.state.settings`` and ``request.app.state.storage``
+so the same list can be mounted by the gateway app and by ``honeydue serve``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import datetime
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from gateway.auth import AccessCache, bearer_may_read, check_signed_link, user_for_bearer
+from gateway.conditional import evaluate_preconditions, format_etag, http_date, if_range_allows
+from gateway.cors import cors_headers, preflight
+from gateway.ranges import RangeOutcome, parse_range_header
+from gateway.responses import ErrorResponse, HeadersOnly
+from gateway.streaming import UpstreamFailure, UpstreamResponse, multipart_layout, open_upstream
+from honeydue.auth import bearer_from_header
+from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
+from honeydue.models import Media
+from honeydue.models.enums import MediaStatus
+from honeydue.signing import verify_upload
+from honeydue.storage.base import StorageError
+
+log = logging.getLogger(__name__)
+
+READ_METHODS = ("GET", "HEAD")
+UPLOAD_METHODS = ("PUT",)
+
+
+def media_routes() -> list[Route]:
+    """The gateway's media routes; mount them at the root of an app whose state has settings and storage."""
+    return [
+        Route("/media/upload/{key:path}", upload_media, methods=["PUT", "OPTIONS"]),
+        Route("/media/{key:path}", read_media, methods=["GET", "HEAD", "OPTIONS"]),
+    ]
+
+
+def signing_keys(request: Request) -> list[bytes]:
+    """The settings' keys, computed once per app (embedded mode reads its key from a file)."""
+    state = request.app.state
+    keys = getattr(state, "gateway_signing_keys", None)
+    if keys is None:
+        keys = state.settings.signing_keys()
+        state.gateway_signing_keys = keys
+    return keys
+
+
+def access_cache(request: Request) -> AccessCache:
+    state = request.app.state
+    cache = getattr(state, "gateway_access_cache", None)
+    if cache is None:
+        cache = AccessCache(getattr(state, "redis", None))
+        state.gateway_access_cache = cache
+    return cache
+
+
+def presentation(media: Media, download: bool) -> tuple[str, str]:
+    """(Content-Type, Content-Disposition) safe to send for this row.
+
+    A type the browser could execute or render as a page (HTML, SVG, anything
+    not on the inline-safe list) is sent as an opaque download.
+    """
+    media_type = media.content_type.split(";", 1)[0].strip().lower()
+    if media_type in INLINE_SAFE_TYPES:
+        return media_type, content_disposition(media.filename, download)
+    return "application/octet-stream", content_disposition(media.filename, True)
+
+
+def entity_tag(media: Media) -> str:
+    """The row's store ETag, or a stable stand-in (keys are immutable, so key+size identify the bytes)."""
+    if media.etag:
+        return media.etag.strip('"')
+    return hashlib.sha256(f"{media.key}\n{media.size}".encode()).hexdigest()[:32]
+
+
+def last_modified(media: Media) -> datetime:
+    return media.finalized_at or media.updated_at or media.created_at
+
+
+async def read_media(request: Request) -> ASGIApp:
+    cors = cors_headers(request)
+    if request.method == "OPTIONS":
+        return preflight(request, READ_METHODS)
+    key: str = request.path_params["key"]
+    now = time.time()
+    query = request.query_params
+
+    user = None
+    if "sig" in query or "exp" in query:
+        grant = check_signed_link(signing_keys(request), key, query, now)
+        if grant is None:
+            return ErrorResponse(403, "invalid or expired link", cors)
+        cache_control = f"public, max-age={max(grant.expires_at - int(now), 0)}, immutable"
+    else:
+        token = bearer_from_header(request.headers.get("authorization"))
+        if token is None:
+            return ErrorResponse(403, "a signed link or a bearer token is required", cors)
+        user = await user_for_bearer(token)
+        if user is None:
+            return ErrorResponse(401, "invalid or expired token", {**cors, "WWW-Authenticate": "Bearer"})
+        cache_control = "private"
+
+    media = await Media.get_or_none(key=key, status=MediaStatus.READY)
+    if media is None:
+        return ErrorResponse(404, "no such media", cors)
+    if user is not None and not await bearer_may_read(user, media, access_cache(request)):
+        return ErrorResponse(403, "not allowed to read this media", cors)
+
+    etag, modified = entity_tag(media), last_modified(media)
+    content_type, disposition = presentation(media, query.get("download") == "1")
+    validators = {
+        **cors,
+        "ETag": format_etag(etag),
+        "Last-Modified": http_date(modified),
+        "Cache-Control": cache_control,
+        "Accept-Ranges": "bytes",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if user is not None:
+        validators["Vary"] = _vary(cors, "Authorization")
+
+    verdict = evaluate_preconditions(request.headers, request.method, etag, modified)
+    if verdict == 304:
+        return HeadersOnly(304, validators)
+    if verdict is not None:
+        return ErrorResponse(verdict, "precondition failed", cors)
+
+    size = media.size
+    result = parse_range_header(request.headers.get("range"), size)
+    if result.outcome is not RangeOutcome.FULL and not if_range_allows(
+        request.headers.get("if-range"), etag, modified
+    ):
+        result = parse_range_header(None, size)
+    if result.outcome is RangeOutcome.UNSATISFIABLE:
+        return ErrorResponse(416, "range not satisfiable", {**cors, "Content-Range": f"bytes */{size}"})
+
+    headers = {**validators, "Content-Type": content_type, "Content-Disposition": disposition}
+    status, upstream_range, layout, parts = 200, None, None, None
+    length = size
+    if result.outcome is RangeOutcome.PARTIAL and len(result.ranges) == 1:
+        only = result.ranges[0]
+        status, upstream_range, length = 206, (only.first, only.last), only.length
+        headers["Content-Range"] = only.content_range(size)
+    elif result.outcome is RangeOutcome.PARTIAL:
+        parts = result.ranges
+        layout = multipart_layout(parts, content_type, size)
+        status, upstream_range, length = 206, (parts[0].first, parts[-1].last), layout.content_length
+        headers["Content-Type"] = layout.content_type
+    headers["Content-Length"] = str(length)
+
+    if request.method == "HEAD":
+        return HeadersOnly(status, headers)
+
+    try:
+        upstream = await open_upstream(request.app.state.storage, key, upstream_range)
+    except UpstreamFailure as failure:
+        extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+        if failure.status >= 500:
+            log.warning("media %s: %s", key, failure.reason)
+        return ErrorResponse(failure.status, failure.reason, {**cors, **extra})
+    wanted = upstream_range[1] - upstream_range[0] + 1 if upstream_range else size
+    if upstream.content_length != wanted or upstream.info.size != size:
+        await upstream.aclose()
+        log.error("media %s: store has %d bytes, row says %d", key, upstream.info.size, size)
+        return ErrorResponse(502, "stored object does not match its record", cors)
+    return UpstreamResponse(status, list(headers.items()), upstream, wanted, parts, layout)
+
+
+async def upload_media(request: Request) -> ASGIApp:
+    """The local backend's presigned PUT: the signature binds key, type, exact length and expiry."""
+    cors = cors_headers(request)
+    if request.method == "OPTIONS":
+        return preflight(request, UPLOAD_METHODS)
+    write_stream = getattr(request.app.state.storage, "write_stream", None)
+    if write_stream is None:
+        return ErrorResponse(404, "uploads go straight to the bucket", cors)
+    key: str = request.path_params["key"]
+    query = request.query_params
+    signed_type, signed_length = query.get("ct"), query.get("len")
+    if not verify_upload(
+        signing_keys(request), key, signed_type, signed_length, query.get("exp"), query.get("sig"), time.time()
+    ):
+        return ErrorResponse(403, "invalid or expired upload link", cors)
+    assert signed_type is not None and signed_length is not None  # verify_upload checked both
+    expected = int(signed_length)
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return ErrorResponse(411, "Content-Length is required", cors)
+    if not (declared.isascii() and declared.isdigit()):
+        return ErrorResponse(400, "Content-Length is not a number", cors)
+    if int(declared) > expected or expected > request.app.state.settings.storage_max_file_size:
+        return ErrorResponse(413, "body larger than the signed length", cors)
+    if int(declared) != expected:
+        return ErrorResponse(400, "Content-Length differs from the signed length", cors)
+    if request.headers.get("content-type", "") != signed_type:
+        return ErrorResponse(400, "Content-Type differs from the signed type", cors)
+    try:
+        info = await write_stream(key, request.stream(), expected, content_type=signed_type)
+    except ClientDisconnect:
+        return ErrorResponse(400, "upload interrupted", cors)
+    except StorageError as exc:
+        received = getattr(exc, "received", None)
+        if received is not None:
+            status = 413 if received > expected else 400
+            return ErrorResponse(status, "body length differs from the signed length", cors)
+        log.warning("upload of %s failed: %s", key, exc)
+        return ErrorResponse(400, "upload refused", cors)
+    return HeadersOnly(200, {**cors, "ETag": format_etag(info.etag), "Content-Length": "0",
+                             "Cache-Control": "no-store"})
+
+
+def _vary(cors: dict[str, str], field: str) -> str:
+    existing = cors.get("Vary")
+    return f"{existing}, {field}" if existing else field

@@ -1,0 +1,655 @@
+"""The media gateway over ASGI, on the local directory backend and on the S3 test server.
+
+Media rows are created directly; objects are written with the storage's own
+``put_bytes``. Every test runs on both storage backends (and, through the
+shared ``settings`` fixture, on the database backend of the run) unless it is about one
+backend only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from gateway.app import create_gateway_app
+from gateway.conditional import http_date
+from honeydue.models import Media, Membership, Residence, User
+from honeydue.models.enums import MediaPurpose, MediaStatus, ResidenceRole
+from honeydue.settings import Settings
+from honeydue.signing import sign_media_url, sign_upload
+from honeydue.storage import create_storage
+from honeydue.tokens import issue_token
+from tests.conftest import free_port, make_settings
+from tests.plugins.s3 import s3_env_for
+
+GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
+BODY = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
+SIZE = len(BODY)
+
+
+@dataclass
+class Gateway:
+    http: httpx.AsyncClient
+    app: Any
+    settings: Settings
+    storage: Any
+    backend: str
+    s3: Any = None  # the S3TestServer on the s3 backend
+
+    def link(self, key: str, expires_in: int = 900, now: float | None = None) -> str:
+        url = sign_media_url(self.settings.signing_keys(), "http://testserver", key, expires_in, now=now)
+        return url.removeprefix("http://testserver")
+
+    def upstream_requests(self, method: str | None = None) -> list[Any]:
+        assert self.s3 is not None
+        return [r for r in self.s3.requests if method is None or r.method == method]
+
+
+@pytest.fixture(scope="session")
+async def shared_s3(s3_server: Any) -> AsyncIterator[tuple[dict[str, str], Any]]:
+    """One bucket and one started S3 client for the module: starting a client costs ~0.5 s."""
+    env = s3_env_for(s3_server, s3_server.make_bucket(f"honeyDue-gw-{uuid.uuid4().hex[:8]}"))
+    storage = create_storage(make_settings(Path("/nonexistent"), **env))
+    await storage.start()
+    yield env, storage
+    await storage.close()
+
+
+@pytest.fixture(params=["local", "s3"])
+async def gw(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path, s3_server: Any,
+    shared_s3: tuple[dict[str, str], Any],
+) -> AsyncIterator[Gateway]:
+    s3 = None
+    if request.param == "s3":
+        s3 = s3_server
+        s3.start()  # a fault test may have stopped it
+        env, storage = shared_s3
+        gw_settings = make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **env)
+    else:
+        gw_settings = settings
+        storage = create_storage(gw_settings)
+        await storage.start()
+    app = create_gateway_app(gw_settings, storage)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Gateway(http, app, gw_settings, storage, request.param, s3)
+    if s3 is None:
+        await storage.close()
+
+
+async def make_user(name: str = "user") -> tuple[User, str]:
+    user = await User.create(email=f"{name}-{uuid.uuid4().hex[:8]}@example.com", password_hash="-",
+                             display_name=name)
+    return user, await issue_token(user, ttl_days=1)
+
+
+async def put_media(
+    gw: Gateway,
+    owner: User | None = None,
+    *,
+    body: bytes = BODY,
+    content_type: str = "application/pdf",
+    filename: str = "Ünïcode manual.pdf",
+    purpose: MediaPurpose = MediaPurpose.DOCUMENT_FILE,
+    residence: Residence | None = None,
+    store: bool = True,
+) -> Media:
+    key = f"residences/{uuid.uuid4()}/documents/{uuid.uuid4()}.bin"
+    etag = None
+    if store:
+        await gw.storage.put_bytes(key, body, content_type)
+        etag = (await gw.storage.head(key)).etag
+    return await Media.create(
+        key=key, owner=owner, purpose=purpose, residence=residence, filename=filename,
+        content_type=content_type, size=len(body), status=MediaStatus.READY, etag=etag,
+        finalized_at=datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC),
+    )
+
+
+# --- signed links -----------------------------------------------------------------------------------
+
+
+async def test_full_download_with_a_signed_link(gw: Gateway) -> None:
+    media = await put_media(gw)
+    now = time.time()
+    response = await gw.http.get(gw.link(media.key))
+    assert response.status_code == 200
+    assert response.content == BODY
+    h = response.headers
+    assert h["content-length"] == str(SIZE)
+    assert h["accept-ranges"] == "bytes"
+    assert h["etag"] == f'"{media.etag}"'
+    assert h["last-modified"] == "Sun, 01 Mar 2026 12:00:00 GMT"
+    assert h["content-type"] == "application/pdf"
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["content-disposition"].startswith("inline; filename=")
+    assert "filename*=UTF-8''%C3%9Cn%C3%AFcode%20manual.pdf" in h["content-disposition"]
+    exp = int(urlsplit(gw.link(media.key)).query.split("exp=")[1].split("&")[0])
+    directive = re.fullmatch(r"public, max-age=(\d+), immutable", h["cache-control"])
+    assert directive and exp - now - 2 <= int(directive.group(1)) <= exp - now + 1
+    assert h["access-control-allow-origin"] == "*"
+    assert "Content-Range" in h["access-control-expose-headers"] and "ETag" in h["access-control-expose-headers"]
+
+
+def _assert_no_object_info(response: httpx.Response) -> None:
+    for name in ("etag", "last-modified", "content-range", "accept-ranges", "content-disposition"):
+        assert name not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert str(SIZE) not in response.text
+
+
+async def test_tampered_missing_and_expired_links_are_refused(gw: Gateway) -> None:
+    media = await put_media(gw)
+    good = gw.link(media.key)
+    path, query = good.split("?")
+    sig = query.split("sig=")[1]
+    bad_sig = ("A" if sig[0] != "A" else "B") + sig[1:]
+    expired = gw.link(media.key, expires_in=60, now=time.time() - 7200)
+    other = await put_media(gw)
+    for url in [
+        f"{path}?{query.replace(sig, bad_sig)}",
+        f"{path}?exp={int(query.split('exp=')[1].split('&')[0]) + 3600}&sig={sig}",
+        f"{path}?sig={sig}",
+        f"{path}?exp=1",
+        path,  # neither signature nor bearer
+        expired,
+        f"/media/{other.key}?{query}",  # a signature for another object
+    ]:
+        for method in ("GET", "HEAD"):
+            response = await gw.http.request(method, url, headers={"Range": "bytes=0-9"})
+            assert response.status_code == 403, (method, url)
+            _assert_no_object_info(response)
+
+
+async def test_valid_signature_for_a_missing_object_is_404(gw: Gateway) -> None:
+    response = await gw.http.get(gw.link("residences/x/documents/missing.pdf"))
+    assert response.status_code == 404
+    assert response.headers["cache-control"] == "no-store"
+    pending = await put_media(gw)
+    await Media.filter(id=pending.id).update(status=MediaStatus.PENDING)
+    assert (await gw.http.get(gw.link(pending.key))).status_code == 404
+
+
+# --- ranges -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, SIZE - 1),
+        ("bytes=-300", SIZE - 300, SIZE - 1),
+        ("bytes=10000-999999", 10000, SIZE - 1),
+        ("bytes=5-5", 5, 5),
+        ("bytes=0-9,40-49", 0, 49),  # close ranges are coalesced into one
+    ],
+)
+async def test_single_ranges(gw: Gateway, header: str, first: int, last: int) -> None:
+    media = await put_media(gw)
+    response = await gw.http.get(gw.link(media.key), headers={"Range": header})
+    assert response.status_code == 206
+    assert response.content == BODY[first:last + 1]
+    assert response.headers["content-range"] == f"bytes {first}-{last}/{SIZE}"
+    assert response.headers["content-length"] == str(last - first + 1)
+    assert response.headers["etag"] == f'"{media.etag}"'
+
+
+@pytest.mark.parametrize("header", ["bytes=10240-", "bytes=20000-30000", "bytes=-0"])
+async def test_unsatisfiable_range_is_416(gw: Gateway, header: str) -> None:
+    media = await put_media(gw)
+    response = await gw.http.get(gw.link(media.key), headers={"Range": header})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{SIZE}"
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=9-1", "lines=0-9", "bytes=" + ",".join(["0-1"] * 50)])
+async def test_invalid_or_abusive_range_gets_the_whole_object(gw: Gateway, header: str) -> None:
+    media = await put_media(gw)
+    response = await gw.http.get(gw.link(media.key), headers={"Range": header})
+    assert response.status_code == 200
+    assert response.content == BODY
+    assert "content-range" not in response.headers
+
+
+def parse_multipart(response: httpx.Response) -> list[tuple[str, str, bytes]]:
+    match = re.fullmatch(r"multipart/byteranges; boundary=(\S+)", response.headers["content-type"])
+    assert match, response.headers["content-type"]
+    boundary = match.group(1).encode()
+    body = response.content
+    assert body.startswith(b"--" + boundary + b"\r\n")
+    assert body.endswith(b"\r\n--" + boundary + b"--\r\n")
+    parts = []
+    for chunk in body[: -len(b"\r\n--" + boundary + b"--\r\n")].split(b"--" + boundary + b"\r\n")[1:]:
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        if data.endswith(b"\r\n"):
+            data = data[:-2]
+        fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+        parts.append((fields["Content-Type"], fields["Content-Range"], data))
+    return parts
+
+
+async def test_multi_range_is_a_correct_multipart_response(gw: Gateway) -> None:
+    media = await put_media(gw)
+    if gw.s3:
+        gw.s3.clear_requests()
+    response = await gw.http.get(gw.link(media.key), headers={"Range": "bytes=0-9,1000-1009,-5"})
+    assert response.status_code == 206
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert parse_multipart(response) == [
+        ("application/pdf", f"bytes 0-9/{SIZE}", BODY[0:10]),
+        ("application/pdf", f"bytes 1000-1009/{SIZE}", BODY[1000:1010]),
+        ("application/pdf", f"bytes {SIZE - 5}-{SIZE - 1}/{SIZE}", BODY[-5:]),
+    ]
+    if gw.s3:  # one upstream request covering the span, never one per part
+        assert [r.method for r in gw.upstream_requests()] == ["GET"]
+    head = await gw.http.head(gw.link(media.key), headers={"Range": "bytes=0-9,1000-1009,-5"})
+    assert head.headers["content-length"] == response.headers["content-length"]
+
+
+# --- HEAD and conditionals --------------------------------------------------------------------------
+
+
+async def test_head_sends_the_headers_without_body_or_upstream_request(gw: Gateway) -> None:
+    media = await put_media(gw)
+    get = await gw.http.get(gw.link(media.key))
+    if gw.s3:
+        gw.s3.clear_requests()
+    head = await gw.http.head(gw.link(media.key))
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-length", "etag", "last-modified", "content-type", "content-disposition",
+                 "accept-ranges", "x-content-type-options"):
+        assert head.headers[name] == get.headers[name], name
+    assert head.headers["cache-control"].startswith("public, max-age=")
+    ranged = await gw.http.head(gw.link(media.key), headers={"Range": "bytes=-10"})
+    assert ranged.status_code == 206 and ranged.headers["content-range"] == f"bytes {SIZE - 10}-{SIZE - 1}/{SIZE}"
+    if gw.s3:
+        assert gw.upstream_requests() == []
+
+
+async def test_conditional_requests(gw: Gateway) -> None:
+    media = await put_media(gw)
+    url = gw.link(media.key)
+    etag = f'"{media.etag}"'
+    last_modified = "Sun, 01 Mar 2026 12:00:00 GMT"
+    if gw.s3:
+        gw.s3.clear_requests()
+    not_modified = await gw.http.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+    assert not_modified.headers["cache-control"].startswith("public, max-age=")
+    assert (await gw.http.get(url, headers={"If-Modified-Since": last_modified})).status_code == 304
+    assert (await gw.http.head(url, headers={"If-None-Match": f"W/{etag}"})).status_code == 304
+    # A precondition is evaluated before the range.
+    assert (await gw.http.get(url, headers={"If-None-Match": etag, "Range": "bytes=0-1"})).status_code == 304
+    if gw.s3:
+        assert gw.upstream_requests() == []  # revalidation never touches the store
+    changed = await gw.http.get(url, headers={"If-None-Match": '"other"'})
+    assert changed.status_code == 200 and changed.content == BODY
+    earlier = http_date(datetime(2026, 2, 1, tzinfo=UTC))
+    assert (await gw.http.get(url, headers={"If-Modified-Since": earlier})).status_code == 200
+    assert (await gw.http.get(url, headers={"If-Match": '"other"'})).status_code == 412
+
+
+@pytest.mark.parametrize(
+    ("if_range", "status"),
+    [
+        ("etag", 206),
+        ('"stale"', 200),
+        ("weak", 200),
+        ("Sun, 01 Mar 2026 12:00:00 GMT", 206),
+        ("Sun, 01 Mar 2026 11:00:00 GMT", 200),
+    ],
+)
+async def test_if_range(gw: Gateway, if_range: str, status: int) -> None:
+    media = await put_media(gw)
+    value = {"etag": f'"{media.etag}"', "weak": f'W/"{media.etag}"'}.get(if_range, if_range)
+    response = await gw.http.get(gw.link(media.key), headers={"Range": "bytes=0-9", "If-Range": value})
+    assert response.status_code == status
+    assert response.content == (BODY[:10] if status == 206 else BODY)
+
+
+# --- content types and disposition ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/x-evil"])
+async def test_active_types_are_served_as_opaque_downloads(gw: Gateway, content_type: str) -> None:
+    media = await put_media(gw, content_type=content_type, filename="evil\r\nSet-Cookie: x.html")
+    response = await gw.http.get(gw.link(media.key))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert "\r" not in response.headers["content-disposition"] and "set-cookie" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_download_flag_makes_an_attachment(gw: Gateway) -> None:
+    media = await put_media(gw, content_type="image/png", filename="photo.png")
+    response = await gw.http.get(gw.link(media.key) + "&download=1")
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["content-disposition"].startswith('attachment; filename="photo.png"')
+
+
+# --- bearer reads -----------------------------------------------------------------------------------
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_bearer_reads_follow_the_access_rule(gw: Gateway) -> None:
+    owner, owner_token = await make_user("owner")
+    member, member_token = await make_user("member")
+    stranger, stranger_token = await make_user("stranger")
+    home = await Residence.create(name="Home")
+    await Membership.create(residence=home, user=owner, role=ResidenceRole.OWNER)
+    await Membership.create(residence=home, user=member, role=ResidenceRole.VIEWER)
+    document = await put_media(gw, owner, residence=home)
+    path = f"/media/{document.key}"
+
+    for token in (owner_token, member_token):
+        response = await gw.http.get(path, headers={**bearer(token), "Range": "bytes=0-3"})
+        assert response.status_code == 206 and response.content == BODY[:4]
+        assert response.headers["cache-control"] == "private"
+        assert "Authorization" in response.headers["vary"]
+    refused = await gw.http.get(path, headers=bearer(stranger_token))
+    assert refused.status_code == 403
+    _assert_no_object_info(refused)
+    assert (await gw.http.get(path, headers=bearer("hd_not-a-token"))).status_code == 401
+    assert (await gw.http.get(path, headers={"Authorization": "Basic abc"})).status_code == 403
+    missing = await gw.http.get("/media/residences/x/documents/none.pdf", headers=bearer(owner_token))
+    assert missing.status_code == 404
+
+    # Avatars are readable by anyone sharing a residence with their owner, and nobody else.
+    avatar = await put_media(gw, member, purpose=MediaPurpose.AVATAR, content_type="image/png")
+    avatar_path = f"/media/{avatar.key}"
+    assert (await gw.http.get(avatar_path, headers=bearer(owner_token))).status_code == 200
+    assert (await gw.http.get(avatar_path, headers=bearer(stranger_token))).status_code == 403
+    assert (await gw.http.get(avatar_path, headers=bearer(member_token))).status_code == 200
+
+
+@pytest.fixture
+async def gateway_redis() -> AsyncIterator[Any]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(GATEWAY_REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except (OSError, aioredis.ConnectionError):
+        pytest.skip(f"Redis at {GATEWAY_REDIS_URL} not reachable")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_bearer_decisions_are_cached_briefly_in_redis(gw: Gateway, gateway_redis: Any) -> None:
+    if gw.backend != "local":
+        pytest.skip("the cache does not depend on the storage backend")
+    gw.app.state.redis = gateway_redis
+    owner, _ = await make_user("owner")
+    member, member_token = await make_user("member")
+    home = await Residence.create(name="Home")
+    membership = await Membership.create(residence=home, user=member, role=ResidenceRole.EDITOR)
+    media = await put_media(gw, owner, residence=home)
+    assert (await gw.http.get(f"/media/{media.key}", headers=bearer(member_token))).status_code == 200
+    cached = [key async for key in gateway_redis.scan_iter("honeydue:gw:acl:*")]
+    assert len(cached) == 1 and 0 < await gateway_redis.ttl(cached[0]) <= 30
+    await membership.delete()
+    # Within the cache lifetime the earlier decision stands; once it lapses the database decides.
+    assert (await gw.http.get(f"/media/{media.key}", headers=bearer(member_token))).status_code == 200
+    await gateway_redis.delete(*cached)
+    assert (await gw.http.get(f"/media/{media.key}", headers=bearer(member_token))).status_code == 403
+
+
+async def test_a_dead_redis_degrades_to_the_database(gw: Gateway) -> None:
+    if gw.backend != "local":
+        pytest.skip("the cache does not depend on the storage backend")
+    import redis.asyncio as aioredis
+
+    gw.app.state.redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
+                                                 socket_connect_timeout=0.2, socket_timeout=0.2)
+    owner, owner_token = await make_user("owner")
+    media = await put_media(gw, owner)
+    for _ in range(3):
+        assert (await gw.http.get(f"/media/{media.key}", headers=bearer(owner_token))).status_code == 200
+    await gw.app.state.redis.aclose()
+
+
+# --- upstream behaviour -----------------------------------------------------------------------------
+
+
+async def test_one_upstream_get_per_request_with_the_range_passed_on(gw: Gateway) -> None:
+    if gw.backend != "s3":
+        pytest.skip("counts requests seen by the S3 server")
+    media = await put_media(gw)
+    gw.s3.clear_requests()
+    await gw.http.get(gw.link(media.key), headers={"Range": "bytes=100-199"})
+    requests = gw.upstream_requests()
+    assert [r.method for r in requests] == ["GET"]
+    assert requests[0].headers.get("range") == "bytes=100-199"
+    assert requests[0].path.endswith(media.key)
+
+
+async def test_object_missing_from_the_store_is_404(gw: Gateway) -> None:
+    media = await put_media(gw, store=False)
+    response = await gw.http.get(gw.link(media.key))
+    assert response.status_code == 404
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_unreachable_store_is_503_with_retry_after(gw: Gateway) -> None:
+    if gw.backend != "s3":
+        pytest.skip("needs a store that can go away")
+    media = await put_media(gw)
+    gw.s3.stop()  # the gw fixture restarts it for the next test
+    response = await gw.http.get(gw.link(media.key))
+    assert response.status_code in (502, 503, 504)
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["cache-control"] == "no-store"
+    _assert_no_object_info(response)
+
+
+async def test_row_and_store_disagreeing_on_size_is_502(gw: Gateway) -> None:
+    media = await put_media(gw)
+    await Media.filter(id=media.id).update(size=SIZE + 10)
+    response = await gw.http.get(gw.link(media.key))
+    assert response.status_code == 502
+
+
+# --- CORS -------------------------------------------------------------------------------------------
+
+
+async def test_preflight(gw: Gateway) -> None:
+    response = await gw.http.options("/media/a/b.png", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "range, authorization"})
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "GET" in response.headers["access-control-allow-methods"]
+    assert "Range" in response.headers["access-control-allow-headers"]
+    upload = await gw.http.options("/media/upload/a/b.png", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "PUT"})
+    assert "PUT" in upload.headers["access-control-allow-methods"]
+
+
+async def test_configured_origins_are_honoured_exactly(gw: Gateway) -> None:
+    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": ["https://app.example"]})
+    media = await put_media(gw)
+    allowed = await gw.http.get(gw.link(media.key), headers={"Origin": "https://app.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert "Origin" in allowed.headers["vary"]
+    other = await gw.http.get(gw.link(media.key), headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+# --- local uploads ----------------------------------------------------------------------------------
+
+
+def upload_url(gw: Gateway, key: str, content_type: str, length: int, expires_at: int | None = None) -> str:
+    expires_at = expires_at or int(time.time()) + 900
+    sig = sign_upload(gw.settings.signing_keys(), key, content_type, length, expires_at)
+    return f"/media/upload/{key}?ct={content_type}&len={length}&exp={expires_at}&sig={sig}"
+
+
+async def test_local_upload_through_the_gateway(gw: Gateway) -> None:
+    key = f"users/{uuid.uuid4()}/profile/{uuid.uuid4()}.png"
+    data = b"\x89PNG\r\n\x1a\n" + b"x" * 5000
+    url = upload_url(gw, key, "image/png", len(data))
+    response = await gw.http.put(url, content=data, headers={"Content-Type": "image/png"})
+    if gw.backend == "s3":
+        assert response.status_code == 404  # uploads go straight to the bucket there
+        return
+    assert response.status_code == 200, response.text
+    info = await gw.storage.head(key)
+    assert info.size == len(data) and response.headers["etag"] == f'"{info.etag}"'
+    assert await gw.storage.read_prefix(key, 8) == data[:8]
+
+
+async def test_local_upload_violations(gw: Gateway) -> None:
+    if gw.backend != "local":
+        pytest.skip("the gateway takes uploads only for the local backend")
+    key = f"users/{uuid.uuid4()}/profile/{uuid.uuid4()}.png"
+    data = b"x" * 100
+    url = upload_url(gw, key, "image/png", len(data))
+    png = {"Content-Type": "image/png"}
+    cases = [
+        (url.replace("sig=", "sig=A"), data, png, 403),
+        (url.replace("len=100", "len=99"), data[:99], png, 403),
+        (upload_url(gw, key, "image/png", 100, int(time.time()) - 1), data, png, 403),
+        (url, data, {"Content-Type": "text/html"}, 400),
+        (url, data + b"yy", png, 413),
+        (url, data[:50], png, 400),
+        (upload_url(gw, key, "image/png", gw.settings.storage_max_file_size + 1), data, png, 413),
+    ]
+    for case_url, body, headers, status in cases:
+        response = await gw.http.put(case_url, content=body, headers=headers)
+        assert response.status_code == status, (case_url, len(body), headers, response.text)
+        assert response.headers["cache-control"] == "no-store"
+    with pytest.raises(Exception):  # noqa: B017 - nothing was stored by any refused upload
+        await gw.storage.head(key)
+
+
+# --- the gateway process ----------------------------------------------------------------------------
+
+
+async def test_health_and_readiness(gw: Gateway) -> None:
+    assert (await gw.http.get("/healthz")).status_code == 200
+    ready = await gw.http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    import redis.asyncio as aioredis
+
+    gw.app.state.redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
+                                                 socket_connect_timeout=0.2, socket_timeout=0.2)
+    down = await gw.http.get("/readyz")
+    assert down.status_code == 503 and down.json()["failing"] == ["redis"]
+    await gw.app.state.redis.aclose()
+
+
+# --- client disconnects -----------------------------------------------------------------------------
+
+
+async def _serve(app: Any) -> tuple[Any, asyncio.Task, int]:
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.01)
+    return server, task, port
+
+
+async def _read_a_little_then_vanish(port: int, path: str) -> None:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the server stalls on us
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: gw\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    await reader.readexactly(16 * 1024)
+    writer.transport.abort()  # gone mid-body, like a closed browser tab
+
+
+async def _settle(measure: Any, limit: int) -> int:
+    """Wait (bounded) for in-flight cleanups; returns the last measurement."""
+    value = measure()
+    for _ in range(200):
+        if value <= limit:
+            return value
+        await asyncio.sleep(0.05)
+        value = measure()
+    return value
+
+
+class ClosingRecorder:
+    """Delegates to the real storage and counts upstream bodies opened and explicitly closed.
+
+    CPython's garbage collector eventually closes an abandoned body too, which
+    would hide a missing ``finally``; the explicit count cannot be fooled.
+    """
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+        self.opened = 0
+        self.closed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+    async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> Any:
+        stream = await self.storage.open(key, byte_range)
+        self.opened += 1
+
+        async def count() -> None:
+            self.closed += 1
+
+        stream._closers.append(count)
+        return stream
+
+
+async def test_client_disconnects_release_the_upstream(gw: Gateway) -> None:
+    import psutil
+
+    big = os.urandom(1024 * 1024)
+    media = await put_media(gw, body=big)
+    recorder = ClosingRecorder(gw.storage)
+    gw.app.state.storage = recorder
+    server, task, port = await _serve(gw.app)
+    try:
+        process = psutil.Process()
+        measure = (lambda: gw.s3.open_connections) if gw.s3 else process.num_fds
+        for _ in range(5):  # warm up pools and lazily opened files
+            await _read_a_little_then_vanish(port, gw.link(media.key))
+        baseline = await _settle(measure, 10**9)
+        await asyncio.sleep(0.2)
+        baseline = measure()
+        for _ in range(200):
+            await _read_a_little_then_vanish(port, gw.link(media.key))
+        after = await _settle(measure, baseline + 2)
+        assert after <= baseline + 2, (baseline, after)
+        assert recorder.opened == 205 and await _settle(lambda: 205 - recorder.closed, 0) == 0
+        # The server still answers in full afterwards (no exhausted pool).
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = await client.get(gw.link(media.key), headers={"Range": "bytes=0-1023"})
+            assert response.status_code == 206 and response.content == big[:1024]
+    finally:
+        server.should_exit = True
+        await task
