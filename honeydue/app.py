@@ -50,8 +50,15 @@ def graphql_routes() -> list[BaseRoute]:
 def create_api_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(app, settings):
-            yield
+        from workers.broker import install_broker
+
+        # The API only sends jobs (deleteAccount's purge); without this, Dramatiq's default broker is RabbitMQ.
+        broker = install_broker(settings)
+        try:
+            async with open_services(app, settings):
+                yield
+        finally:
+            broker.close()
 
     return _finish(Starlette(routes=[*graphql_routes(), *health_routes()], lifespan=lifespan), settings)
 
