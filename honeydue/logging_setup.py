@@ -35,8 +35,9 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     # botocore's debug output prints "Signature:\n<hex>"
     (re.compile(r"(?i)\b(signature:\s*)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
     # password=..., "password": "...", 'new_password': '...', SMTP_PASSWORD=..., B2_APP_KEY=...
+    # (an unquoted value may hold spaces: it runs to the next , ; & } or the end of the line)
     (re.compile(r"(?i)([\"']?[\w-]*(?:password|passwd|secret|app_key|signing_key)[\w-]*[\"']?\s*[:=]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"), rf"\1{REDACTED}"),
+                r"(\"[^\"]*\"|'[^']*'|[^\n,;&}]+)"), rf"\1{REDACTED}"),
     # scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@"), rf"\1:{REDACTED}@"),
     # honeydue bearer tokens wherever they appear (honeydue.tokens.TOKEN_PREFIX)
