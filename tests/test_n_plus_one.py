@@ -1,0 +1,104 @@
+"""No N+1: a page costs the same number of SQL statements whether it lists 3 tasks or 60.
+
+Statements are counted from the ``tortoise.db_client`` logger, which Tortoise writes every query to at
+DEBUG level, so the count covers everything the request ran (token check included), on either backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from honeydue import models
+from tests.plugins.domain import Actor, World, make_world
+
+PAGE = """query($id: ID!) { residence(id: $id) { name myRole
+  members { role joinedAt user { displayName avatar { id } } }
+  tasks(first: 100) { totalCount edges { node { title dueDate column lastCompletedAt assignee { displayName }
+    residence { name } completions(first: 5) { totalCount edges { node { completedAt costCents
+      completedBy { displayName } photos { id filename } } } } } } }
+  documents { totalCount edges { node { title files { id } } } } } }"""
+EVERYWHERE = """{ residences { edges { node { name tasks(filter: {columns: [OVERDUE, DUE_SOON]}) { totalCount
+  edges { node { title assignee { id } completions { totalCount } } } } } } }
+  upcomingTasks(first: 100) { totalCount edges { node { title column residence { name } assignee { id } } } } }"""
+SQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+class StatementCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().lstrip()
+        if message.upper().startswith(SQL_VERBS):
+            self.statements.append(message)
+
+
+@contextmanager
+def count_statements() -> Iterator[StatementCounter]:
+    logger = logging.getLogger("tortoise.db_client")
+    counter = StatementCounter()
+    previous = logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)
+
+
+async def furnish(world: World, tasks: int, assignee: Actor) -> None:
+    """``tasks`` tasks, each with an assignee, two completions with a photo each; and a document with a file."""
+    today = datetime.now(UTC).date()
+    task_rows = [models.Task(id=uuid.uuid4(), residence=world.residence, title=f"task {i}", frequency="WEEKLY",
+                             due_date=today + timedelta(days=i - tasks // 2), anchor_date=date(2025, 1, 1),
+                             assignee=assignee.user, last_completed_at=datetime(2025, 1, 2, tzinfo=UTC))
+                 for i in range(tasks)]
+    await models.Task.bulk_create(task_rows)
+    completions = [models.TaskCompletion(id=uuid.uuid4(), task_id=task.id, completed_by=assignee.user,
+                                         completed_at=datetime(2025, 1, d, tzinfo=UTC), cost_cents=100)
+                   for task in task_rows for d in (1, 2)]
+    await models.TaskCompletion.bulk_create(completions)
+    photos = [models.Media(key=f"tasks/{c.task_id}/completions/{uuid.uuid4()}.jpg", owner=assignee.user,  # type: ignore[attr-defined]
+                           purpose="COMPLETION_PHOTO", target_id=c.task_id, completion_id=c.id,  # type: ignore[attr-defined]
+                           residence=world.residence, filename="p.jpg", content_type="image/jpeg", size=10,
+                           status="READY") for c in completions]
+    await models.Media.bulk_create(photos)
+    document = await models.Document.create(residence=world.residence, title="manual")
+    await models.Media.create(key=f"residences/{world.rid}/documents/{uuid.uuid4()}.pdf", owner=assignee.user,
+                              purpose="DOCUMENT_FILE", target_id=world.residence.id, document=document,
+                              residence=world.residence, filename="m.pdf", content_type="application/pdf", size=10,
+                              status="READY")
+
+
+async def statements_for(api, actor: Actor, query: str, variables: dict) -> tuple[int, dict]:
+    with count_statements() as counter:
+        result = await api.execute(query, variables, token=actor.token)
+    assert "errors" not in result, result
+    return len(counter.statements), result["data"]
+
+
+@pytest.mark.parametrize("query", [PAGE, EVERYWHERE], ids=["residence-page", "residences-and-upcoming"])
+async def test_statement_count_does_not_grow_with_the_list(api, settings, query) -> None:
+    counts = {}
+    for size in (3, 60):
+        world = await make_world()
+        await furnish(world, size, world.editor)
+        counts[size], data = await statements_for(api, world.viewer, query, {"id": world.rid})
+        if query is PAGE:
+            tasks = data["residence"]["tasks"]
+            assert tasks["totalCount"] == size and len(tasks["edges"]) == size
+            first = tasks["edges"][0]["node"]
+            assert first["completions"]["totalCount"] == 2 and len(first["completions"]["edges"][0]["node"]
+                                                                   ["photos"]) == 1
+            assert first["assignee"] == {"displayName": "Editor"}
+        else:
+            assert data["upcomingTasks"]["totalCount"] > 0
+    assert counts[3] == counts[60], counts
