@@ -195,14 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_export_schema)
 
-    for extend in _EXTENSIONS:
-        extend(sub)
+    from honeydue import ops_cli
+
+    ops_cli.register(sub)  # storage ls/du/get and check-config
     return parser
-
-
-# Subcommands owned by other parts (workers, storage tools) register here.
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
-_EXTENSIONS.append(lambda sub: __import__("honeydue.ops_cli", fromlist=["register"]).register(sub))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from schema.admin import AdminQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
 from schema.media import MediaMutation, MediaQuery
+from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.tasks import TaskMutation, TaskQuery
@@ -32,6 +33,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     extensions=[
+        GraphQLMetrics,
         ErrorCodes,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -48,7 +48,10 @@ def worker_broker() -> None:
     if config.get("metrics"):
         from dramatiq.middleware.prometheus import Prometheus
 
-        extra.append(Prometheus())
+        from honeydue.job_metrics import JobMetrics
+
+        # Dramatiq's own metrics plus honeydue_jobs_total / honeydue_job_duration_seconds, on --metrics-port.
+        extra.extend([Prometheus(), JobMetrics()])
     broker = create_worker_broker(
         config["settings"],
         storage_factory=config.get("storage_factory"),
