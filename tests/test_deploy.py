@@ -645,3 +645,57 @@ def test_deploy_refuses_without_the_secret(tmp_path: Path) -> None:
     assert "honeydue-secrets is missing" in result.stderr
     assert not any(c.startswith("docker") for c in calls)
     assert not any(" apply " in c for c in calls)
+
+
+# --- operator docs ---------------------------------------------------------------------------------
+
+DOCS = ROOT / "docs"
+DOC_FILES = sorted(DOCS.glob("*.md")) + [DEPLOY / "README.md"]
+CONTRACT_METRICS = (
+    "honeydue_http_requests_total", "honeydue_http_request_duration_seconds",
+    "honeydue_graphql_operations_total", "honeydue_gateway_bytes_streamed_total",
+    "honeydue_gateway_upstream_errors_total", "honeydue_jobs_total", "honeydue_job_duration_seconds",
+)
+
+
+def test_configuration_reference_lists_every_setting() -> None:
+    text = (DOCS / "configuration.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)`", text, re.M))
+    expected = {field.upper() for field in Settings.model_fields} | {"STORAGE_USE_SSL"}
+    assert sorted(expected - documented) == [], "settings missing from docs/configuration.md"
+    assert sorted(documented - expected) == [], "docs/configuration.md documents variables the code lacks"
+
+
+def test_metrics_doc_names_every_metric() -> None:
+    text = (DOCS / "metrics.md").read_text()
+    for name in CONTRACT_METRICS:
+        assert f"`{name}`" in text, name
+    used = set(re.findall(r"\bhoneydue_[a-z_]+?(?=_bucket\b|\b)", text))
+    assert used <= set(CONTRACT_METRICS), f"alerts use metrics that do not exist: {used - set(CONTRACT_METRICS)}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_doc_links_resolve(doc: Path) -> None:
+    text = doc.read_text()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        path_part, _, anchor = target.partition("#")
+        linked = (doc.parent / path_part).resolve() if path_part else doc
+        assert linked.exists(), f"{doc.name}: broken link {target}"
+        if anchor and linked.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.M)
+            assert anchor in {_slug(h) for h in headings}, f"{doc.name}: no heading for #{anchor}"
+
+
+def test_docs_name_only_manifest_paths_that_exist() -> None:
+    own_overlay = re.compile(r"deploy-k3s/overlays/(?!example\b)")  # the operator's copy, e.g. overlays/prod
+    for doc in DOC_FILES:
+        for rel in re.findall(r"`(deploy-k3s/[\w./-]+)`", doc.read_text()):
+            if not own_overlay.match(rel):
+                assert (ROOT / rel.rstrip("/")).exists(), f"{doc.name} names missing {rel}"
