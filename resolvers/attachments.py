@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from tortoise.queryset import QuerySet
+
 from honeydue.models import Media, MediaPurpose, MediaStatus, User
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode
 
@@ -75,8 +77,20 @@ async def attach_to_completion(media: Sequence[Media], completion_id: uuid.UUID)
 
 
 async def set_document_files(media: Sequence[Media], document_id: uuid.UUID) -> None:
-    """Make ``media`` exactly the document's files; files dropped from the list are detached."""
+    """Make ``media`` exactly the document's files; files dropped from the list are discarded."""
     keep = [m.id for m in media]
-    await Media.filter(document_id=document_id).exclude(id__in=keep).update(document_id=None)
+    await discard(Media.filter(document_id=document_id).exclude(id__in=keep), "Removed from its document.")
     if keep:
         await Media.filter(id__in=keep).update(document_id=document_id)
+
+
+async def discard(files: QuerySet[Media], reason: str) -> int:
+    """Retire files whose completion, document, task or residence is going away.
+
+    They become REJECTED and detached: nothing serves them from now on, and the periodic upload cleanup
+    (``workers.cleanup``), which deletes old REJECTED media object first and row after, removes them from
+    the bucket on its next run. Deleting the rows here instead would leave objects only the reconcile job
+    could find.
+    """
+    return await files.update(status=MediaStatus.REJECTED, reject_reason=reason, completion_id=None,
+                              document_id=None)

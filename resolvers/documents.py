@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from honeydue.models import Document, DocumentKind, MediaPurpose, ResidenceRole, User
+from honeydue.models import Document, DocumentKind, Media, MediaPurpose, ResidenceRole, User
 from honeydue.user_errors import UserErrorCode, reject
 from resolvers import attachments
 from resolvers.access import as_id, document_for, require_role
@@ -77,6 +77,9 @@ async def update_document(
 
 
 async def delete_document(user: User, document_id: object) -> Document:
+    """Delete a document (EDITOR); its files are discarded with it."""
     document = await document_for(user, document_id, ResidenceRole.EDITOR)
-    await document.delete()
+    async with in_transaction():
+        await attachments.discard(Media.filter(document_id=document.id), "Deleted with its document.")
+        await document.delete()
     return document

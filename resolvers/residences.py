@@ -10,10 +10,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from honeydue.errors import NotFound, RateLimited
-from honeydue.models import Membership, Residence, ResidenceRole, ShareCode, Task, User
+from honeydue.models import Media, Membership, Residence, ResidenceRole, ShareCode, Task, User
 from honeydue.ratelimit import RateLimiter
 from honeydue.schedule import validate_timezone
 from honeydue.user_errors import UserErrorCode, reject
+from resolvers import attachments
 from resolvers.access import require_role
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read aloud and type on a phone.
@@ -80,10 +81,13 @@ async def update_residence(
 
 
 async def delete_residence(user: User, residence_id: uuid.UUID) -> Residence:
-    """Delete a residence with its tasks, documents and memberships (owners only); returns the deleted row."""
+    """Delete a residence with its tasks, documents, files and memberships (owners only); returns the deleted row."""
     await require_role(user, residence_id, ResidenceRole.OWNER)
     residence = await Residence.get(id=residence_id)
-    await residence.delete()
+    async with in_transaction():
+        # Documents and completion photos both carry the residence (requestUpload sets it).
+        await attachments.discard(Media.filter(residence_id=residence_id), "Deleted with its residence.")
+        await residence.delete()
     return residence
 
 
@@ -154,8 +158,9 @@ async def remove_member(user: User, residence_id: uuid.UUID, member_id: uuid.UUI
         if target is None:
             raise reject(UserErrorCode.NOT_FOUND, "That person is not a member of this residence.", "userId")
         if target.role == ResidenceRole.OWNER:
-            owners = await Membership.filter(residence_id=residence_id, role=ResidenceRole.OWNER).count()
-            if owners <= 1:
+            # Locking the owner rows makes two owners removing each other at once take turns (PostgreSQL).
+            owners = await Membership.filter(residence_id=residence_id, role=ResidenceRole.OWNER).select_for_update()
+            if len(owners) <= 1:
                 raise reject(UserErrorCode.LAST_OWNER, "The last owner cannot leave or be removed; delete the "
                              "residence instead.", "userId")
         await target.delete()

@@ -16,6 +16,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from honeydue.models import (
+    Media,
     MediaPurpose,
     Membership,
     Residence,
@@ -228,8 +229,12 @@ async def update_task(
 
 
 async def delete_task(user: User, task_id: object) -> Task:
+    """Delete a task with its completions (EDITOR); their photos are discarded with it."""
     task = await task_for(user, task_id, ResidenceRole.EDITOR)
-    await task.delete()
+    async with in_transaction():
+        photos = Media.filter(purpose=MediaPurpose.COMPLETION_PHOTO, target_id=task.id)
+        await attachments.discard(photos, "Deleted with its task.")
+        await task.delete()
     return task
 
 

@@ -91,7 +91,8 @@ async def test_update_document_replaces_files_and_clears_expiry(api, world) -> N
     result = await api.execute(UPDATE, {"i": {"documentId": str(document.id), "fileIds": [str(new.id)],
                                               "title": "Oven manual"}}, token=world.editor.token)
     assert result["data"]["updateDocument"]["document"]["files"] == [{"id": str(new.id), "filename": "photo.jpg"}]
-    assert (await models.Media.get(id=old.id)).document_id is None  # type: ignore[attr-defined]
+    dropped = await models.Media.get(id=old.id)
+    assert (dropped.document_id, dropped.status) == (None, MediaStatus.REJECTED)  # type: ignore[attr-defined]
     bad = await api.execute(UPDATE, {"i": {"documentId": str(document.id), "title": ""}}, token=world.editor.token)
     assert bad["data"]["updateDocument"]["userErrors"] == [{"field": ["title"], "code": "INVALID_INPUT"}]
     assert (await models.Document.get(id=document.id)).title == "Oven manual"
@@ -117,11 +118,16 @@ async def test_documents_connection(api, world) -> None:
     assert [e["node"]["title"] for e in rest["edges"]] == ["one"] and rest["pageInfo"]["hasNextPage"] is False
 
 
-async def test_delete_document(api, world) -> None:
+async def test_delete_document_discards_its_files(api, world) -> None:
     document = await models.Document.create(residence=world.residence, title="x")
+    file, other = await file_for(world), await file_for(world)
+    await models.Media.filter(id=file.id).update(document_id=document.id)
     result = await api.execute(DELETE, {"i": {"documentId": str(document.id)}}, token=world.editor.token)
     assert result["data"]["deleteDocument"] == {"deletedId": str(document.id), "document": {"id": str(document.id)}}
     assert not await models.Document.exists(id=document.id)
+    # REJECTED rows are what the periodic upload cleanup deletes from the bucket.
+    assert (await models.Media.get(id=file.id)).status == MediaStatus.REJECTED
+    assert (await models.Media.get(id=other.id)).status == MediaStatus.READY
 
 
 OPERATIONS = {

@@ -8,7 +8,7 @@ import pytest
 
 from honeydue import models
 from resolvers.residences import CODE_ALPHABET, CODE_LENGTH, JOIN_ATTEMPTS_PER_HOUR
-from tests.plugins.domain import World, error_code, make_actor, make_world
+from tests.plugins.domain import World, error_code, make_actor, make_world, ready_media
 
 CREATE = """mutation($i: CreateResidenceInput!) { createResidence(input: $i) {
   residence { id name address timezone myRole members { role user { id } } } userErrors { field code } } }"""
@@ -106,13 +106,15 @@ async def test_update_residence(api, world) -> None:
 
 
 async def test_delete_residence_cascades(api, world) -> None:
-    await models.Task.create(residence=world.residence, title="t")
+    task = await models.Task.create(residence=world.residence, title="t")
+    photo = await ready_media(world.editor, models.MediaPurpose.COMPLETION_PHOTO, task.id, world.residence.id)
     result = await api.execute(DELETE, {"i": {"residenceId": world.rid}}, token=world.owner.token)
     assert result["data"]["deleteResidence"] == {"deletedId": world.rid, "residence": {"id": world.rid,
                                                                                        "name": "Home"}}
     assert await models.Residence.all().count() == 0
     assert await models.Task.all().count() == 0
     assert await models.Membership.all().count() == 0
+    assert (await models.Media.get(id=photo.id)).status == models.MediaStatus.REJECTED
 
 
 # Who may do what: OWNER manages the residence and its members; the rest are refused; outsiders see nothing.

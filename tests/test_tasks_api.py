@@ -161,11 +161,15 @@ async def test_update_task_user_errors(api, world, fields, code, field) -> None:
     assert (await models.Task.get(id=task.id)).frequency == "WEEKLY"
 
 
-async def test_delete_task(api, world) -> None:
-    task = await make_task(world)
+async def test_delete_task_discards_its_photos(api, world) -> None:
+    task, other = await make_task(world), await make_task(world)
+    photo = await ready_media(world.editor, MediaPurpose.COMPLETION_PHOTO, task.id, world.residence.id)
+    kept = await ready_media(world.editor, MediaPurpose.COMPLETION_PHOTO, other.id, world.residence.id)
     result = await api.execute(DELETE, {"i": {"taskId": str(task.id)}}, token=world.editor.token)
     assert result["data"]["deleteTask"] == {"deletedId": str(task.id), "task": {"id": str(task.id)}}
     assert not await models.Task.exists(id=task.id)
+    assert (await models.Media.get(id=photo.id)).status == MediaStatus.REJECTED
+    assert (await models.Media.get(id=kept.id)).status == MediaStatus.READY
 
 
 async def test_set_task_state_moves_columns(api, world) -> None:
