@@ -21,13 +21,13 @@ from starlette.types import ASGIApp
 from gateway.auth import AccessCache, bearer_may_read, check_signed_link, user_for_bearer
 from gateway.conditional import evaluate_preconditions, format_etag, http_date, if_range_allows
 from gateway.cors import cors_headers, preflight
+from gateway.media_rows import RecentMedia
 from gateway.ranges import RangeOutcome, parse_range_header
 from gateway.responses import ErrorResponse, HeadersOnly
 from gateway.streaming import UpstreamFailure, UpstreamResponse, multipart_layout, open_upstream
 from honeydue.auth import bearer_from_header
 from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
 from honeydue.models import Media
-from honeydue.models.enums import MediaStatus
 from honeydue.signing import verify_upload
 from honeydue.storage.base import StorageError
 
@@ -62,6 +62,14 @@ def access_cache(request: Request) -> AccessCache:
         cache = AccessCache(getattr(state, "redis", None))
         state.gateway_access_cache = cache
     return cache
+
+
+def recent_media(request: Request) -> RecentMedia:
+    state = request.app.state
+    rows = getattr(state, "gateway_recent_media", None)
+    if rows is None:
+        rows = state.gateway_recent_media = RecentMedia()
+    return rows
 
 
 def presentation(media: Media, download: bool) -> tuple[str, str]:
@@ -110,7 +118,7 @@ async def read_media(request: Request) -> ASGIApp:
             return ErrorResponse(401, "invalid or expired token", {**cors, "WWW-Authenticate": "Bearer"})
         cache_control = "private"
 
-    media = await Media.get_or_none(key=key, status=MediaStatus.READY)
+    media = await recent_media(request).get(key)
     if media is None:
         return ErrorResponse(404, "no such media", cors)
     if user is not None and not await bearer_may_read(user, media, access_cache(request)):
@@ -164,6 +172,8 @@ async def read_media(request: Request) -> ASGIApp:
     try:
         upstream = await open_upstream(request.app.state.storage, key, upstream_range)
     except UpstreamFailure as failure:
+        if failure.status == 404:
+            recent_media(request).forget(key)
         extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
         if failure.status >= 500:
             log.warning("media %s: %s", key, failure.reason)
@@ -171,6 +181,7 @@ async def read_media(request: Request) -> ASGIApp:
     wanted = upstream_range[1] - upstream_range[0] + 1 if upstream_range else size
     if upstream.content_length != wanted or upstream.info.size != size:
         await upstream.aclose()
+        recent_media(request).forget(key)
         log.error("media %s: store has %d bytes, row says %d", key, upstream.info.size, size)
         return ErrorResponse(502, "stored object does not match its record", cors)
     return UpstreamResponse(status, list(headers.items()), upstream, wanted, parts, layout)

@@ -653,3 +653,13 @@ async def test_client_disconnects_release_the_upstream(gw: Gateway) -> None:
     finally:
         server.should_exit = True
         await task
+
+
+async def test_deleted_media_stops_being_served(gw: Gateway) -> None:
+    """Rows are remembered for a few seconds; a deleted object still ends in 404, and is forgotten."""
+    media = await put_media(gw)
+    assert (await gw.http.get(gw.link(media.key))).status_code == 200
+    await gw.storage.delete(media.key)
+    await media.delete()
+    assert (await gw.http.get(gw.link(media.key))).status_code == 404
+    assert (await gw.http.head(gw.link(media.key))).status_code == 404

@@ -1,0 +1,47 @@
+"""READY media rows by key, remembered for a few seconds per process.
+
+A page of thumbnails, or a PDF viewer issuing dozens of range requests, asks
+for the same few rows over and over; each lookup is a database round trip
+before the first byte. Keys are immutable and a READY row's served fields
+(size, ETag, type, name, dates) never change, so the only staleness is a row
+deleted in the last few seconds: a GET then still fails cleanly (the object
+is gone upstream: 404), and a HEAD or 304 may answer for at most
+``TTL_SECONDS`` longer, far less than the hour a CDN may keep a signed link.
+Misses are not remembered, so a media that just became READY is served at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from honeydue.models import Media
+from honeydue.models.enums import MediaStatus
+
+TTL_SECONDS = 5.0
+MAX_ENTRIES = 4096
+
+
+class RecentMedia:
+    def __init__(self, ttl: float = TTL_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._rows: dict[str, tuple[float, Media]] = {}
+
+    async def get(self, key: str) -> Media | None:
+        now = time.monotonic()
+        hit = self._rows.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        media = await Media.get_or_none(key=key, status=MediaStatus.READY)
+        if media is None:
+            self._rows.pop(key, None)
+            return None
+        if len(self._rows) >= self.max_entries:
+            # Oldest insertions first (dicts keep order): drop a slice rather than one per call.
+            for stale in list(self._rows)[: self.max_entries // 8 or 1]:
+                del self._rows[stale]
+        self._rows[key] = (now + self.ttl, media)
+        return media
+
+    def forget(self, key: str) -> None:
+        self._rows.pop(key, None)
