@@ -128,16 +128,26 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_createadmin(args: argparse.Namespace) -> None:
-    from honeydue.admin_accounts import create_admin
+    from honeydue.db import close_db, init_db
+    from honeydue.user_errors import InputRejected
+    from resolvers.admin import create_admin
 
     settings = _settings()
     password = args.password or os.environ.get("HONEYDUE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+
+    async def run() -> object:
+        await init_db(settings)
+        try:
+            return await create_admin(args.email, password, args.display_name or args.email.split("@")[0])
+        finally:
+            await close_db()
+
     try:
-        user = asyncio.run(create_admin(settings, args.email, password, args.display_name or args.email))
-    except ValueError as exc:
+        user = asyncio.run(run())
+    except InputRejected as exc:
         print(f"createadmin: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f"admin {user.email} ({user.id}) is ready")
+    print(f"admin {user.email} ({user.id}) is ready")  # type: ignore[attr-defined]
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:

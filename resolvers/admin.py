@@ -67,8 +67,14 @@ async def stats() -> Stats:
 
 
 async def create_admin(email: str, password: str, display_name: str) -> User:
-    """A new administrator account (``honeydue createadmin``); bad input raises InputRejected, as in register."""
+    """An administrator (``honeydue createadmin``): a new account, or an existing one promoted (its password
+    left alone). Bad input raises InputRejected, as in register."""
     email = normalise_email(email)
+    existing = await User.get_or_none(email=email)
+    if existing is not None:
+        existing.is_admin = True
+        await existing.save(update_fields=["is_admin"])
+        return existing
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
     problem = password_problem(password, email)
