@@ -663,3 +663,32 @@ async def test_deleted_media_stops_being_served(gw: Gateway) -> None:
     await media.delete()
     assert (await gw.http.get(gw.link(media.key))).status_code == 404
     assert (await gw.http.head(gw.link(media.key))).status_code == 404
+
+
+async def test_store_failing_mid_stream_aborts_the_connection(gw: Gateway) -> None:
+    """After the first byte a status can no longer change: the client must see a cut, not a short 200."""
+    if gw.backend != "s3":
+        pytest.skip("needs a store that can go away mid-body")
+    # Larger than every buffer between store and gateway (socket buffers autotune to several MB).
+    big = os.urandom(32 * 1024 * 1024)
+    media = await put_media(gw, body=big)
+    server, task, port = await _serve(gw.app)
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        writer.write(f"GET {gw.link(media.key)} HTTP/1.1\r\nHost: gw\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"content-length: {len(big)}".encode() in head.lower()
+        received = len(await reader.readexactly(64 * 1024))
+        gw.s3.stop()  # the gw fixture restarts it for the next test
+        async with asyncio.timeout(30):  # a guard against a hang, not a speed assertion
+            while chunk := await reader.read(256 * 1024):
+                received += len(chunk)
+        writer.close()
+        assert received < len(big)
+    finally:
+        server.should_exit = True
+        await task
