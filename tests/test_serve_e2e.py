@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+
+from tests.conftest import start_serve, stop_serve
+
+
+@pytest.fixture(scope="module")
+def honeydue_serve(tmp_path_factory):
+    """A server of this module's own: the shared one is hammered by the fuzzers (and their login attempts)."""
+    server = start_serve(tmp_path_factory.mktemp("serve-e2e"))
+    yield server
+    stop_serve(server)
 
 REGISTER = """mutation { register(input: {email: "e2e@example.com", password: "correct horse battery",
   displayName: "E2E"}) { token userErrors { code } } }"""
@@ -43,8 +54,6 @@ async def test_graphiql_runs_a_query_in_chromium(honeydue_serve) -> None:
 
     binary = find_chromium()
     if binary is None:
-        import pytest
-
         from tests.conftest import missing_service
 
         missing_service("chromium")
