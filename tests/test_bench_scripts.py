@@ -1,0 +1,50 @@
+"""The benchmark scripts run once with tiny parameters: one JSON line, the documented keys, zero errors.
+
+Their figures are not asserted (speed is not a test); that they run, and run clean, is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import missing_service
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_script(*args: str, timeout: float = 240) -> dict:
+    completed = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert len(lines) == 1, completed.stdout
+    return json.loads(lines[0])
+
+
+def test_load_script(redis_url: str) -> None:
+    del redis_url  # only to skip (locally) or fail (CI) when Redis is down; the script uses DB 14
+    figures = run_script("bench/load.py", "--clients", "2", "--seconds", "3")
+    assert set(figures) >= {"clients", "seconds", "requests", "requests_per_second", "operations", "errors",
+                            "peak_rss_mb"}
+    assert figures["errors"] == 0, figures["error_samples"]
+    assert set(figures["operations"]) == {"upcomingTasks", "completeTask", "upload", "download_range"}
+    for op in figures["operations"].values():
+        assert op["count"] > 0 and 0 < op["p50_ms"] <= op["p99_ms"]
+    assert figures["requests"] >= sum(op["count"] for op in figures["operations"].values())
+    assert set(figures["peak_rss_mb"]) == {"api", "gateway", "worker"}
+    assert all(mb > 10 for mb in figures["peak_rss_mb"].values())
+
+
+def test_gateway_bench_quick() -> None:
+    if not (REPO / "bench" / "gateway.py").exists():
+        pytest.skip("bench/gateway.py is not in this checkout")
+    import shutil
+
+    if shutil.which("nginx") is None and shutil.which("apt-get") is None:
+        missing_service("nginx (bench/gateway.py needs it)")
+    figures = run_script("bench/gateway.py", "--quick", timeout=300)
+    assert figures.get("errors", 0) == 0, figures
