@@ -47,4 +47,6 @@ def test_gateway_bench_quick() -> None:
     if shutil.which("nginx") is None and shutil.which("apt-get") is None:
         missing_service("nginx (bench/gateway.py needs it)")
     figures = run_script("bench/gateway.py", "--quick", timeout=300)
+    assert set(figures) >= {"params", "throughput_ratio", "throughput_mb_s", "ttfb_ms", "gateway_rss_mb", "links"}
+    assert figures["throughput_ratio"] and all(ratio > 0 for ratio in figures["throughput_ratio"].values())
     assert figures.get("errors", 0) == 0, figures
