@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from honeydue.auth import authenticate_token
-from honeydue.models import Media, Membership, User
-from honeydue.models.enums import MediaPurpose
+from honeydue.media_access import user_may_read
+from honeydue.models import Media, User
 from honeydue.signing import verify_media_signature
 
 log = logging.getLogger(__name__)
@@ -48,20 +48,6 @@ def check_signed_link(keys: list[bytes], key: str, query: Any, now: float) -> Si
 async def user_for_bearer(token: str) -> User | None:
     """Resolve a bearer token with the API's own rules (expiry, revocation)."""
     return await authenticate_token(token)
-
-
-async def user_may_read(user: User, media: Media) -> bool:
-    """The access rule for a bearer read of ``media`` (no cache)."""
-    if media.owner_id is not None and media.owner_id == user.id:
-        return True
-    if media.residence_id is not None and await Membership.exists(
-        residence_id=media.residence_id, user_id=user.id
-    ):
-        return True
-    if media.purpose == MediaPurpose.AVATAR and media.owner_id is not None:
-        owner_residences = Membership.filter(user_id=media.owner_id).values_list("residence_id", flat=True)
-        return await Membership.exists(user_id=user.id, residence_id__in=await owner_residences)
-    return False
 
 
 class AccessCache:

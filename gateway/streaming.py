@@ -21,6 +21,7 @@ import anyio
 from starlette.types import Receive, Scope, Send
 
 from gateway.ranges import ByteRange
+from honeydue.metrics import record_bytes_streamed, record_upstream_error
 from honeydue.storage.base import (
     AccessDenied,
     ObjectNotFound,
@@ -64,22 +65,28 @@ def _caused_by_timeout(exc: BaseException) -> bool:
 async def open_upstream(
     storage: Storage, key: str, byte_range: tuple[int, int] | None, open_timeout: float = OPEN_TIMEOUT_SECONDS
 ) -> ObjectStream:
-    """``storage.open`` with store errors turned into :class:`UpstreamFailure`."""
+    """``storage.open`` with store errors turned into :class:`UpstreamFailure` (and counted by kind)."""
     try:
         async with asyncio.timeout(open_timeout):
             return await storage.open(key, byte_range)
     except ObjectNotFound:
+        record_upstream_error("not_found")
         raise UpstreamFailure(404, "object not found") from None
     except AccessDenied:
         # Our own credentials were refused: a store/configuration fault, not the client's.
+        record_upstream_error("denied")
         raise UpstreamFailure(502, "store refused the gateway") from None
     except TimeoutError:
+        record_upstream_error("timeout")
         raise UpstreamFailure(504, "store timed out", RETRY_AFTER_SECONDS) from None
     except StorageUnavailable as exc:
         if _caused_by_timeout(exc):
+            record_upstream_error("timeout")
             raise UpstreamFailure(504, "store timed out", RETRY_AFTER_SECONDS) from None
+        record_upstream_error("unavailable")
         raise UpstreamFailure(503, "store unavailable", RETRY_AFTER_SECONDS) from None
     except StorageError:
+        record_upstream_error("error")
         raise UpstreamFailure(502, "store error", RETRY_AFTER_SECONDS) from None
 
 
@@ -161,7 +168,9 @@ class UpstreamResponse:
         try:
             async for piece in body:
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
+                record_bytes_streamed(len(piece))
         except (StorageError, UpstreamBroken) as exc:
+            record_upstream_error("broken")
             log.warning("upstream failed mid-stream, aborting the response: %s", exc)
             raise UpstreamBroken(str(exc)) from exc
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from gateway.auth import user_may_read
 from honeydue.errors import Forbidden, NotFound
+from honeydue.media_access import user_may_read
 from honeydue.media_policy import (
     SNIFF_BYTES,
     allowed_types_for,
@@ -69,7 +69,7 @@ def _storage_unavailable() -> InputRejected:
 async def media_for_reader(user: User, media_id: object) -> Media:
     """The media if ``user`` may read it (owner, member of its residence, or avatar of a co-member).
 
-    The rule is the gateway's bearer rule (``gateway.auth.user_may_read``), so the API never shows a
+    The rule is the gateway's bearer rule (``honeydue.media_access.user_may_read``), so the API never shows a
     file the gateway would refuse, nor the reverse. Anything else is NOT_FOUND: IDs are not probeable.
     """
     media = await Media.get_or_none(id=as_id(media_id))
