@@ -302,8 +302,8 @@ async def terminate_backends(database_url: str) -> int:
 async def test_postgres_backends_terminated_recover_without_restart(stack: Stack) -> None:
     """The first request after the kill may fail (INTERNAL, message masked); every later one must work.
 
-    Observed on this machine: not even the first fails (api and gateway both answer 6/6). Anything more than that single failure per process pool would be a bug: it means dead pooled
-    connections are handed out again instead of being replaced.
+    Observed on this machine: not even the first fails (api and gateway both answer 6/6). Anything more
+    than that single failure would be a bug: dead pooled connections handed out again instead of replaced.
     """
     token, _ = register(stack)
     media_id, url = uploaded_link(stack, token)
