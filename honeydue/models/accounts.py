@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
@@ -24,7 +26,10 @@ class User(UUIDModel):
 class AuthToken(UUIDModel):
     # An opaque bearer token; only its SHA-256 is stored, so a database leak leaks no sessions.
 
-    user = fields.ForeignKeyField("honeydue.User", related_name="tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -35,8 +40,10 @@ class AuthToken(UUIDModel):
 
 
 class NotificationPreference(UUIDModel):
-    user = fields.ForeignKeyField("honeydue.User", related_name="notification_preferences",
-                                  on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name="notification_preferences", on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
     type = fields.CharEnumField(NotificationType, max_length=32)
     enabled = fields.BooleanField(default=True)
     hour_of_day = fields.SmallIntField(default=20)  # in the user's residence timezone

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
 from honeydue.models.enums import MediaPurpose, MediaStatus
 
+if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
+    from honeydue.models.accounts import User
+    from honeydue.models.documents import Document
+    from honeydue.models.residences import Residence
+    from honeydue.models.tasks import TaskCompletion
+
 
 class Media(UUIDModel):
     key = fields.CharField(max_length=512, unique=True)
-    owner = fields.ForeignKeyField("honeydue.User", related_name="media", null=True,
-                                   on_delete=fields.SET_NULL)
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name="media", null=True, on_delete=fields.SET_NULL
+    )
+    owner_id: uuid.UUID | None
     purpose = fields.CharEnumField(MediaPurpose, max_length=24)
     # What the upload was requested for: a user (avatar), task (photo) or residence (document).
     target_id = fields.UUIDField(db_index=True, null=True)
     # Where it is attached once used (completion or document); null while unattached.
-    completion = fields.ForeignKeyField("honeydue.TaskCompletion", related_name="photos", null=True,
-                                        on_delete=fields.SET_NULL)
-    document = fields.ForeignKeyField("honeydue.Document", related_name="files", null=True,
-                                      on_delete=fields.SET_NULL)
-    residence = fields.ForeignKeyField("honeydue.Residence", related_name="media", null=True,
-                                       on_delete=fields.SET_NULL)
+    completion: fields.ForeignKeyNullableRelation[TaskCompletion] = fields.ForeignKeyField(
+        "honeydue.TaskCompletion", related_name="photos", null=True, on_delete=fields.SET_NULL
+    )
+    completion_id: uuid.UUID | None
+    document: fields.ForeignKeyNullableRelation[Document] = fields.ForeignKeyField(
+        "honeydue.Document", related_name="files", null=True, on_delete=fields.SET_NULL
+    )
+    document_id: uuid.UUID | None
+    residence: fields.ForeignKeyNullableRelation[Residence] = fields.ForeignKeyField(
+        "honeydue.Residence", related_name="media", null=True, on_delete=fields.SET_NULL
+    )
+    residence_id: uuid.UUID | None
     filename = fields.CharField(max_length=255)
     content_type = fields.CharField(max_length=100)
     size = fields.BigIntField()

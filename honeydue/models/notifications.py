@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
 from honeydue.models.enums import NotificationType
 
+if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
+    from honeydue.models.accounts import User
+    from honeydue.models.documents import Document
+    from honeydue.models.tasks import Task
+
 
 class Notification(UUIDModel):
-    user = fields.ForeignKeyField("honeydue.User", related_name="notifications", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name="notifications", on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
     type = fields.CharEnumField(NotificationType, max_length=32)
     title = fields.CharField(max_length=200)
     body = fields.TextField(default="")
-    task = fields.ForeignKeyField("honeydue.Task", related_name=False, null=True, on_delete=fields.CASCADE)
-    document = fields.ForeignKeyField("honeydue.Document", related_name=False, null=True,
-                                      on_delete=fields.CASCADE)
+    task: fields.ForeignKeyNullableRelation[Task] = fields.ForeignKeyField(
+        "honeydue.Task", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    task_id: uuid.UUID | None
+    document: fields.ForeignKeyNullableRelation[Document] = fields.ForeignKeyField(
+        "honeydue.Document", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    document_id: uuid.UUID | None
     read_at = fields.DatetimeField(null=True)
 
     class Meta:
@@ -43,8 +59,8 @@ class AccountPurge(UUIDModel):
 
     user_id = fields.UUIDField(unique=True)
     # Object keys/prefixes to delete, captured at delete time while the rows still existed.
-    prefixes = fields.JSONField(default=list)
-    keys = fields.JSONField(default=list)
+    prefixes: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    keys: fields.JSONField[list[str]] = fields.JSONField(default=list)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(null=True)
     done_at = fields.DatetimeField(null=True, db_index=True)

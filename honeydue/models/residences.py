@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
 from honeydue.models.enums import ResidenceRole
+
+if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
+    from honeydue.models.accounts import User
 
 
 class Residence(UUIDModel):
@@ -18,9 +24,14 @@ class Residence(UUIDModel):
 
 
 class Membership(UUIDModel):
-    residence = fields.ForeignKeyField("honeydue.Residence", related_name="memberships",
-                                       on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("honeydue.User", related_name="memberships", on_delete=fields.CASCADE)
+    residence: fields.ForeignKeyRelation[Residence] = fields.ForeignKeyField(
+        "honeydue.Residence", related_name="memberships", on_delete=fields.CASCADE
+    )
+    residence_id: uuid.UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name="memberships", on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
     role = fields.CharEnumField(ResidenceRole, max_length=16)
 
     class Meta:
@@ -29,12 +40,16 @@ class Membership(UUIDModel):
 
 
 class ShareCode(UUIDModel):
-    residence = fields.ForeignKeyField("honeydue.Residence", related_name="share_codes",
-                                       on_delete=fields.CASCADE)
+    residence: fields.ForeignKeyRelation[Residence] = fields.ForeignKeyField(
+        "honeydue.Residence", related_name="share_codes", on_delete=fields.CASCADE
+    )
+    residence_id: uuid.UUID
     code = fields.CharField(max_length=32, unique=True)
     role = fields.CharEnumField(ResidenceRole, max_length=16)
-    created_by = fields.ForeignKeyField("honeydue.User", related_name=False, null=True,
-                                        on_delete=fields.SET_NULL)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_by_id: uuid.UUID | None
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
 from honeydue.models.enums import TaskCategory, TaskFrequency, TaskPriority
 
+if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
+    from honeydue.models.accounts import User
+    from honeydue.models.residences import Residence
+
 
 class Task(UUIDModel):
-    residence = fields.ForeignKeyField("honeydue.Residence", related_name="tasks", on_delete=fields.CASCADE)
+    residence: fields.ForeignKeyRelation[Residence] = fields.ForeignKeyField(
+        "honeydue.Residence", related_name="tasks", on_delete=fields.CASCADE
+    )
+    residence_id: uuid.UUID
     title = fields.CharField(max_length=200)
     description = fields.TextField(default="")
     category = fields.CharEnumField(TaskCategory, max_length=16, default=TaskCategory.OTHER)
@@ -24,10 +34,14 @@ class Task(UUIDModel):
     cancelled = fields.BooleanField(default=False)
     archived = fields.BooleanField(default=False)
     completed = fields.BooleanField(default=False)  # a ONCE task that has been done
-    assignee = fields.ForeignKeyField("honeydue.User", related_name="assigned_tasks", null=True,
-                                      on_delete=fields.SET_NULL)
-    created_by = fields.ForeignKeyField("honeydue.User", related_name=False, null=True,
-                                        on_delete=fields.SET_NULL)
+    assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name="assigned_tasks", null=True, on_delete=fields.SET_NULL
+    )
+    assignee_id: uuid.UUID | None
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_by_id: uuid.UUID | None
     last_completed_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -37,10 +51,15 @@ class Task(UUIDModel):
 
 
 class TaskCompletion(UUIDModel):
-    task = fields.ForeignKeyField("honeydue.Task", related_name="completions", on_delete=fields.CASCADE)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "honeydue.Task", related_name="completions", on_delete=fields.CASCADE
+    )
+    task_id: uuid.UUID
     completed_at = fields.DatetimeField()
-    completed_by = fields.ForeignKeyField("honeydue.User", related_name=False, null=True,
-                                          on_delete=fields.SET_NULL)
+    completed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    completed_by_id: uuid.UUID | None
     notes = fields.TextField(default="")
     cost_cents = fields.BigIntField(null=True)
 
