@@ -36,19 +36,19 @@ class JobMetrics(Middleware):
             log.warning("job metrics stay in this process: prometheus_client was imported before "
                         "PROMETHEUS_MULTIPROC_DIR was set")
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
         self._started[message.message_id] = time.perf_counter()
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None,
+        self, broker: dramatiq.Broker, message: dramatiq.MessageProxy, *, result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
         self._record(message, "ok" if exception is None else "failed")
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
         self._record(message, "skipped")
 
-    def _record(self, message: dramatiq.Message, outcome: str) -> None:
+    def _record(self, message: dramatiq.MessageProxy, outcome: str) -> None:
         from honeydue.metrics import record_job
 
         started = self._started.pop(message.message_id, None)

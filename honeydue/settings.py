@@ -12,7 +12,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -174,6 +174,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             log.warning("STORAGE_USE_SSL is deprecated; set B2_USE_SSL instead")
     try:
+        # _env_file is a BaseSettings option that the synthesised, field-only __init__ signature omits.
         return Settings(_env_file=None, **_lowercase_known(env))  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -184,9 +185,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"configuration error: {name}: {message}") from None
 
 
-def _lowercase_known(env: dict[str, str]) -> dict[str, object]:
-    """Pass only our own variables, so unrelated environment never trips validation."""
-    out: dict[str, object] = {}
+def _lowercase_known(env: dict[str, str]) -> dict[str, Any]:
+    """Pass only our own variables, so unrelated environment never trips validation.
+
+    The values are raw strings typed ``Any``: pydantic, not the caller, coerces them to the field types.
+    """
+    out: dict[str, Any] = {}
     fields = Settings.model_fields
     for key, value in env.items():
         lower = key.lower()
