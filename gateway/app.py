@@ -30,7 +30,7 @@ def create_gateway_app(settings: Settings | None = None, storage: Storage | None
         await init_db(settings)
         owned = storage is None
         store = storage if storage is not None else create_storage(settings)
-        await store.start()  # type: ignore[attr-defined]
+        await store.start()
         redis = create_redis(settings)
         app.state.storage = store
         app.state.redis = redis

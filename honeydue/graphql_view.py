@@ -25,7 +25,7 @@ class HoneydueGraphQL(GraphQL[Context, None]):
             storage=getattr(state, "storage", None),
         )
 
-    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+    async def render_graphql_ide(self, request: Request) -> Response:
         from honeydue.graphiql import render_graphiql_page
 
         return render_graphiql_page(request)

@@ -56,7 +56,7 @@ def _fail(command: str, message: str) -> None:
 
 async def _with_storage(settings: Settings) -> AsyncIterator[Storage]:
     storage = create_storage(settings)
-    await storage.start()  # type: ignore[attr-defined]
+    await storage.start()
     try:
         yield storage
     finally:

@@ -44,7 +44,7 @@ async def task_for(user: User, task_id: object, minimum: ResidenceRole) -> Task:
     task = await Task.get_or_none(id=as_id(task_id))
     if task is None:
         raise NotFound()
-    await require_role(user, task.residence_id, minimum)  # type: ignore[attr-defined]
+    await require_role(user, task.residence_id, minimum)
     return task
 
 
@@ -53,5 +53,5 @@ async def document_for(user: User, document_id: object, minimum: ResidenceRole) 
     document = await Document.get_or_none(id=as_id(document_id))
     if document is None:
         raise NotFound()
-    await require_role(user, document.residence_id, minimum)  # type: ignore[attr-defined]
+    await require_role(user, document.residence_id, minimum)
     return document

@@ -48,7 +48,7 @@ async def check_attachable(
     for index, media_id in enumerate(media_ids):
         where = [field, str(index)]
         row = rows.get(media_id)
-        if row is None or row.owner_id != user.id:  # type: ignore[attr-defined]
+        if row is None or row.owner_id != user.id:
             # Someone else's file and no file at all look the same: IDs must not be probeable.
             errors.append(UserError(UserErrorCode.MEDIA_NOT_ALLOWED, "That file is not one of your uploads.", where))
         elif row.purpose != purpose or row.target_id != target_id:
@@ -64,8 +64,8 @@ async def check_attachable(
 
 
 def _attached_elsewhere(row: Media, completion_id: uuid.UUID | None, document_id: uuid.UUID | None) -> bool:
-    current_completion = row.completion_id  # type: ignore[attr-defined]
-    current_document = row.document_id  # type: ignore[attr-defined]
+    current_completion = row.completion_id
+    current_document = row.document_id
     return (current_completion is not None and current_completion != completion_id) or (
         current_document is not None and current_document != document_id
     )

@@ -66,7 +66,7 @@ async def update_document(
     files = None
     if file_ids is not KEEP:
         files = await attachments.check_attachable(
-            user, file_ids or [], MediaPurpose.DOCUMENT_FILE, document.residence_id,  # type: ignore[attr-defined]
+            user, file_ids or [], MediaPurpose.DOCUMENT_FILE, document.residence_id,
             "fileIds", document_id=document.id,
         )
     async with in_transaction():

@@ -91,7 +91,7 @@ async def _target_of(user: User, spec: UploadSpec) -> tuple[uuid.UUID, uuid.UUID
         raise reject(UserErrorCode.INVALID_INPUT, "Say which task or residence the file is for.", "targetId")
     if spec.purpose is MediaPurpose.COMPLETION_PHOTO:
         task = await task_for(user, spec.target_id, ResidenceRole.EDITOR)
-        return task.id, task.residence_id  # type: ignore[attr-defined]
+        return task.id, task.residence_id
     residence_id = as_id(spec.target_id)
     await require_role(user, residence_id, ResidenceRole.EDITOR)
     return residence_id, residence_id
@@ -164,7 +164,7 @@ async def request_upload(
 async def _owned(user: User, media_id: object) -> Media:
     """The caller's own media; someone else's is NOT_FOUND, or FORBIDDEN when the caller may read it."""
     media = await media_for_reader(user, media_id)
-    if media.owner_id != user.id:  # type: ignore[attr-defined]
+    if media.owner_id != user.id:
         raise Forbidden("Only the uploader may do this.")
     return media
 
@@ -236,9 +236,9 @@ async def _replace_avatar(user: User, storage: Storage, media: Media) -> None:
 
 
 async def _may_delete(user: User, media: Media) -> bool:
-    if media.owner_id == user.id:  # type: ignore[attr-defined]
+    if media.owner_id == user.id:
         return True
-    residence_id = media.residence_id  # type: ignore[attr-defined]
+    residence_id = media.residence_id
     if residence_id is None:
         return False
     membership = await membership_for(user, residence_id)
@@ -251,7 +251,7 @@ async def delete_media(user: User, storage: Storage, media_id: object, detach: b
     if not await _may_delete(user, media):
         raise Forbidden("Only the uploader or an editor of the residence may delete this file.")
     avatar_of = await User.filter(avatar_id=media.id).values_list("id", flat=True)
-    attached = media.completion_id is not None or media.document_id is not None  # type: ignore[attr-defined]
+    attached = media.completion_id is not None or media.document_id is not None
     if (attached or avatar_of) and not detach:
         raise reject(UserErrorCode.MEDIA_IN_USE,
                      "The file is still attached; pass detach: true to remove it anyway.", "mediaId")

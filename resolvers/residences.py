@@ -123,7 +123,7 @@ async def revoke_share_code(user: User, code: str, now: datetime) -> None:
     share = await ShareCode.get_or_none(code=normalise_code(code))
     if share is None:
         raise NotFound("No such share code.")
-    await require_role(user, share.residence_id, ResidenceRole.OWNER)  # type: ignore[attr-defined]
+    await require_role(user, share.residence_id, ResidenceRole.OWNER)
     if share.revoked_at is None:
         share.revoked_at = now
         await share.save(update_fields=["revoked_at"])
@@ -137,13 +137,13 @@ async def join_residence(user: User, limiter: RateLimiter, code: str, now: datet
     if share is None or share.revoked_at is not None or share.expires_at <= now:
         # One message for all three: which one it was is nobody's business but the owner's.
         raise reject(UserErrorCode.INVALID_CODE, "This code is invalid or has expired.", "code")
-    if await Membership.filter(user_id=user.id, residence_id=share.residence_id).exists():  # type: ignore[attr-defined]
+    if await Membership.filter(user_id=user.id, residence_id=share.residence_id).exists():
         raise reject(UserErrorCode.ALREADY_MEMBER, "You are already a member of this residence.", "code")
     try:
-        await Membership.create(user=user, residence_id=share.residence_id, role=share.role)  # type: ignore[attr-defined]
+        await Membership.create(user=user, residence_id=share.residence_id, role=share.role)
     except IntegrityError:  # a double-submitted join
         raise reject(UserErrorCode.ALREADY_MEMBER, "You are already a member of this residence.", "code") from None
-    return await Residence.get(id=share.residence_id)  # type: ignore[attr-defined]
+    return await Residence.get(id=share.residence_id)
 
 
 async def remove_member(user: User, residence_id: uuid.UUID, member_id: uuid.UUID) -> Residence | None:

@@ -194,7 +194,7 @@ async def update_task(
     last said rather than from the task's original date.
     """
     task = await task_for(user, task_id, ResidenceRole.EDITOR)
-    rid: uuid.UUID = task.residence_id  # type: ignore[attr-defined]
+    rid: uuid.UUID = task.residence_id
     if title is not KEEP:
         task.title = _title(title or "")
     if description is not KEEP:
@@ -203,7 +203,7 @@ async def update_task(
         if value is not KEEP and value is not None:
             setattr(task, name, value)
     if assignee_id is not KEEP:
-        task.assignee_id = await _assignee(rid, assignee_id)  # type: ignore[attr-defined]
+        task.assignee_id = await _assignee(rid, assignee_id)
     schedule_changed = frequency is not KEEP or interval_days is not KEEP
     new_frequency = TaskFrequency(task.frequency if frequency in (KEEP, None) else frequency)
     new_interval = task.interval_days if interval_days is KEEP else interval_days
@@ -290,7 +290,7 @@ async def complete_task(
     async with in_transaction():
         # Lock the task so two people completing it at once advance the schedule once each, in turn.
         task = await Task.filter(id=task.id).select_for_update().get()
-        residence = await Residence.get(id=task.residence_id)  # type: ignore[attr-defined]
+        residence = await Residence.get(id=task.residence_id)
         completion = await TaskCompletion.create(task=task, completed_at=when, completed_by=user,
                                                  notes=(notes or "").strip(), cost_cents=cost_cents)
         await attachments.attach_to_completion(photos, completion.id)

@@ -46,7 +46,7 @@ class Document:
     ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
         from schema.residences import Residence
 
-        row = await loaders.load_residence(info.context, self._row.residence_id)  # type: ignore[attr-defined]
+        row = await loaders.load_residence(info.context, self._row.residence_id)
         assert row is not None  # the document cascades with its residence
         return Residence.from_row(row)
 

@@ -98,7 +98,7 @@ async def load_my_role(ctx: Context, residence_id: uuid.UUID) -> models.Residenc
 
     async def batch(ids: Sequence[uuid.UUID]) -> list[models.ResidenceRole | None]:
         rows = await models.Membership.filter(user_id=user.id, residence_id__in=list(ids))
-        roles = {row.residence_id: row.role for row in rows}  # type: ignore[attr-defined]
+        roles = {row.residence_id: row.role for row in rows}
         return [roles.get(i) for i in ids]
 
     return await _loader(ctx, "my_role", batch).load(residence_id)
@@ -108,7 +108,7 @@ async def load_members(ctx: Context, residence_id: uuid.UUID) -> list[models.Mem
     async def batch(ids: Sequence[uuid.UUID]) -> list[list[models.Membership]]:
         grouped: dict[uuid.UUID, list[models.Membership]] = defaultdict(list)
         for row in await models.Membership.filter(residence_id__in=list(ids)).order_by("created_at", "id"):
-            grouped[row.residence_id].append(row)  # type: ignore[attr-defined]
+            grouped[row.residence_id].append(row)
         return [grouped.get(i, []) for i in ids]
 
     return await _loader(ctx, "members", batch).load(residence_id)
@@ -137,7 +137,7 @@ async def load_notification_preferences(ctx: Context, user_id: uuid.UUID) -> lis
     async def batch(ids: Sequence[uuid.UUID]) -> list[list[models.NotificationPreference]]:
         grouped: dict[uuid.UUID, list[models.NotificationPreference]] = defaultdict(list)
         for row in await models.NotificationPreference.filter(user_id__in=list(ids)):
-            grouped[row.user_id].append(row)  # type: ignore[attr-defined]
+            grouped[row.user_id].append(row)
         return [grouped.get(i, []) for i in ids]
 
     return await _loader(ctx, "notification_preferences", batch).load(user_id)

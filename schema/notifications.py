@@ -62,15 +62,15 @@ class Notification:
 
     @strawberry.field(description="Null once the task is gone or the user no longer belongs to its residence.")
     async def task(self, info: Info[Context, None]) -> Task | None:
-        row = await loaders.load_task(info.context, self._row.task_id)  # type: ignore[attr-defined]
-        if row is None or await loaders.load_my_role(info.context, row.residence_id) is None:  # type: ignore[attr-defined]
+        row = await loaders.load_task(info.context, self._row.task_id)
+        if row is None or await loaders.load_my_role(info.context, row.residence_id) is None:
             return None
         return Task.from_row(row)
 
     @strawberry.field(description="Null once the document is gone or the user left its residence.")
     async def document(self, info: Info[Context, None]) -> Document | None:
-        row = await loaders.load_document(info.context, self._row.document_id)  # type: ignore[attr-defined]
-        if row is None or await loaders.load_my_role(info.context, row.residence_id) is None:  # type: ignore[attr-defined]
+        row = await loaders.load_document(info.context, self._row.document_id)
+        if row is None or await loaders.load_my_role(info.context, row.residence_id) is None:
             return None
         return Document.from_row(row)
 

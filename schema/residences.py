@@ -34,7 +34,7 @@ class ResidenceMember:
 
     @strawberry.field
     async def user(self, info: Info[Context, None]) -> User:
-        row = await loaders.load_user(info.context, self._row.user_id)  # type: ignore[attr-defined]
+        row = await loaders.load_user(info.context, self._row.user_id)
         assert row is not None  # memberships cascade with their user
         return User.from_row(row)
 

@@ -48,13 +48,13 @@ class TaskCompletion:
 
     @strawberry.field
     async def task(self, info: Info[Context, None]) -> Task:
-        row = await loaders.load_task(info.context, self._row.task_id)  # type: ignore[attr-defined]
+        row = await loaders.load_task(info.context, self._row.task_id)
         assert row is not None  # the completion cascades with its task
         return Task.from_row(row)
 
     @strawberry.field
     async def completed_by(self, info: Info[Context, None]) -> User | None:
-        row = await loaders.load_user(info.context, self._row.completed_by_id)  # type: ignore[attr-defined]
+        row = await loaders.load_user(info.context, self._row.completed_by_id)
         return User.from_row(row) if row else None
 
     @strawberry.field(description="The READY photos attached to this completion.")
@@ -96,18 +96,18 @@ class Task:
     ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
         from schema.residences import Residence
 
-        row = await loaders.load_residence(info.context, self._row.residence_id)  # type: ignore[attr-defined]
+        row = await loaders.load_residence(info.context, self._row.residence_id)
         assert row is not None  # the task cascades with its residence
         return Residence.from_row(row)
 
     @strawberry.field(description="The Kanban column, judged on today's date in the residence's timezone.")
     async def column(self, info: Info[Context, None]) -> TaskColumn:  # type: ignore[valid-type]
-        residence = await loaders.load_residence(info.context, self._row.residence_id)  # type: ignore[attr-defined]
+        residence = await loaders.load_residence(info.context, self._row.residence_id)
         return tasks.column_of(self._row, residence.timezone if residence else "UTC", _now())
 
     @strawberry.field
     async def assignee(self, info: Info[Context, None]) -> User | None:
-        row = await loaders.load_user(info.context, self._row.assignee_id)  # type: ignore[attr-defined]
+        row = await loaders.load_user(info.context, self._row.assignee_id)
         return User.from_row(row) if row else None
 
     @strawberry.field(description="Newest first.")
