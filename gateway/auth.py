@@ -58,10 +58,11 @@ class AccessCache:
         self._skip_until = 0.0
 
     async def get(self, user_id: object, media_id: object) -> bool | None:
-        if not self._usable():
+        redis = self._usable_client()
+        if redis is None:
             return None
         try:
-            value = await self._redis.get(f"{CACHE_PREFIX}{user_id}:{media_id}")
+            value = await redis.get(f"{CACHE_PREFIX}{user_id}:{media_id}")
         except Exception as exc:  # any Redis trouble: answer from the database
             self._back_off(exc)
             return None
@@ -70,16 +71,20 @@ class AccessCache:
         return value in (b"1", "1")
 
     async def put(self, user_id: object, media_id: object, allowed: bool) -> None:
-        if not self._usable():
+        redis = self._usable_client()
+        if redis is None:
             return
         ttl = ALLOW_TTL_SECONDS if allowed else DENY_TTL_SECONDS
         try:
-            await self._redis.set(f"{CACHE_PREFIX}{user_id}:{media_id}", b"1" if allowed else b"0", ex=ttl)
+            await redis.set(f"{CACHE_PREFIX}{user_id}:{media_id}", b"1" if allowed else b"0", ex=ttl)
         except Exception as exc:
             self._back_off(exc)
 
-    def _usable(self) -> bool:
-        return self._redis is not None and time.monotonic() >= self._skip_until
+    def _usable_client(self) -> Any | None:
+        """The Redis client, or None when there is none or it is backing off after a failure."""
+        if self._redis is None or time.monotonic() < self._skip_until:
+            return None
+        return self._redis
 
     def _back_off(self, exc: Exception) -> None:
         log.debug("gateway access cache unavailable: %s", exc.__class__.__name__)

@@ -10,8 +10,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from honeydue.settings import ConfigError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 log = logging.getLogger("honeydue")
 
@@ -24,7 +28,7 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _serve(app_factory: Callable[[Settings], object], settings: Settings, host: str, port: int) -> None:
+def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from honeydue.logging_setup import configure_logging

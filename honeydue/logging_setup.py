@@ -81,11 +81,18 @@ class RedactingJsonFormatter(JsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return _utc_time(record)
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802
-        return redact(super().formatException(ei))
+    # python-json-logger returns a list of lines instead of a string when configured with *_as_array.
+    def formatException(self, ei: Any) -> str | list[str]:  # type: ignore[override]  # noqa: N802
+        return _redact_lines(super().formatException(ei))
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802
-        return redact(super().formatStack(stack_info))
+    def formatStack(self, stack_info: str) -> str | list[str]:  # type: ignore[override]  # noqa: N802
+        return _redact_lines(super().formatStack(stack_info))
+
+
+def _redact_lines(formatted: str | list[str]) -> str | list[str]:
+    if isinstance(formatted, str):
+        return redact(formatted)
+    return [redact(line) for line in formatted]
 
 
 class RedactingTextFormatter(logging.Formatter):

@@ -32,9 +32,10 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
+        errors: list[GraphQLError] | None = getattr(result, "errors", None)
+        if result is None or not errors:
             return
-        result.errors = [self._process(error) for error in result.errors]
+        result.errors = [self._process(error) for error in errors]
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
