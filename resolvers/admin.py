@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -55,7 +56,8 @@ class Stats:
 
 
 async def stats() -> Stats:
-    ready = await Media.filter(status=MediaStatus.READY).annotate(n=Sum("size")).values_list("n", flat=True)
+    # flat=True yields the values themselves; Tortoise's stub types every values_list row as a tuple.
+    ready: list[Any] = await Media.filter(status=MediaStatus.READY).annotate(n=Sum("size")).values_list("n", flat=True)
     return Stats(
         users=await User.all().count(),
         residences=await Residence.all().count(),

@@ -40,7 +40,7 @@ async def create_document(
     """A new document (EDITOR) with the given READY files, uploaded by the caller for this residence."""
     rid = as_id(residence_id)
     await require_role(user, rid, ResidenceRole.EDITOR)
-    values = dict(title=_title(title), notes=_notes(notes))
+    values: dict[str, Any] = dict(title=_title(title), notes=_notes(notes))
     files = await attachments.check_attachable(user, file_ids or [], MediaPurpose.DOCUMENT_FILE, rid, "fileIds")
     async with in_transaction():
         document = await Document.create(residence_id=rid, kind=kind, expires_at=expires_at, created_by=user,

@@ -172,7 +172,7 @@ async def create_task(
     problem = validate_schedule(frequency, interval_days)
     if problem:
         raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
-    values = dict(title=_title(title), description=_description(description),
+    values: dict[str, Any] = dict(title=_title(title), description=_description(description),
                   assignee_id=await _assignee(rid, assignee_id))
     if due_date is None and frequency is not TaskFrequency.ONCE:
         due_date = local_today(residence.timezone, now)
