@@ -71,7 +71,7 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
 
 def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
     return {
-        name: dramatiq.actor(fn, actor_name=name, queue_name=QUEUE, broker=broker, **options)
+        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, **options)(fn)
         for name, (fn, options) in ACTORS.items()
     }
 

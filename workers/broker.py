@@ -108,7 +108,8 @@ class WorkerResources(Middleware):
     async def _close(self) -> None:
         from honeydue.db import close_db
 
-        resources, _ = _resources, set_resources(None)
+        resources = _resources
+        set_resources(None)
         if resources is not None:
             await resources.storage.close()
         await close_db()
