@@ -32,7 +32,7 @@ from honeydue.settings import Settings
 from honeydue.signing import sign_media_url, sign_upload
 from honeydue.storage import create_storage
 from honeydue.tokens import issue_token
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, make_settings, missing_service
 from tests.plugins.s3 import s3_env_for
 
 GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
@@ -390,7 +390,7 @@ async def gateway_redis() -> AsyncIterator[Any]:
     try:
         await client.ping()
     except (OSError, aioredis.ConnectionError):
-        pytest.skip(f"Redis at {GATEWAY_REDIS_URL} not reachable")
+        missing_service(f"Redis at {GATEWAY_REDIS_URL}")
     await client.flushdb()
     yield client
     await client.flushdb()

@@ -24,6 +24,7 @@ from honeydue.models import AccountPurge
 from honeydue.settings import Settings, load_settings
 from honeydue.storage import create_storage
 from honeydue.storage.base import Storage
+from tests.conftest import missing_service
 from workers.actors import send
 from workers.broker import create_broker
 
@@ -104,7 +105,7 @@ def worker_redis() -> redis.Redis:
     try:
         client.ping()
     except redis.ConnectionError:
-        pytest.skip(f"Redis at {REDIS_URL} not reachable")
+        missing_service(f"Redis at {REDIS_URL}")
     client.flushdb()
     yield client
     client.flushdb()

@@ -16,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from dramatiq.brokers.redis import RedisBroker
 
 from honeydue.settings import load_settings
+from tests.conftest import missing_service
 from workers.cli import list_jobs
 from workers.schedule import PeriodicJob, periodic_jobs
 from workers.scheduler import (
@@ -33,13 +34,14 @@ EVERY_SECOND = PeriodicJob("heartbeat", "heartbeat_actor", "every second",
                            CronTrigger(second="*", timezone=UTC), "test job")
 
 
+
 @pytest.fixture
 def redis_db() -> redis.Redis:
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         client.ping()
     except redis.ConnectionError:
-        pytest.skip(f"Redis at {REDIS_URL} not reachable")
+        missing_service(f"Redis at {REDIS_URL}")
     client.flushdb()
     yield client
     client.flushdb()
