@@ -46,7 +46,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings()
     if not settings.public_gateway_url:
-        os.environ["PUBLIC_GATEWAY_URL"] = f"http://{args.host}:{args.port}"
+        # Links must name an address clients can reach; a wildcard bind address is not one.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        if host != args.host:
+            log.warning("media links will use http://%s:%s; set PUBLIC_GATEWAY_URL for other devices", host, args.port)
+        os.environ["PUBLIC_GATEWAY_URL"] = f"http://{host}:{args.port}"
         from honeydue.settings import reset_settings_cache
 
         reset_settings_cache()
