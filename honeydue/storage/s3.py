@@ -6,6 +6,10 @@ handshake each time and leak pools. The botocore config follows DESIGN.md's
 "B2 facts": path-style addressing (mixed-case bucket names), and flexible
 checksums only when an operation requires them (B2 refuses the CRC headers
 botocore >= 1.36 sends by default).
+
+``open`` (the gateway's hot path) bypasses botocore: it GETs a cached presigned
+URL over one shared aiohttp session (``presigned_reader``), mapping errors
+through the same ``map_error`` as every botocore call here.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -34,8 +39,8 @@ from honeydue.storage.base import (
     StorageUnavailable,
     UploadTarget,
 )
+from honeydue.storage.presigned_reader import PresignedReader, PresignedUrlCache
 
-CHUNK_SIZE = 64 * 1024
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 links cannot live longer
 NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
 # What a call to the store may raise; anything else is a bug and propagates as is.
@@ -85,6 +90,30 @@ def map_error(exc: Exception, key: str) -> StorageError:
     return StorageUnavailable(f"{type(exc).__name__} for {key}: {exc}")
 
 
+def map_status(status: int, body: bytes, key: str) -> StorageError:
+    """An error answer to a plain GET, mapped exactly as botocore's ``ClientError`` for it would be."""
+    code, message = "", ""
+    try:
+        root = ET.fromstring(body) if body else None
+    except ET.ParseError:
+        root = None
+    if root is not None:
+        code, message = root.findtext("Code") or "", root.findtext("Message") or ""
+    exc = ClientError(
+        {"Error": {"Code": code or str(status), "Message": message},
+         "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetObject",
+    )
+    return _open_error(exc, key)
+
+
+def _open_error(exc: Exception, key: str) -> StorageError:
+    """What ``open`` raises for a failed GET: 416 is the caller's range, otherwise ``map_error``."""
+    if isinstance(exc, ClientError) and _error_code(exc)[0] == "InvalidRange":
+        return StorageError(f"range not satisfiable for {key}")
+    return map_error(exc, key)
+
+
 def _etag(raw: str | None) -> str:
     return (raw or "").strip('"')
 
@@ -112,6 +141,14 @@ class S3Storage:
         self._use_ssl = use_ssl
         self._config = client_config(max_pool_connections)
         self._clock = clock
+        self._reader = PresignedReader(
+            PresignedUrlCache(self._presign_read, clock=clock),
+            map_status,
+            _open_error,
+            max_connections=max_pool_connections,
+            connect_timeout=self._config.connect_timeout,
+            read_timeout=self._config.read_timeout,
+        )
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._lock = asyncio.Lock()
@@ -148,6 +185,8 @@ class S3Storage:
                     config=self._config,
                 )
             )
+            stack.push_async_callback(self._reader.close)
+            await self._reader.start()
             self._stack = stack
 
     async def close(self) -> None:
@@ -185,45 +224,17 @@ class S3Storage:
         )
 
     async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> ObjectStream:
-        """Exactly one GetObject; the Range goes upstream so the store sends only those bytes."""
-        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if byte_range is not None:
-            params["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-        try:
-            resp = await self.client.get_object(**params)
-        except ClientError as exc:
-            if _error_code(exc)[0] == "InvalidRange":
-                raise StorageError(f"range not satisfiable for {key}") from exc
-            raise map_error(exc, key) from exc
-        except STORE_ERRORS as exc:
-            raise map_error(exc, key) from exc
-        body = resp["Body"]
-        content_range = resp.get("ContentRange")
-        length = int(resp["ContentLength"])
-        size = int(content_range.rsplit("/", 1)[1]) if content_range else length
-        info = ObjectInfo(
-            key=key,
-            size=size,
-            etag=_etag(resp.get("ETag")),
-            last_modified=resp["LastModified"],
-            content_type=resp.get("ContentType"),
-        )
-        chunks = _body_chunks(body, key)
+        """Exactly one GET; the Range goes upstream so the store sends only those bytes.
 
-        async def release() -> None:
-            # Closing an unfinished body drops its connection instead of returning a
-            # half-read one to the pool; a leaked body would pin a pool slot forever.
-            await chunks.aclose()
-            body.close()
+        The GET goes to a cached presigned URL over plain aiohttp (see
+        ``presigned_reader``): the same authorisation as a ``GetObject`` without
+        botocore's per-call cost, which dominated the gateway's latency.
+        """
+        return await self._reader.open(key, byte_range)
 
-        status = int(resp.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
-        return ObjectStream(
-            info=info,
-            status=206 if content_range else status,
-            content_length=length,
-            content_range=content_range,
-            chunks=chunks,
-            _closers=[release],
+    async def _presign_read(self, key: str, expires_in: int) -> str:
+        return await self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
         )
 
     async def read_prefix(self, key: str, length: int) -> bytes:
@@ -326,14 +337,3 @@ class S3Storage:
 def _clamp_expiry(expires_in: int) -> int:
     """SigV4 links live between 1 second and 7 days; longer requests get 7 days."""
     return max(1, min(int(expires_in), MAX_PRESIGN_SECONDS))
-
-
-async def _body_chunks(body: Any, key: str) -> AsyncGenerator[bytes, None]:
-    try:
-        while True:
-            chunk = await body.read(CHUNK_SIZE)
-            if not chunk:
-                return
-            yield chunk
-    except STORE_ERRORS as exc:
-        raise StorageUnavailable(f"body of {key} broke off: {exc}") from exc
