@@ -8,10 +8,13 @@ deleted in the last few seconds: a GET then still fails cleanly (the object
 is gone upstream: 404), and a HEAD or 304 may answer for at most
 ``TTL_SECONDS`` longer, far less than the hour a CDN may keep a signed link.
 Misses are not remembered, so a media that just became READY is served at once.
+Concurrent misses for one key share a single lookup: when the entry expires
+under load (a PDF viewer's burst of ranges), one query runs, not one per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from honeydue.models import Media
@@ -26,13 +29,23 @@ class RecentMedia:
         self.ttl = ttl
         self.max_entries = max_entries
         self._rows: dict[str, tuple[float, Media]] = {}
+        self._loading: dict[str, asyncio.Task[Media | None]] = {}
 
     async def get(self, key: str) -> Media | None:
-        now = time.monotonic()
         hit = self._rows.get(key)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        task = self._loading.get(key)
+        if task is None:
+            # A task of its own: a requester that disconnects must not cancel the others' lookup.
+            task = asyncio.ensure_future(self._load(key))
+            self._loading[key] = task
+            task.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, key: str) -> Media | None:
         media = await Media.get_or_none(key=key, status=MediaStatus.READY)
+        now = time.monotonic()
         if media is None:
             self._rows.pop(key, None)
             return None

@@ -692,3 +692,27 @@ async def test_store_failing_mid_stream_aborts_the_connection(gw: Gateway) -> No
     finally:
         server.should_exit = True
         await task
+
+
+async def test_concurrent_misses_share_one_lookup(settings, monkeypatch) -> None:
+    """A burst of requests for one key after the cache entry expired runs one database query, not one each."""
+    import asyncio
+
+    from gateway import media_rows
+    from honeydue.models import Media, MediaPurpose, MediaStatus
+
+    row = await Media.create(key="users/x/profile/a.png", purpose=MediaPurpose.AVATAR, filename="a.png",
+                             content_type="image/png", size=1, status=MediaStatus.READY)
+    calls = 0
+    real = media_rows.Media.get_or_none
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(media_rows.Media, "get_or_none", counting)
+    cache = media_rows.RecentMedia()
+    rows = await asyncio.gather(*(cache.get(row.key) for _ in range(32)))
+    assert calls == 1 and {r.id for r in rows} == {row.id}
+    assert (await cache.get("users/x/profile/missing.png")) is None and calls == 2
