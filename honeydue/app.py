@@ -10,12 +10,12 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from honeydue.db import close_db, init_db
-from honeydue.graphql_view import HoneydueGraphQL
 from honeydue.health import health_routes
 from honeydue.ratelimit import RateLimiter
 from honeydue.redis_client import create_redis
 from honeydue.settings import Settings
 from honeydue.storage import create_storage
+from schema.view import HoneydueGraphQL
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,12 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(signature:\s*)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
     # password=..., "password": "...", 'new_password': '...', SMTP_PASSWORD=..., B2_APP_KEY=...
     # (an unquoted value may hold spaces: it runs to the next , ; & } or the end of the line)
-    (re.compile(r"(?i)([\"']?[\w-]*(?:password|passwd|secret|app_key|signing_key)[\w-]*[\"']?\s*[:=]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|[^\n,;&}]+)"), rf"\1{REDACTED}"),
+    # The key name is anchored at a word start and bounded: an unbounded [\w-]* made this pattern quadratic on
+    # long runs of letters, and a 12 KB email in a logged error froze the event loop for a minute.
+    (re.compile(r"(?i)((?<![\w-])[\"']?[\w-]{0,40}?(?:password|passwd|secret|app_key|signing_key)[\w-]{0,40}"
+                r"[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\n,;&}]+)"), rf"\1{REDACTED}"),
     # scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@"), rf"\1:{REDACTED}@"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,30}://[^/\s:@]{0,256}):[^@\s/]{1,256}@"), rf"\1:{REDACTED}@"),
     # honeydue bearer tokens wherever they appear (honeydue.tokens.TOKEN_PREFIX)
     (re.compile(r"\bhd_[A-Za-z0-9_-]{16,}"), REDACTED),
     # argon2 password hashes (honeydue.passwords), e.g. in SQL debug output
@@ -50,8 +52,17 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
+MAX_LOGGED_CHARS = 8192
+
+
 def redact(text: str) -> str:
-    """``text`` with every secret the patterns above recognise replaced by ``[REDACTED]``."""
+    """``text`` with every secret the patterns above recognise replaced by ``[REDACTED]``.
+
+    Text past ``MAX_LOGGED_CHARS`` is cut first: log lines echo client input (a query, an email), and
+    neither the log pipeline nor the event loop should pay for megabytes of it.
+    """
+    if len(text) > MAX_LOGGED_CHARS:
+        text = f"{text[:MAX_LOGGED_CHARS]}... [{len(text) - MAX_LOGGED_CHARS} more characters cut]"
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text

@@ -12,8 +12,25 @@ from tortoise.transactions import in_transaction
 
 from honeydue import jobs
 from honeydue.errors import RateLimited
-from honeydue.models import AccountPurge, Media, MediaPurpose, MediaStatus, Membership, Residence, User
-from honeydue.passwords import DUMMY_HASH, hash_password, needs_rehash, password_problem, verify_password
+from honeydue.models import (
+    ROLE_RANK,
+    AccountPurge,
+    Media,
+    MediaPurpose,
+    MediaStatus,
+    Membership,
+    Residence,
+    ResidenceRole,
+    User,
+)
+from honeydue.passwords import (
+    DUMMY_HASH,
+    MAX_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.tokens import issue_token, revoke_all_tokens, revoke_token
@@ -71,9 +88,12 @@ async def login(
     within_ip = await limiter.hit(f"login:ip:{client_ip}", limit * 5, LOGIN_WINDOW)
     if not (within_email and within_ip):
         raise RateLimited("Too many login attempts; try again in a few minutes.")
-    user = await User.get_or_none(email=email)
+    # Nothing longer than an address or a password can be could match: answer without a query or a hash
+    # (and without echoing megabytes of input into an error log).
+    plausible = len(email) <= 254 and len(password) <= MAX_PASSWORD_LENGTH
+    user = await User.get_or_none(email=email) if plausible else None
     if user is None:
-        verify_password(DUMMY_HASH, password)
+        verify_password(DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
         raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     if not verify_password(user.password_hash, password):
         raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
@@ -134,9 +154,28 @@ async def delete_account(user: User, password: str) -> None:
         await Media.filter(owner_id=user.id, residence_id=None).delete()
         await Media.filter(residence_id__in=sole_residences).delete()
         await Residence.filter(id__in=sole_residences).delete()
+        await _hand_over_ownership(user)
         await user.delete()
     if not jobs.enqueue("purge_account", str(purge.id)):
         log.warning("purge %s left for the sweeper", purge.id)
+
+
+async def _hand_over_ownership(user: User) -> None:
+    """A shared home the user owned alone gets a new OWNER: the highest-ranked, longest-standing member.
+
+    Without this the last-owner rule would be sidestepped by deleting the account, leaving a home that
+    nobody can manage (members, share codes, deletion).
+    """
+    owned = await Membership.filter(user_id=user.id, role=ResidenceRole.OWNER).values_list(
+        "residence_id", flat=True
+    )
+    for residence_id in owned:
+        others = await Membership.filter(residence_id=residence_id).exclude(user_id=user.id).order_by("created_at")
+        if not others or any(m.role == ResidenceRole.OWNER for m in others):
+            continue
+        heir = max(others, key=lambda m: (ROLE_RANK[m.role], -m.created_at.timestamp()))
+        heir.role = ResidenceRole.OWNER
+        await heir.save(update_fields=["role"])
 
 
 async def _residences_only_this_user_belongs_to(user: User) -> list[uuid.UUID]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
@@ -15,6 +19,8 @@ from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.tasks import TaskMutation, TaskQuery
+
+log = logging.getLogger("honeydue.graphql")
 
 # Limits against abusive queries; generous enough for the admin UI's deepest page.
 MAX_DEPTH = 10
@@ -29,7 +35,18 @@ Mutation = merge_types(
     (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation, NotificationMutation),
 )
 
-schema = strawberry.Schema(
+class HoneydueSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Expected errors (NOT_FOUND, FORBIDDEN, validation, ...) are answers, not incidents: no traceback.
+
+        Strawberry's default logs every error at ERROR with a traceback and the query text; unexpected
+        exceptions are logged once, by ``ErrorCodes``, before they are masked.
+        """
+        for error in errors:
+            log.debug("graphql error at %s: %s", error.path, error.message)
+
+
+schema = HoneydueSchema(
     query=Query,
     mutation=Mutation,
     extensions=[

@@ -17,6 +17,7 @@ T = TypeVar("T")
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+MAX_OFFSET = 10**9
 
 
 @strawberry.type
@@ -62,7 +63,11 @@ def decode_cursor(cursor: str | None) -> int:
         offset = int(value)
     except (ValueError, UnicodeDecodeError):
         return 0
-    return offset + 1 if kind == "o" and offset >= 0 else 0
+    if kind != "o" or offset < 0:
+        return 0
+    # Past any real list, and small enough for every database's integer type (a forged huge cursor
+    # must give an empty page, not an overflow).
+    return min(offset, MAX_OFFSET) + 1
 
 
 def page_bounds(first: int | None, after: str | None) -> tuple[int, int]:

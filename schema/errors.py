@@ -41,7 +41,9 @@ class ErrorCodes(SchemaExtension):
         original = error.original_error
         if isinstance(original, ApiError):
             return _with_code(error, original.code)
-        if original is None:
+        # A GraphQLError as the cause is the client's input failing coercion (a variable "2024-02-30" for a
+        # Date): the same mistake written inline is a validation error, so it must read as one.
+        if original is None or isinstance(original, GraphQLError):
             code = "QUERY_TOO_COMPLEX" if _complexity_error(error) else "GRAPHQL_VALIDATION_FAILED"
             return _with_code(error, code)
         log.error("unexpected error in %s", error.path, exc_info=original)

@@ -1,4 +1,4 @@
-"""The Strawberry view: builds each request's context (authenticated user, loaders)."""
+"""The Strawberry ASGI view: builds each request's context (authenticated user, loaders) and serves GraphiQL."""
 
 from __future__ import annotations
 
