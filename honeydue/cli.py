@@ -35,7 +35,8 @@ def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host:
 
     configure_logging(settings)
     app = app_factory(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, forwarded_allow_ips="*",
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
                 server_header=False, timeout_graceful_shutdown=10)
 
 

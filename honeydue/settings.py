@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     public_gateway_url: str | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks). Trusting everyone would let
+    # any client pick the address the per-address login limit counts.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     token_ttl_days: int = Field(default=30, ge=1)
     upload_rate_per_hour: int = Field(default=50, ge=1)

@@ -80,3 +80,24 @@ async def test_deleting_the_only_owner_hands_the_home_to_a_member(api, settings)
         "mutation($i: CreateShareCodeInput!) { createShareCode(input: $i) { code userErrors { code } } }",
         {"i": {"residenceId": str(world.residence.id), "role": "VIEWER"}}, token=world.editor.token)
     assert share["data"]["createShareCode"]["code"]
+
+
+def test_forged_forwarded_for_does_not_escape_the_address_limit(tmp_path) -> None:
+    """Only FORWARDED_ALLOW_IPS proxies may name the client; anyone else's X-Forwarded-For is ignored."""
+    import httpx
+
+    from tests.conftest import start_serve, stop_serve
+
+    server = start_serve(tmp_path, {"FORWARDED_ALLOW_IPS": "10.99.0.0/16", "LOGIN_ATTEMPTS_PER_15MIN": "2"})
+    try:
+        codes = []
+        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+            for i in range(12):  # the address allows 2 x 5 = 10 attempts per window
+                body = http.post("/graphql", headers={"X-Forwarded-For": f"198.51.100.{i}"}, json={
+                    "query": LOGIN, "variables": {"input": {"email": f"u{i}@example.com", "password": "wrong!"}},
+                }).json()
+                codes.append(body["errors"][0]["extensions"]["code"] if "errors" in body
+                             else body["data"]["login"]["userErrors"][0]["code"])
+        assert codes[:10] == ["INVALID_CREDENTIALS"] * 10 and codes[10:] == ["RATE_LIMITED"] * 2, codes
+    finally:
+        stop_serve(server)
