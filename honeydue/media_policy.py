@@ -91,6 +91,28 @@ def make_object_key(
     return f"residences/{target}/documents/{name}"
 
 
+STAGING_SUFFIX = ".upload"
+
+
+def staging_key(key: str) -> str:
+    """Where the client's presigned PUT writes before finalize copies the checked bytes to ``key``.
+
+    The upload URL lives 15 minutes and still works after finalize, so it must never point at a key
+    that is served: a second PUT would swap the bytes (and their type) behind a READY row and its ETag.
+    Same prefix as ``key``, so account purges and prefix listings find staging objects too.
+    """
+    return f"{key}{STAGING_SUFFIX}"
+
+
+def is_staging_key(key: str) -> bool:
+    return key.endswith(STAGING_SUFFIX)
+
+
+def final_key(key: str) -> str:
+    """The served key a staging key belongs to (``key`` itself when it is not a staging key)."""
+    return key.removesuffix(STAGING_SUFFIX)
+
+
 def sanitize_filename(name: str | None) -> str:
     """A display name safe for a header: no path, control or format characters, quotes; bounded length."""
     text = unicodedata.normalize("NFC", name or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -150,6 +151,34 @@ async def test_delete_is_idempotent(storage) -> None:
         await storage.head("residences/r/documents/x.pdf")
     await storage.delete("residences/r/documents/x.pdf")
     assert [i async for i in storage.list("residences/")] == []
+
+
+async def test_copy_is_server_side_and_keeps_type_and_etag(storage, request: pytest.FixtureRequest) -> None:
+    src, dst = "users/u/profile/p.png.upload", "users/u/profile/p.png"
+    await storage.put_bytes(src, PNG, "image/png")
+    if isinstance(storage, S3Storage):
+        server: S3TestServer = request.getfixturevalue("s3_server")
+        server.clear_requests()
+    await storage.copy(src, dst)
+    info = await storage.head(dst)
+    assert (info.size, info.etag, info.content_type) == (len(PNG), hashlib.md5(PNG).hexdigest(), "image/png")
+    assert await storage.read_prefix(dst, len(PNG)) == PNG
+    # Overwriting the source afterwards (a late PUT to an upload URL) leaves the copy as it was.
+    await storage.put_bytes(src, b"<html><script>x</script>", "image/png")
+    assert await storage.read_prefix(dst, len(PNG)) == PNG
+    assert (await storage.head(dst)).etag == info.etag
+    if isinstance(storage, S3Storage):
+        (copy,) = [r for r in server.requests if r.method == "PUT" and "x-amz-copy-source" in r.headers]
+        assert copy.status == 200 and copy.path.startswith(f"/{storage.bucket}/users/")  # path-style
+        assert copy.headers["x-amz-copy-source"].startswith(f"{storage.bucket}/")  # mixed case kept
+        assert not any(h.startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in copy.headers)
+
+
+async def test_copy_of_a_missing_source_is_object_not_found(storage) -> None:
+    with pytest.raises(ObjectNotFound):
+        await storage.copy("no/such.png.upload", "no/such.png")
+    with pytest.raises(ObjectNotFound):
+        await storage.head("no/such.png")
 
 
 async def test_missing_key_is_object_not_found(storage) -> None:
@@ -376,6 +405,8 @@ async def test_local_keys_cannot_escape(local: LocalStorage, key: str) -> None:
         local.put_bytes(key, b"x", "image/png"),
         local.delete(key),
         local.presign_put(key, "image/png", 1, None, 60),
+        local.copy(key, "ok.png"),
+        local.copy("ok.png", key),
     ):
         with pytest.raises(InvalidKey):
             await call
@@ -418,6 +449,14 @@ async def test_local_overwrite_is_atomic_and_refreshes_etag(local: LocalStorage)
     info = await local.head("a.png")
     assert (info.etag, info.content_type, info.size) == (hashlib.md5(b"GIF89a...").hexdigest(), "image/gif", 9)
     assert sorted(p.name for p in local.root.iterdir()) == ["a.png", "a.png.meta.json"]
+
+
+async def test_local_copy_leaves_no_temporary_file_and_a_fresh_sidecar(local: LocalStorage) -> None:
+    await local.put_bytes("a/b.png.upload", PNG, "image/png")
+    await local.copy("a/b.png.upload", "a/c/b.png")
+    assert sorted(p.name for p in (local.root / "a" / "c").iterdir()) == ["b.png", "b.png.meta.json"]
+    meta = json.loads((local.root / "a" / "c" / "b.png.meta.json").read_text())
+    assert (meta["etag"], meta["content_type"], meta["size"]) == (hashlib.md5(PNG).hexdigest(), "image/png", len(PNG))
 
 
 async def test_local_etag_survives_a_missing_sidecar(local: LocalStorage) -> None:

@@ -77,6 +77,14 @@ class Storage(Protocol):
 
     async def read_prefix(self, key: str, length: int) -> bytes: ...
 
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """Server-side copy with the source's content type; ``dst_key`` is replaced atomically.
+
+        Finalize uses it to move checked upload bytes from the staging key the client could
+        write to the final key only the server writes. A missing source raises ``ObjectNotFound``.
+        """
+        ...
+
     async def delete(self, key: str) -> None:
         """Idempotent: deleting a missing key is not an error."""
         ...

@@ -279,6 +279,37 @@ class LocalStorage:
             Path(meta_tmp).unlink(missing_ok=True)
             raise
 
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """Copy through a temporary file next to the destination, then rename it into place.
+
+        The ETag is the MD5 of the bytes actually copied (not the source's sidecar, which a
+        concurrent write could have outdated), and the content type comes from the source's sidecar.
+        """
+        src, dst = self.path_for(src_key), self.path_for(dst_key)
+        await asyncio.to_thread(self._copy_file, src_key, src, dst)
+
+    def _copy_file(self, src_key: str, src: Path, dst: Path) -> None:
+        try:
+            source = src.open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectNotFound(src_key) from None
+        with source:
+            content_type = _read_meta(self._meta_path(src)).get("content_type")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+            tmp = Path(tmp_name)
+            digest = hashlib.md5(usedforsecurity=False)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for block in iter(lambda: source.read(1024 * 1024), b""):
+                        digest.update(block)
+                        out.write(block)
+                    _flush_and_sync(out)
+                self._commit(tmp, dst, digest.hexdigest(), content_type)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+
     async def delete(self, key: str) -> None:
         path = self.path_for(key)
 

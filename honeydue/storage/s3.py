@@ -280,6 +280,22 @@ class S3Storage:
         except STORE_ERRORS as exc:
             raise map_error(exc, key) from exc
 
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """CopyObject inside the bucket (metadata and content type copied with the bytes).
+
+        The client is the one built by ``client_config``, so no flexible-checksum headers go out;
+        ``CopySource`` as a dict lets botocore quote the key and keep the mixed-case bucket name.
+        """
+        try:
+            await self.client.copy_object(
+                Bucket=self.bucket,
+                Key=dst_key,
+                CopySource={"Bucket": self.bucket, "Key": src_key},
+                MetadataDirective="COPY",
+            )
+        except STORE_ERRORS as exc:
+            raise map_error(exc, src_key) from exc
+
     async def delete(self, key: str) -> None:
         try:
             await self.client.delete_object(Bucket=self.bucket, Key=key)
