@@ -61,7 +61,8 @@ def _check_display_name(name: str) -> str:
     return name
 
 
-async def register(settings: Settings, email: str, password: str, display_name: str) -> Session:
+async def create_user(email: str, password: str, display_name: str, *, is_admin: bool = False) -> User:
+    """A new account after every check ``register`` promises; bad input raises InputRejected."""
     email = normalise_email(email)
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
@@ -72,9 +73,14 @@ async def register(settings: Settings, email: str, password: str, display_name: 
     if await User.filter(email=email).exists():
         raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
     try:
-        user = await User.create(email=email, password_hash=hash_password(password), display_name=name)
+        return await User.create(email=email, password_hash=hash_password(password), display_name=name,
+                                 is_admin=is_admin)
     except IntegrityError:  # a concurrent registration won the race
         raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None
+
+
+async def register(settings: Settings, email: str, password: str, display_name: str) -> Session:
+    user = await create_user(email, password, display_name)
     return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
 
 

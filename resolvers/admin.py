@@ -6,15 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.functions import Sum
 
 from honeydue.errors import Forbidden, NotFound
 from honeydue.models import Media, MediaStatus, Residence, Task, User
-from honeydue.passwords import hash_password, password_problem
-from honeydue.user_errors import UserErrorCode, reject
-from resolvers.accounts import EMAIL_RE, normalise_email
+from resolvers.accounts import create_user, normalise_email
 
 
 def require_admin(user: User) -> User:
@@ -71,24 +68,9 @@ async def stats() -> Stats:
 async def create_admin(email: str, password: str, display_name: str) -> User:
     """An administrator (``honeydue createadmin``): a new account, or an existing one promoted (its password
     left alone). Bad input raises InputRejected, as in register."""
-    email = normalise_email(email)
-    existing = await User.get_or_none(email=email)
+    existing = await User.get_or_none(email=normalise_email(email))
     if existing is not None:
         existing.is_admin = True
         await existing.save(update_fields=["is_admin"])
         return existing
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
-    problem = password_problem(password, email)
-    if problem:
-        raise reject(UserErrorCode.WEAK_PASSWORD, problem, "password")
-    name = display_name.strip()
-    if not name or len(name) > 100:
-        raise reject(UserErrorCode.INVALID_INPUT, "Display name must be 1 to 100 characters.", "displayName")
-    if await User.filter(email=email).exists():
-        raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
-    try:
-        return await User.create(email=email, password_hash=hash_password(password), display_name=name,
-                                 is_admin=True)
-    except IntegrityError:
-        raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None
+    return await create_user(email, password, display_name, is_admin=True)
