@@ -12,20 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from honeydue.settings import ConfigError, Settings, get_settings
+from honeydue.settings import ConfigError, Settings, settings_or_exit
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 log = logging.getLogger("honeydue")
 
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host: str, port: int) -> None:
@@ -45,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from honeydue.app import create_embedded_app
     from honeydue.logging_setup import configure_logging
 
-    settings = _settings()
+    settings = settings_or_exit()
     if not settings.public_gateway_url:
         # Links must name an address clients can reach; a wildcard bind address is not one.
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
@@ -55,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         from honeydue.settings import reset_settings_cache
 
         reset_settings_cache()
-        settings = _settings()
+        settings = settings_or_exit()
     configure_logging(settings)
     applied = asyncio.run(db.migrate(settings))
     log.info("migrations applied: %s", applied or "none pending")
@@ -66,20 +59,20 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_api(args: argparse.Namespace) -> None:
     from honeydue.app import create_api_app
 
-    _serve(create_api_app, _settings(), args.host, args.port)
+    _serve(create_api_app, settings_or_exit(), args.host, args.port)
 
 
 def cmd_gateway(args: argparse.Namespace) -> None:
     from gateway.app import create_gateway_app
 
-    _serve(create_gateway_app, _settings(), args.host, args.port)
+    _serve(create_gateway_app, settings_or_exit(), args.host, args.port)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
     from honeydue.logging_setup import configure_logging
     from workers.cli import run_worker
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     try:
         code = run_worker(settings, processes=args.processes, threads=args.threads, metrics_port=args.metrics_port)
@@ -93,7 +86,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     from honeydue.logging_setup import configure_logging
     from workers.cli import run_scheduler
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     try:
         run_scheduler(settings)
@@ -105,7 +98,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
 def cmd_jobs_list(args: argparse.Namespace) -> None:
     from workers.cli import list_jobs
 
-    for name, schedule in list_jobs(_settings()):
+    for name, schedule in list_jobs(settings_or_exit()):
         print(f"{name:28} {schedule}")
 
 
@@ -113,7 +106,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     from honeydue.logging_setup import configure_logging
     from workers.cli import run_job_now
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     kwargs = {"fix": True} if args.fix else {}
     if args.fix and args.name != "reconcile_storage":
@@ -130,7 +123,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     from honeydue import db
     from honeydue.logging_setup import configure_logging
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     applied = asyncio.run(db.migrate(settings))
     print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
@@ -141,7 +134,7 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     from honeydue.user_errors import InputRejected
     from resolvers.admin import create_admin
 
-    settings = _settings()
+    settings = settings_or_exit()
     password = args.password or os.environ.get("HONEYDUE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
 
     async def run() -> object:

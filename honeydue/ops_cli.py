@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from honeydue.settings import ConfigError, Settings, get_settings
+from honeydue.settings import Settings, settings_or_exit
 from honeydue.storage import ObjectNotFound, Storage, StorageError, create_storage
 
 
@@ -40,13 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="print the effective configuration (secrets masked); check database, Redis, bucket")
     p.set_defaults(func=cmd_check_config)
 
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def _fail(command: str, message: str) -> None:
@@ -87,7 +80,7 @@ async def storage_ls(settings: Settings, prefix: str) -> int:
 
 def cmd_storage_ls(args: argparse.Namespace) -> None:
     try:
-        asyncio.run(storage_ls(_settings(), args.prefix))
+        asyncio.run(storage_ls(settings_or_exit(), args.prefix))
     except StorageError as exc:
         _fail("ls", f"{type(exc).__name__}: {exc}")
 
@@ -106,7 +99,7 @@ async def storage_du(settings: Settings, prefix: str) -> tuple[int, int]:
 
 def cmd_storage_du(args: argparse.Namespace) -> None:
     try:
-        count, total = asyncio.run(storage_du(_settings(), args.prefix))
+        count, total = asyncio.run(storage_du(settings_or_exit(), args.prefix))
     except StorageError as exc:
         _fail("du", f"{type(exc).__name__}: {exc}")
     print(f"{count} objects  {total} bytes ({human_bytes(total)})  {args.prefix or '(whole bucket)'}")
@@ -130,7 +123,7 @@ async def storage_get(settings: Settings, key: str, out: BinaryIO) -> int:
 
 
 def cmd_storage_get(args: argparse.Namespace) -> None:
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         if args.file is None or args.file == "-":
             asyncio.run(storage_get(settings, args.key, sys.stdout.buffer))
@@ -157,4 +150,4 @@ def cmd_storage_get(args: argparse.Namespace) -> None:
 def cmd_check_config(args: argparse.Namespace) -> None:
     from honeydue.check_config import check_config
 
-    raise SystemExit(check_config(_settings()))
+    raise SystemExit(check_config(settings_or_exit()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -207,6 +208,15 @@ def _lowercase_known(env: dict[str, str]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def settings_or_exit() -> Settings:
+    """For commands: the settings, or the one-line configuration error on stderr and exit status 2."""
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def reset_settings_cache() -> None:
