@@ -26,8 +26,8 @@ from gateway.ranges import RangeOutcome, parse_range_header
 from gateway.responses import ErrorResponse, HeadersOnly
 from gateway.streaming import UpstreamFailure, UpstreamResponse, multipart_layout, open_upstream
 from honeydue.auth import bearer_from_header
-from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
-from honeydue.models import Media
+from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition, final_key, is_staging_key
+from honeydue.models import Media, MediaStatus
 from honeydue.signing import verify_upload
 from honeydue.storage.base import StorageError
 
@@ -215,6 +215,8 @@ async def upload_media(request: Request) -> ASGIApp:
         return ErrorResponse(400, "Content-Length differs from the signed length", cors)
     if request.headers.get("content-type", "") != signed_type:
         return ErrorResponse(400, "Content-Type differs from the signed type", cors)
+    if not await _accepts_upload(key):
+        return ErrorResponse(409, "this upload is finished; request a new upload", cors)
     try:
         info = await write_stream(key, request.stream(), expected, content_type=signed_type)
     except ClientDisconnect:
@@ -226,8 +228,23 @@ async def upload_media(request: Request) -> ASGIApp:
             return ErrorResponse(status, "body length differs from the signed length", cors)
         log.warning("upload of %s failed: %s", key, exc)
         return ErrorResponse(400, "upload refused", cors)
+    if not await _accepts_upload(key):  # finalized while the body streamed in: drop the late bytes
+        await request.app.state.storage.delete(key)
+        return ErrorResponse(409, "this upload is finished; request a new upload", cors)
     return HeadersOnly(200, {**cors, "ETag": format_etag(info.etag), "Content-Length": "0",
                              "Cache-Control": "no-store"})
+
+
+async def _accepts_upload(key: str) -> bool:
+    """May a signed PUT still write ``key``? Only a PENDING media's staging key, or a key with no row.
+
+    Upload links outlive finalize; finalize publishes by copying the staging object to the served key,
+    so a served key (one a row holds) is never a PUT target, and a staging key only until its media
+    leaves PENDING. A key without any row is not served either (operators' and tests' own links).
+    """
+    if not is_staging_key(key):
+        return not await Media.exists(key=key)
+    return not await Media.filter(key=final_key(key)).exclude(status=MediaStatus.PENDING).exists()
 
 
 def _vary(cors: dict[str, str], field: str) -> str:

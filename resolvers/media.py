@@ -3,8 +3,16 @@
 Clients never send bytes through the API: ``request_upload`` records a PENDING row and hands out a
 presigned PUT that binds the declared type and size; ``finalize_upload`` then checks what actually
 arrived (size from a HEAD, the magic number from the first bytes) before anything can be served, so an
-HTML or SVG file declared ``image/png`` never becomes READY. A store outage is a STORAGE_UNAVAILABLE
-user error the client can retry, never an INTERNAL error, and it never leaves a half-changed row.
+HTML or SVG file declared ``image/png`` never becomes READY.
+
+The PUT goes to a staging key (``staging_key(media.key)``), never to the served key: the link stays
+valid for 15 minutes, also after finalize, and a second PUT to a served key would swap the bytes of a
+READY file behind its row and ETag. Finalize copies the checked staging object to the row's key
+server-side, checks the copy again (the staging object may be rewritten between check and copy), and
+deletes the staging object; a late PUT then only writes a staging object nobody serves.
+
+A store outage is a STORAGE_UNAVAILABLE user error the client can retry, never an INTERNAL error, and it
+never leaves a half-changed row.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from honeydue.media_policy import (
     normalize_content_type,
     sanitize_filename,
     sniff_matches,
+    staging_key,
 )
 from honeydue.models import Media, MediaPurpose, MediaStatus, ResidenceRole, User
 from honeydue.ratelimit import RateLimiter
@@ -146,7 +155,8 @@ async def request_upload(
                      "Finish or delete your unfinished uploads before starting more.")
     key = make_object_key(spec.purpose, target_id, user.id, content_type)
     try:
-        target = await storage.presign_put(key, content_type, spec.size, content_md5, UPLOAD_LINK_SECONDS)
+        target = await storage.presign_put(staging_key(key), content_type, spec.size, content_md5,
+                                           UPLOAD_LINK_SECONDS)
     except StorageError as exc:
         log.warning("presigning an upload failed: %s", exc)
         raise _storage_unavailable() from exc
@@ -169,9 +179,11 @@ async def _owned(user: User, media_id: object) -> Media:
     return media
 
 
-async def _problem_with_object(settings: Settings, storage: Storage, media: Media) -> tuple[str | None, str]:
-    """(why the stored object must be rejected or None, its ETag). Raises ObjectNotFound/StorageError."""
-    info = await storage.head(media.key)
+async def _problem_with_object(
+    settings: Settings, storage: Storage, media: Media, key: str
+) -> tuple[str | None, str]:
+    """(why the object at ``key`` must be rejected or None, its ETag). Raises ObjectNotFound/StorageError."""
+    info = await storage.head(key)
     if info.size != media.size:
         return f"The uploaded file is {info.size} bytes, not the declared {media.size}.", info.etag
     if info.size > settings.storage_max_file_size:
@@ -179,10 +191,29 @@ async def _problem_with_object(settings: Settings, storage: Storage, media: Medi
     stored_type = normalize_content_type(info.content_type or media.content_type)
     if stored_type != media.content_type:
         return f"The file was stored as {stored_type}, not the declared {media.content_type}.", info.etag
-    head = await storage.read_prefix(media.key, SNIFF_BYTES)
+    head = await storage.read_prefix(key, SNIFF_BYTES)
     if not sniff_matches(media.content_type, head):
         return f"The file's content is not {media.content_type}.", info.etag
     return None, info.etag
+
+
+async def _publish(settings: Settings, storage: Storage, media: Media) -> tuple[str | None, str]:
+    """Check the staging object, copy it to the served key and check that copy; (problem, ETag).
+
+    The second check is what makes the served bytes safe: a PUT to the staging key between the first
+    check and the copy would otherwise publish unchecked bytes. The first one keeps junk from being
+    copied at all. On a problem both objects are deleted before the row changes, so a store failure
+    leaves the row PENDING and a retry starts over.
+    """
+    staging = staging_key(media.key)
+    problem, etag = await _problem_with_object(settings, storage, media, staging)
+    if problem is None:
+        await storage.copy(staging, media.key)
+        problem, etag = await _problem_with_object(settings, storage, media, media.key)
+    if problem is not None:
+        await storage.delete(media.key)
+        await storage.delete(staging)
+    return problem, etag
 
 
 async def finalize_upload(user: User, settings: Settings, storage: Storage, media_id: object) -> Media:
@@ -191,10 +222,11 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
     if media.status != MediaStatus.PENDING:
         return media
     try:
-        problem, etag = await _problem_with_object(settings, storage, media)
-        if problem is not None:
-            await storage.delete(media.key)  # before the row changes, so a failure leaves it PENDING
+        problem, etag = await _publish(settings, storage, media)
     except ObjectNotFound:
+        await media.refresh_from_db()
+        if media.status != MediaStatus.PENDING:  # a concurrent finalize published it and removed the staging copy
+            return media
         raise reject(UserErrorCode.UPLOAD_MISSING, "Nothing was uploaded yet; PUT the file, then finalize.",
                      "mediaId") from None
     except StorageError as exc:
@@ -207,10 +239,20 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
         changes = {"status": MediaStatus.READY, "etag": etag, "finalized_at": now, "updated_at": now}
     # Only a PENDING row moves: of two concurrent finalizes, one writes and both answer the same row.
     moved = await Media.filter(id=media.id, status=MediaStatus.PENDING).update(**changes)
+    if problem is None:
+        await _drop_staging(storage, media)
     await media.refresh_from_db()
     if moved and media.status == MediaStatus.READY and media.purpose == MediaPurpose.AVATAR:
         await _replace_avatar(user, storage, media)
     return media
+
+
+async def _drop_staging(storage: Storage, media: Media) -> None:
+    """Delete the published upload's staging object; a leftover is harmless (never served) and reconciled."""
+    try:
+        await storage.delete(staging_key(media.key))
+    except StorageError as exc:
+        log.warning("could not delete the staging object of media %s: %s", media.id, exc)
 
 
 async def _replace_avatar(user: User, storage: Storage, media: Media) -> None:
@@ -257,6 +299,7 @@ async def delete_media(user: User, storage: Storage, media_id: object, detach: b
                      "The file is still attached; pass detach: true to remove it anyway.", "mediaId")
     try:
         await storage.delete(media.key)
+        await storage.delete(staging_key(media.key))  # an upload never finalized (or a late PUT) lives there
     except StorageError as exc:
         log.warning("deleting media %s failed: %s", media.id, exc)
         raise _storage_unavailable() from exc

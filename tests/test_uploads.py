@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from honeydue import models
+from honeydue.media_policy import staging_key
 from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound
 from honeydue.tokens import issue_token
@@ -157,13 +158,18 @@ async def uploaded(gql: GraphQLClient, token: str, body: bytes = PNG, **kwargs: 
     return (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]
 
 
-async def object_exists(storage: object, media_id: str) -> bool:
-    row = await models.Media.get(id=media_id)
+async def stored(storage: object, key: str) -> bool:
     try:
-        await storage.head(row.key)  # type: ignore[attr-defined]
+        await storage.head(key)  # type: ignore[attr-defined]
     except ObjectNotFound:
         return False
     return True
+
+
+async def object_exists(storage: object, media_id: str) -> bool:
+    """Is anything of this media stored: the served object or its upload's staging object?"""
+    row = await models.Media.get(id=media_id)
+    return await stored(storage, row.key) or await stored(storage, staging_key(row.key))
 
 
 def error_code(data: dict) -> str:
@@ -326,7 +332,7 @@ async def test_finalize_missing_mismatch_and_disguised_html(gql: GraphQLClient, 
     # The store holds a different size than declared (written behind the presigned URL's back).
     wrong_size = await request(gql, token)
     key = (await models.Media.get(id=wrong_size["media"]["id"])).key
-    await storage.put_bytes(key, PNG + b"extra", "image/png")  # type: ignore[attr-defined]
+    await storage.put_bytes(staging_key(key), PNG + b"extra", "image/png")  # type: ignore[attr-defined]
     rejected = (await ok(gql, FINALIZE, {"id": wrong_size["media"]["id"]}, token))["media"]
     assert rejected["status"] == "REJECTED" and "bytes" in rejected["rejectReason"] and rejected["url"] is None
     assert not await object_exists(storage, wrong_size["media"]["id"])
@@ -341,6 +347,102 @@ async def test_finalize_missing_mismatch_and_disguised_html(gql: GraphQLClient, 
     # A finished media stays finished: finalizing again changes nothing.
     again = (await ok(gql, FINALIZE, {"id": disguised["media"]["id"]}, token))["media"]
     assert again == rejected
+
+
+async def test_upload_link_reused_after_finalize_cannot_change_the_served_file(
+    gql: GraphQLClient, storage: object, backend: Settings
+) -> None:
+    """Issue 4: the PUT link outlives finalize; a second PUT must never reach the bytes a READY row serves."""
+    token, _ = await register(gql)
+    payload = await request(gql, token)
+    upload, media_id = payload["upload"], payload["media"]["id"]
+    row = await models.Media.get(id=media_id)
+    assert urlsplit(upload["url"]).path.endswith(f"{row.key}.upload")  # clients write a staging object
+    assert (await put(gql, upload, PNG)).status_code == 200
+    ready = (await ok(gql, FINALIZE, {"id": media_id}, token))["media"]
+    assert ready["status"] == "READY"
+    assert await stored(storage, row.key) and not await stored(storage, staging_key(row.key))
+    before = await gql.http.get(ready["url"])
+    assert before.status_code == 200 and before.content == PNG
+    stored_etag = (await storage.head(row.key)).etag  # type: ignore[attr-defined]
+
+    attack = HTML.ljust(len(PNG))  # same length and declared type: exactly what the link signed
+    late = await put(gql, upload, attack)
+    # The gateway refuses outright; S3 accepts the signed PUT, but it lands on a staging object nobody serves.
+    assert late.status_code == (200 if backend.uses_s3 else 409), late.text
+    after = await gql.http.get(ready["url"])
+    assert after.status_code == 200 and after.content == PNG
+    assert after.headers["etag"] == before.headers["etag"] and after.headers["content-type"] == "image/png"
+    assert (await storage.head(row.key)).etag == stored_etag  # type: ignore[attr-defined]
+    assert await stored(storage, staging_key(row.key)) is backend.uses_s3
+    # Finalizing again neither re-checks nor republishes the staging object.
+    again = (await ok(gql, FINALIZE, {"id": media_id}, token))["media"]
+    assert again["status"] == "READY"
+    assert (await gql.http.get(ready["url"])).content == PNG
+    # Deleting the media removes the leftover staging object too.
+    await ok(gql, DELETE, {"id": media_id, "detach": True}, token)
+    assert not await stored(storage, row.key) and not await stored(storage, staging_key(row.key))
+
+
+async def test_rejected_upload_leaves_neither_object_and_refuses_late_puts(
+    gql: GraphQLClient, storage: object, backend: Settings
+) -> None:
+    token, _ = await register(gql)
+    payload = await request(gql, token, data=HTML)
+    key = (await models.Media.get(id=payload["media"]["id"])).key
+    assert (await put(gql, payload["upload"], HTML)).status_code == 200
+    assert await stored(storage, staging_key(key)) and not await stored(storage, key)
+    rejected = (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]
+    assert rejected["status"] == "REJECTED"
+    assert not await stored(storage, key) and not await stored(storage, staging_key(key))
+    if not backend.uses_s3:
+        assert (await put(gql, payload["upload"], HTML)).status_code == 409
+        assert not await stored(storage, staging_key(key))
+
+
+async def test_deleting_a_pending_media_removes_its_staging_object(gql: GraphQLClient, storage: object) -> None:
+    token, _ = await register(gql)
+    payload = await request(gql, token)
+    key = (await models.Media.get(id=payload["media"]["id"])).key
+    assert (await put(gql, payload["upload"], PNG)).status_code == 200
+    await ok(gql, DELETE, {"id": payload["media"]["id"], "detach": False}, token)
+    assert not await stored(storage, staging_key(key))
+
+
+async def test_gateway_never_takes_a_put_to_a_served_key(gql: GraphQLClient, storage: object,
+                                                         backend: Settings) -> None:
+    """Even a correctly signed link for a key a media row holds is refused: only finalize writes those."""
+    if backend.uses_s3:
+        pytest.skip("the gateway takes uploads only for the local backend")
+    token, _ = await register(gql)
+    media = await uploaded(gql, token)
+    row = await models.Media.get(id=media["id"])
+    target = await storage.presign_put(row.key, "image/png", len(PNG), None, 60)  # type: ignore[attr-defined]
+    response = await gql.http.put(target.url, content=HTML.ljust(len(PNG)), headers=target.headers)
+    assert response.status_code == 409
+    assert await storage.read_prefix(row.key, 8) == PNG[:8]  # type: ignore[attr-defined]
+
+
+async def test_finalize_publishes_only_what_it_checked(gql: GraphQLClient, storage: object,
+                                                       backend: Settings) -> None:
+    """A PUT that swaps the staging bytes between finalize's check and its copy is caught on the copy."""
+    token, _ = await register(gql)
+    payload = await request(gql, token)
+    key = (await models.Media.get(id=payload["media"]["id"])).key
+    assert (await put(gql, payload["upload"], PNG)).status_code == 200
+    real_copy = storage.copy  # type: ignore[attr-defined]
+
+    async def swap_then_copy(src: str, dst: str) -> None:
+        await storage.put_bytes(src, HTML.ljust(len(PNG)), "image/png")  # type: ignore[attr-defined]
+        await real_copy(src, dst)
+
+    storage.copy = swap_then_copy  # type: ignore[attr-defined]
+    try:
+        rejected = (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]
+    finally:
+        del storage.copy  # type: ignore[attr-defined]
+    assert rejected["status"] == "REJECTED" and "image/png" in rejected["rejectReason"]
+    assert not await stored(storage, key) and not await stored(storage, staging_key(key))
 
 
 async def test_store_outage_is_a_user_error_and_leaves_the_row_pending(
