@@ -17,6 +17,16 @@ from enum import StrEnum
 from honeydue.models.enums import TaskFrequency
 
 DUE_SOON_DAYS = 30
+# About a century: longer intervals are typos, and unbounded ones overflow date arithmetic.
+MAX_INTERVAL_DAYS = 36600
+# Dates users may set. The margin below ``date.max`` (9999-12-31) leaves room for centuries of steps,
+# and the floor keeps aware datetimes convertible to any timezone (year 1 overflows west of UTC).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DUE_DATE = date(9000, 12, 31)
+
+
+class ScheduleOverflow(ValueError):
+    """The next due date would fall outside the calendar ``datetime.date`` can represent."""
 
 
 class TaskColumn(StrEnum):
@@ -31,10 +41,15 @@ class TaskColumn(StrEnum):
 
 
 def add_months(d: date, n: int) -> date:
-    """``d`` moved by ``n`` calendar months, clamped to the end of a shorter month (Jan 31 + 1 = Feb 28/29)."""
+    """``d`` moved by ``n`` calendar months, clamped to the end of a shorter month (Jan 31 + 1 = Feb 28/29).
+
+    Raises ScheduleOverflow past year 9999 (or before year 1).
+    """
     month_index = d.year * 12 + (d.month - 1) + n
     year, month = divmod(month_index, 12)
     month += 1
+    if not date.min.year <= year <= date.max.year:
+        raise ScheduleOverflow(f"{d} + {n} months is outside the calendar")
     return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
@@ -46,10 +61,16 @@ class Period:
     months: int = 0
 
     def after(self, d: date, times: int = 1) -> date:
-        """``d`` moved forward by ``times`` steps, computed in one go from ``d`` so month ends do not drift."""
+        """``d`` moved forward by ``times`` steps, computed in one go from ``d`` so month ends do not drift.
+
+        Raises ScheduleOverflow when the result is not a representable date.
+        """
         if self.months:
             return add_months(d, self.months * times)
-        return d + timedelta(days=self.days * times)
+        try:
+            return d + timedelta(days=self.days * times)
+        except OverflowError:
+            raise ScheduleOverflow(f"{d} + {self.days * times} days is outside the calendar") from None
 
 
 _FIXED_PERIODS: dict[TaskFrequency, Period] = {
@@ -65,17 +86,24 @@ _FIXED_PERIODS: dict[TaskFrequency, Period] = {
 def validate_schedule(frequency: TaskFrequency | str, interval_days: int | None) -> str | None:
     """The user-facing error of a frequency/interval pair, or None when it is valid.
 
-    CUSTOM needs ``interval_days >= 1``. Other frequencies ignore ``interval_days`` rather than refuse it:
-    API.md makes it "required only for CUSTOM", and an ``updateTask`` that switches a CUSTOM task to
-    WEEKLY should not also have to null the old interval. Store ``stored_interval_days(...)`` so the
-    ignored value does not linger in the row.
+    CUSTOM needs ``1 <= interval_days <= MAX_INTERVAL_DAYS``. Other frequencies ignore ``interval_days``
+    rather than refuse it: API.md makes it "required only for CUSTOM", and an ``updateTask`` that
+    switches a CUSTOM task to WEEKLY should not also have to null the old interval. Store
+    ``stored_interval_days(...)`` so the ignored value does not linger in the row.
     """
     try:
         frequency = TaskFrequency(frequency)
     except ValueError:
         return f"Unknown frequency {frequency!r}."
-    if frequency is TaskFrequency.CUSTOM and (interval_days is None or interval_days < 1):
-        return "A CUSTOM schedule needs intervalDays of at least 1."
+    if frequency is TaskFrequency.CUSTOM and (interval_days is None or not 1 <= interval_days <= MAX_INTERVAL_DAYS):
+        return f"A CUSTOM schedule needs intervalDays from 1 to {MAX_INTERVAL_DAYS}."
+    return None
+
+
+def validate_due_date(due: date | None) -> str | None:
+    """The user-facing error of a due date a user sets, or None when it is valid (None, "no date", is)."""
+    if due is not None and not EARLIEST_DATE <= due <= LATEST_DUE_DATE:
+        return f"Due dates must be between {EARLIEST_DATE.isoformat()} and {LATEST_DUE_DATE.isoformat()}."
     return None
 
 
@@ -133,6 +161,9 @@ def next_due_date(
       and the current due date. A task three periods late therefore moves to the next future slot
       (one completion, not three catch-ups), and a task done early moves past its current due date
       instead of staying due on the day it was already done for.
+
+    Raises ScheduleOverflow when that date would be past year 9999 (a user error: the schedule has run
+    off the calendar, which bounded due dates and intervals make take centuries of completions).
     """
     step = period_step(frequency, interval_days)
     if step is None:

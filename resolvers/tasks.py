@@ -30,17 +30,21 @@ from honeydue.models import (
 )
 from honeydue.schedule import (
     DUE_SOON_DAYS,
+    EARLIEST_DATE,
+    ScheduleOverflow,
     TaskColumn,
     local_today,
     next_due_date,
     stored_interval_days,
     task_column,
     to_local_date,
+    validate_due_date,
     validate_schedule,
 )
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
 from resolvers import attachments
 from resolvers.access import as_id, require_role, task_for
+from resolvers.validation import checked_title
 
 # A phone whose clock runs a little fast may say "now" a moment ahead of the server.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -133,17 +137,17 @@ async def upcoming_tasks(user: User, days: int, offset: int, limit: int, now: da
 # Writing tasks -----------------------------------------------------------------------------------------
 
 
-def _title(value: str) -> str:
-    value = value.strip()
-    if not value or len(value) > 200:
-        raise reject(UserErrorCode.INVALID_INPUT, "Title must be 1 to 200 characters.", "title")
-    return value
-
-
 def _description(value: str | None) -> str:
     value = (value or "").strip()
     if len(value) > 10_000:
         raise reject(UserErrorCode.INVALID_INPUT, "Description must be at most 10000 characters.", "description")
+    return value
+
+
+def _due_date(value: date | None) -> date | None:
+    problem = validate_due_date(value)
+    if problem:
+        raise reject(UserErrorCode.INVALID_INPUT, problem, "dueDate")
     return value
 
 
@@ -172,8 +176,9 @@ async def create_task(
     problem = validate_schedule(frequency, interval_days)
     if problem:
         raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
-    values: dict[str, Any] = dict(title=_title(title), description=_description(description),
+    values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
                   assignee_id=await _assignee(rid, assignee_id))
+    due_date = _due_date(due_date)
     if due_date is None and frequency is not TaskFrequency.ONCE:
         due_date = local_today(residence.timezone, now)
     return await Task.create(
@@ -196,7 +201,7 @@ async def update_task(
     task = await task_for(user, task_id, ResidenceRole.EDITOR)
     rid: uuid.UUID = task.residence_id
     if title is not KEEP:
-        task.title = _title(title or "")
+        task.title = checked_title(title)
     if description is not KEEP:
         task.description = _description(description)
     for name, value in (("category", category), ("priority", priority), ("rolling", rolling)):
@@ -214,7 +219,7 @@ async def update_task(
         task.frequency = new_frequency
         task.interval_days = stored_interval_days(new_frequency, new_interval)
     if due_date is not KEEP:
-        task.due_date = due_date
+        task.due_date = _due_date(due_date)
         task.anchor_date = due_date
     elif schedule_changed:
         task.anchor_date = task.due_date
@@ -258,6 +263,9 @@ def _completion_time(completed_at: datetime | None, now: datetime) -> datetime:
         return now
     if completed_at.tzinfo is None or completed_at.utcoffset() is None:
         raise reject(UserErrorCode.INVALID_INPUT, "completedAt needs a timezone offset.", "completedAt")
+    if completed_at.date() < EARLIEST_DATE:
+        raise reject(UserErrorCode.INVALID_INPUT, f"completedAt must be after {EARLIEST_DATE.isoformat()}.",
+                     "completedAt")
     if completed_at > now + CLOCK_SKEW:
         raise reject(UserErrorCode.DATE_IN_FUTURE, "A task cannot be completed in the future.", "completedAt")
     return min(completed_at, now)
@@ -270,7 +278,8 @@ async def complete_task(
     """Record that the task was done and move it to its next due date (EDITOR).
 
     The schedule only moves for the newest completion: back-filling an old one records history without
-    pulling the due date backwards. Completing also ends ``inProgress``; a one-off task is then done.
+    pulling the due date backwards. Every completion, back-filled or not, ends ``inProgress``; a one-off
+    task is then done. A schedule whose next date would be past year 9999 is INVALID_SCHEDULE.
     """
     task = await task_for(user, task_id, ResidenceRole.EDITOR)
     when = _completion_time(completed_at, now)
@@ -294,8 +303,14 @@ async def complete_task(
         completion = await TaskCompletion.create(task=task, completed_at=when, completed_by=user,
                                                  notes=(notes or "").strip(), cost_cents=cost_cents)
         await attachments.attach_to_completion(photos, completion.id)
+        task.in_progress = False
         if task.last_completed_at is None or when >= task.last_completed_at:
-            _advance(task, when, residence.timezone)
+            try:
+                _advance(task, when, residence.timezone)
+            except ScheduleOverflow:
+                # Raising inside the transaction also drops the completion just recorded.
+                raise reject(UserErrorCode.INVALID_SCHEDULE, "The next due date would be past the year 9999; "
+                             "change the task's due date or schedule first.", "taskId") from None
         await task.save()
     return completion, task
 
@@ -303,7 +318,6 @@ async def complete_task(
 def _advance(task: Task, when: datetime, timezone: str) -> None:
     completed_on = to_local_date(when, timezone)
     task.last_completed_at = when
-    task.in_progress = False
     if task.frequency == TaskFrequency.ONCE:
         task.completed = True
         task.due_date = None

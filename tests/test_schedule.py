@@ -8,7 +8,11 @@ import pytest
 
 from honeydue.models.enums import TaskFrequency as F
 from honeydue.schedule import (
+    EARLIEST_DATE,
+    LATEST_DUE_DATE,
+    MAX_INTERVAL_DAYS,
     Period,
+    ScheduleOverflow,
     TaskColumn,
     add_months,
     local_today,
@@ -17,6 +21,7 @@ from honeydue.schedule import (
     stored_interval_days,
     task_column,
     to_local_date,
+    validate_due_date,
     validate_schedule,
     validate_timezone,
 )
@@ -78,6 +83,9 @@ def test_period_step_refuses_custom_without_interval(interval_days: int | None) 
         pytest.param(F.CUSTOM, -1, "intervalDays", id="custom-negative"),
         pytest.param(F.CUSTOM, 1, None, id="custom-one"),
         pytest.param(F.CUSTOM, 400, None, id="custom-long"),
+        pytest.param(F.CUSTOM, MAX_INTERVAL_DAYS, None, id="custom-a-century"),
+        pytest.param(F.CUSTOM, MAX_INTERVAL_DAYS + 1, "intervalDays", id="custom-too-long"),
+        pytest.param(F.CUSTOM, 2**31 - 1, "intervalDays", id="custom-int-max"),
         pytest.param(F.ONCE, None, None, id="once"),
         pytest.param(F.WEEKLY, None, None, id="weekly"),
         pytest.param(F.WEEKLY, 5, None, id="weekly-with-interval-ignored"),
@@ -91,6 +99,48 @@ def test_validate_schedule(frequency: F | str, interval_days: int | None, error:
         assert message is None
     else:
         assert message is not None and error in message
+
+
+@pytest.mark.parametrize(
+    ("due", "valid"),
+    [
+        pytest.param(None, True, id="no-date"),
+        pytest.param(D(2025, 6, 1), True, id="ordinary"),
+        pytest.param(EARLIEST_DATE, True, id="earliest"),
+        pytest.param(LATEST_DUE_DATE, True, id="latest"),
+        pytest.param(EARLIEST_DATE - timedelta(days=1), False, id="too-early"),
+        pytest.param(LATEST_DUE_DATE + timedelta(days=1), False, id="too-late"),
+        pytest.param(date.max, False, id="date-max"),
+        pytest.param(date.min, False, id="date-min"),
+    ],
+)
+def test_validate_due_date(due: date | None, valid: bool) -> None:
+    assert (validate_due_date(due) is None) is valid
+
+
+@pytest.mark.parametrize(
+    ("frequency", "interval_days", "rolling", "due"),
+    [
+        pytest.param(F.ANNUAL, None, False, date.max, id="annual-fixed-at-date-max"),
+        pytest.param(F.ANNUAL, None, True, date.max, id="annual-rolling-at-date-max"),
+        pytest.param(F.MONTHLY, None, False, D(9999, 12, 1), id="monthly-in-last-month"),
+        pytest.param(F.DAILY, None, True, date.max, id="daily-at-date-max"),
+        pytest.param(F.CUSTOM, 2**31 - 1, True, D(2025, 1, 1), id="custom-int-max-rolling"),
+        pytest.param(F.CUSTOM, 2**31 - 1, False, D(2025, 1, 1), id="custom-int-max-fixed"),
+        pytest.param(F.CUSTOM, MAX_INTERVAL_DAYS, False, D(9950, 1, 1), id="custom-century-past-9999"),
+    ],
+)
+def test_next_due_date_past_the_calendar_is_schedule_overflow(
+    frequency: F, interval_days: int | None, rolling: bool, due: date
+) -> None:
+    with pytest.raises(ScheduleOverflow):
+        next_due_date(frequency, interval_days, rolling, due, due, due)
+
+
+def test_largest_interval_from_the_latest_due_date_still_fits() -> None:
+    # Bounded inputs leave room: a century step from the latest allowed date is still a date.
+    assert next_due_date(F.CUSTOM, MAX_INTERVAL_DAYS, False, LATEST_DUE_DATE, LATEST_DUE_DATE,
+                         LATEST_DUE_DATE) == LATEST_DUE_DATE + timedelta(days=MAX_INTERVAL_DAYS)
 
 
 @pytest.mark.parametrize(

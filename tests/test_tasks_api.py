@@ -80,6 +80,11 @@ async def test_create_custom_keeps_interval_others_drop_it(api, world) -> None:
         ({"title": "x" * 201}, "INVALID_INPUT", "title"),
         ({"frequency": "CUSTOM"}, "INVALID_SCHEDULE", "intervalDays"),
         ({"frequency": "CUSTOM", "intervalDays": 0}, "INVALID_SCHEDULE", "intervalDays"),
+        ({"frequency": "CUSTOM", "intervalDays": 2147483647}, "INVALID_SCHEDULE", "intervalDays"),
+        ({"frequency": "CUSTOM", "intervalDays": 36601}, "INVALID_SCHEDULE", "intervalDays"),
+        ({"frequency": "ANNUAL", "dueDate": "9999-12-31"}, "INVALID_INPUT", "dueDate"),
+        ({"dueDate": "9001-01-01"}, "INVALID_INPUT", "dueDate"),
+        ({"dueDate": "0001-01-01"}, "INVALID_INPUT", "dueDate"),
         ({"assigneeId": "nope"}, "INVALID_INPUT", "assigneeId"),
         ({"assigneeId": "outsider"}, "INVALID_INPUT", "assigneeId"),
     ],
@@ -150,6 +155,8 @@ async def test_update_task_changes_only_what_is_sent(api, world) -> None:
     [
         ({"frequency": "CUSTOM"}, "INVALID_SCHEDULE", "intervalDays"),
         ({"intervalDays": 0, "frequency": "CUSTOM"}, "INVALID_SCHEDULE", "intervalDays"),
+        ({"intervalDays": 2147483647, "frequency": "CUSTOM"}, "INVALID_SCHEDULE", "intervalDays"),
+        ({"dueDate": "9999-12-31"}, "INVALID_INPUT", "dueDate"),
         ({"title": ""}, "INVALID_INPUT", "title"),
         ({"assigneeId": "00000000-0000-0000-0000-000000000000"}, "INVALID_INPUT", "assigneeId"),
     ],
@@ -158,7 +165,8 @@ async def test_update_task_user_errors(api, world, fields, code, field) -> None:
     task = await make_task(world, frequency="WEEKLY", due_date=TODAY)
     result = await api.execute(UPDATE, {"i": {"taskId": str(task.id), **fields}}, token=world.editor.token)
     assert result["data"]["updateTask"] == {"task": None, "userErrors": [{"field": [field], "code": code}]}
-    assert (await models.Task.get(id=task.id)).frequency == "WEEKLY"
+    row = await models.Task.get(id=task.id)
+    assert (row.frequency, row.due_date) == ("WEEKLY", TODAY)
 
 
 async def test_delete_task_discards_its_photos(api, world) -> None:
@@ -238,17 +246,50 @@ async def test_backdated_completion_keeps_the_schedule(api, world) -> None:
     assert payload["task"]["lastCompletedAt"].startswith("2025-03-01")
 
 
+async def test_backfilled_completion_still_ends_in_progress(api, world) -> None:
+    task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=D(2025, 1, 1))
+    await complete(api, world, task, completedAt="2025-03-01T12:00:00Z")
+    await models.Task.filter(id=task.id).update(in_progress=True)
+    payload = await complete(api, world, task, completedAt="2025-02-01T12:00:00Z")
+    assert payload["userErrors"] == []
+    assert payload["task"]["inProgress"] is False and payload["task"]["dueDate"] == "2025-03-08"
+    assert (await models.Task.get(id=task.id)).in_progress is False
+
+
+# Rows written before due dates and intervals were bounded: their next date is past 9999-12-31.
+@pytest.mark.parametrize(
+    ("frequency", "interval", "due"),
+    [
+        pytest.param("ANNUAL", None, D(9999, 12, 31), id="annual-at-date-max"),
+        pytest.param("MONTHLY", None, D(9999, 12, 15), id="monthly-in-the-last-month"),
+        pytest.param("CUSTOM", 2147483647, TODAY, id="custom-int-max"),
+    ],
+)
+async def test_completing_past_the_calendar_is_a_user_error(api, world, frequency, interval, due) -> None:
+    task = await make_task(world, frequency=frequency, interval_days=interval, due_date=due, in_progress=True)
+    payload = await complete(api, world, task)
+    assert payload["userErrors"] == [{"field": ["taskId"], "code": "INVALID_SCHEDULE"}]
+    assert payload["completion"] is None
+    assert await models.TaskCompletion.all().count() == 0
+    row = await models.Task.get(id=task.id)
+    assert (row.due_date, row.in_progress, row.last_completed_at) == (due, True, None)
+
+
 @pytest.mark.parametrize(
     ("fields", "state", "code", "field"),
     [
         ({"completedAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, {}, "DATE_IN_FUTURE",
          "completedAt"),
         ({"costCents": -1}, {}, "INVALID_INPUT", "costCents"),
+        ({"completedAt": "0001-01-01T00:00:00Z"}, {}, "INVALID_INPUT", "completedAt"),
+        ({"completedAt": "1899-12-31T23:59:59+00:00"}, {}, "INVALID_INPUT", "completedAt"),
         ({}, {"cancelled": True}, "INVALID_INPUT", "taskId"),
         ({"photoIds": ["junk"]}, {}, "MEDIA_NOT_ALLOWED", "photoIds"),
     ],
 )
 async def test_complete_user_errors(api, world, fields, state, code, field) -> None:
+    # West of UTC, so an instant in year 1 cannot even be turned into a local date.
+    await models.Residence.filter(id=world.residence.id).update(timezone="America/New_York")
     task = await make_task(world, frequency="WEEKLY", due_date=TODAY, **state)
     payload = await complete(api, world, task, **fields)
     assert payload["userErrors"][0]["code"] == code and payload["userErrors"][0]["field"][0] == field
