@@ -7,6 +7,7 @@ probing IDs reveals nothing; a member whose role is too low gets FORBIDDEN.
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from honeydue.errors import Forbidden, NotFound
 from honeydue.models import ROLE_RANK, Document, Membership, ResidenceRole, Task, User
@@ -39,19 +40,26 @@ async def require_role(user: User, residence_id: uuid.UUID, minimum: ResidenceRo
     return membership
 
 
-async def task_for(user: User, task_id: object, minimum: ResidenceRole) -> Task:
-    """A task the caller may act on with ``minimum`` role (NOT_FOUND if it is not theirs to see)."""
-    task = await Task.get_or_none(id=as_id(task_id))
-    if task is None:
+ResidenceObject = TypeVar("ResidenceObject", Task, Document)
+
+
+async def residence_object(
+    model: type[ResidenceObject], user: User, object_id: object, minimum: ResidenceRole
+) -> ResidenceObject:
+    """A row of ``model`` (anything that belongs to one residence) the caller may act on with ``minimum`` role.
+
+    NOT_FOUND when there is no such row or the caller is not a member of its residence.
+    """
+    row = await model.get_or_none(id=as_id(object_id))
+    if row is None:
         raise NotFound()
-    await require_role(user, task.residence_id, minimum)
-    return task
+    await require_role(user, row.residence_id, minimum)
+    return row
+
+
+async def task_for(user: User, task_id: object, minimum: ResidenceRole) -> Task:
+    return await residence_object(Task, user, task_id, minimum)
 
 
 async def document_for(user: User, document_id: object, minimum: ResidenceRole) -> Document:
-    """A document the caller may act on with ``minimum`` role (NOT_FOUND if it is not theirs to see)."""
-    document = await Document.get_or_none(id=as_id(document_id))
-    if document is None:
-        raise NotFound()
-    await require_role(user, document.residence_id, minimum)
-    return document
+    return await residence_object(Document, user, document_id, minimum)

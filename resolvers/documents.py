@@ -13,13 +13,7 @@ from honeydue.user_errors import UserErrorCode, reject
 from resolvers import attachments
 from resolvers.access import as_id, document_for, require_role
 from resolvers.tasks import KEEP
-
-
-def _title(value: str | None) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > 200:
-        raise reject(UserErrorCode.INVALID_INPUT, "Title must be 1 to 200 characters.", "title")
-    return value
+from resolvers.validation import checked_title
 
 
 def _notes(value: str | None) -> str:
@@ -40,7 +34,7 @@ async def create_document(
     """A new document (EDITOR) with the given READY files, uploaded by the caller for this residence."""
     rid = as_id(residence_id)
     await require_role(user, rid, ResidenceRole.EDITOR)
-    values: dict[str, Any] = dict(title=_title(title), notes=_notes(notes))
+    values: dict[str, Any] = dict(title=checked_title(title), notes=_notes(notes))
     files = await attachments.check_attachable(user, file_ids or [], MediaPurpose.DOCUMENT_FILE, rid, "fileIds")
     async with in_transaction():
         document = await Document.create(residence_id=rid, kind=kind, expires_at=expires_at, created_by=user,
@@ -56,7 +50,7 @@ async def update_document(
     """Change what the client sent (EDITOR); ``fileIds``, when sent, is the document's whole new file list."""
     document = await document_for(user, document_id, ResidenceRole.EDITOR)
     if title is not KEEP:
-        document.title = _title(title)
+        document.title = checked_title(title)
     if notes is not KEEP:
         document.notes = _notes(notes)
     if kind is not KEEP and kind is not None:

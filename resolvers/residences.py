@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -167,7 +167,3 @@ async def remove_member(user: User, residence_id: uuid.UUID, member_id: uuid.UUI
         # Their assignments go with them: nobody should be assigned a chore in a home they cannot see.
         await Task.filter(residence_id=residence_id, assignee_id=member_id).update(assignee_id=None)
     return None if leaving else await Residence.get(id=residence_id)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

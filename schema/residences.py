@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from honeydue import models
+from honeydue.clock import utc_now
 from honeydue.errors import NotFound
 from honeydue.user_errors import InputRejected
 from resolvers import residences
@@ -20,10 +21,6 @@ from schema.documents import Document
 from schema.tasks import Task, TaskFilter
 
 ResidenceRole = strawberry.enum(models.ResidenceRole, name="ResidenceRole")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @strawberry.type
@@ -225,14 +222,14 @@ class ResidenceMutation:
         user = info.context.require_user()
         try:
             share = await residences.create_share_code(user, as_id(input.residence_id), input.role,
-                                                       input.expires_in, _now())
+                                                       input.expires_in, utc_now())
         except InputRejected as rejected:
             return CreateShareCodePayload(user_errors=user_errors(rejected.errors))
         return CreateShareCodePayload(code=share.code, role=share.role, expires_at=share.expires_at)
 
     @strawberry.mutation
     async def revoke_share_code(self, info: Info[Context, None], input: RevokeShareCodeInput) -> RevokeShareCodePayload:
-        await residences.revoke_share_code(info.context.require_user(), input.code, _now())
+        await residences.revoke_share_code(info.context.require_user(), input.code, utc_now())
         return RevokeShareCodePayload(ok=True)
 
     @strawberry.mutation
@@ -240,7 +237,7 @@ class ResidenceMutation:
         ctx = info.context
         user = ctx.require_user()
         try:
-            row = await residences.join_residence(user, ctx.rate_limiter, input.code, _now())
+            row = await residences.join_residence(user, ctx.rate_limiter, input.code, utc_now())
         except InputRejected as rejected:
             return JoinResidencePayload(user_errors=user_errors(rejected.errors))
         return JoinResidencePayload(residence=Residence.from_row(row))

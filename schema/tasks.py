@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from honeydue import models
+from honeydue.clock import utc_now
 from honeydue.schedule import TaskColumn as _TaskColumn
 from honeydue.user_errors import InputRejected
 from resolvers import tasks
@@ -27,10 +28,6 @@ TaskCategory = strawberry.enum(models.TaskCategory, name="TaskCategory")
 TaskPriority = strawberry.enum(models.TaskPriority, name="TaskPriority")
 TaskFrequency = strawberry.enum(models.TaskFrequency, name="TaskFrequency")
 TaskColumn = strawberry.enum(_TaskColumn, name="TaskColumn")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @strawberry.type
@@ -103,7 +100,7 @@ class Task:
     @strawberry.field(description="The Kanban column, judged on today's date in the residence's timezone.")
     async def column(self, info: Info[Context, None]) -> TaskColumn:  # type: ignore[valid-type]
         residence = await loaders.load_residence(info.context, self._row.residence_id)
-        return tasks.column_of(self._row, residence.timezone if residence else "UTC", _now())
+        return tasks.column_of(self._row, residence.timezone if residence else "UTC", utc_now())
 
     @strawberry.field
     async def assignee(self, info: Info[Context, None]) -> User | None:
@@ -235,7 +232,7 @@ class TaskQuery:
         self, info: Info[Context, None], days: int = 30, first: int | None = None, after: str | None = None
     ) -> Connection[Task]:
         offset, limit = page_bounds(first, after)
-        rows, total = await tasks.upcoming_tasks(info.context.require_user(), days, offset, limit, _now())
+        rows, total = await tasks.upcoming_tasks(info.context.require_user(), days, offset, limit, utc_now())
         return make_connection([Task.from_row(r) for r in rows], offset, total)
 
 
@@ -245,7 +242,7 @@ class TaskMutation:
     async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> CreateTaskPayload:
         user = info.context.require_user()
         try:
-            row = await tasks.create_task(user, **sent_fields(input), now=_now())  # type: ignore[arg-type]
+            row = await tasks.create_task(user, **sent_fields(input), now=utc_now())  # type: ignore[arg-type]
         except InputRejected as rejected:
             return CreateTaskPayload(user_errors=user_errors(rejected.errors))
         return CreateTaskPayload(task=Task.from_row(row))
@@ -254,7 +251,7 @@ class TaskMutation:
     async def update_task(self, info: Info[Context, None], input: UpdateTaskInput) -> UpdateTaskPayload:
         user = info.context.require_user()
         try:
-            row = await tasks.update_task(user, input.task_id, **sent_fields(input, "task_id"), now=_now())
+            row = await tasks.update_task(user, input.task_id, **sent_fields(input, "task_id"), now=utc_now())
         except InputRejected as rejected:
             return UpdateTaskPayload(user_errors=user_errors(rejected.errors))
         return UpdateTaskPayload(task=Task.from_row(row))
@@ -276,7 +273,7 @@ class TaskMutation:
         try:
             completion, row = await tasks.complete_task(
                 user, input.task_id, completed_at=input.completed_at, notes=input.notes,
-                cost_cents=input.cost_cents, photo_ids=parse_media_ids(input.photo_ids, "photoIds"), now=_now(),
+                cost_cents=input.cost_cents, photo_ids=parse_media_ids(input.photo_ids, "photoIds"), now=utc_now(),
             )
         except InputRejected as rejected:
             return CompleteTaskPayload(user_errors=user_errors(rejected.errors))
