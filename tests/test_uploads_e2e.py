@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
+from honeydue.media_policy import final_key
 from honeydue.settings import load_settings
 from honeydue.signing import sign_media_url
 from honeydue.storage import ObjectNotFound, Storage, create_storage
@@ -199,11 +200,40 @@ async def test_size_mismatch_and_disguised_html_are_rejected_and_deleted(http: h
     await store.put_bytes(key, PNG[:-10], "image/png")
     rejected = (await gql(http, FINALIZE, {"id": mismatch["media"]["id"]}, token))["media"]
     assert rejected["status"] == "REJECTED" and rejected["rejectReason"] and rejected["url"] is None
-    assert await gone(store, key)
+    assert await gone(store, key) and await gone(store, final_key(key))
 
     # HTML declared image/png passes the PUT (type and length are as signed) but never becomes READY.
     disguised = await request_upload(http, token, HTML)
     assert (await put(disguised["upload"], HTML)).status_code == 200
     rejected = (await gql(http, FINALIZE, {"id": disguised["media"]["id"]}, token))["media"]
     assert rejected["status"] == "REJECTED" and "image/png" in rejected["rejectReason"]
-    assert await gone(store, key_of_upload(disguised["upload"]["url"]))
+    staging = key_of_upload(disguised["upload"]["url"])
+    assert await gone(store, staging) and await gone(store, final_key(staging))
+
+
+async def test_reusing_the_upload_link_after_finalize_changes_nothing_served(
+    served: Served, http: httpx.AsyncClient, store: Storage
+) -> None:
+    """Issue 4: PUT HTML to a READY media's still-valid upload link; the file served stays the PNG."""
+    token = await register(http)
+    requested = await request_upload(http, token, PNG)
+    staging = key_of_upload(requested["upload"]["url"])
+    assert staging != final_key(staging)  # the link writes a staging object, never the served key
+    assert (await put(requested["upload"], PNG)).status_code == 200
+    media = (await gql(http, FINALIZE, {"id": requested["media"]["id"]}, token))["media"]
+    assert media["status"] == "READY" and key_of_link(media["url"]) == final_key(staging)
+    async with httpx.AsyncClient(timeout=20) as client:
+        before = await client.get(media["url"])
+        assert before.status_code == 200 and before.content == PNG
+
+        late = await put(requested["upload"], HTML.ljust(len(PNG)))
+        local = "B2_ENDPOINT" not in served.env
+        assert late.status_code == (409 if local else 200), late.text  # S3 takes it, into the staging object
+
+        after = await client.get(media["url"])
+        assert after.status_code == 200 and after.content == PNG
+        assert after.headers["etag"] == before.headers["etag"] and after.headers["content-type"] == "image/png"
+        served_object = await store.head(final_key(staging))
+        assert f'"{served_object.etag}"' == before.headers["etag"]
+        staging_link = sign_media_url([SIGNING_KEY.encode()], served.base_url, staging, 3600)
+        assert (await client.get(staging_link)).status_code == 404  # staging objects are never served
