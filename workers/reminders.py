@@ -1,10 +1,19 @@
-"""Due-soon, overdue and warranty reminders.
+"""Due-soon, overdue and warranty reminders, each delivered at the hour its recipient chose.
+
+The jobs run hourly (``REMINDER_CRON``, ``0 * * * *`` by default). A run reminds a member about a type only
+when the member's ``NotificationPreference.hour_of_day`` for that type is the current hour in the
+residence's timezone; no preference row means on, at 20 (20:00 local, not 20:00 UTC: a fixed UTC hour
+would be 04:00 in Singapore). ``reminder_hours`` also serves hours a daylight-saving jump skipped, so a
+02:00 preference is met at 03:00 on the spring-forward night instead of not at all. The stage ("due-7",
+"overdue-3", ...) is computed from the residence-local date at the run's instant, so two members of one
+residence with different hours get the same day's stage, each in their own hour.
 
 Each reminder is a (subject, user, due date, stage) tuple: the ``ReminderLog`` row for it is inserted in the
 same transaction as the ``Notification`` row, and the table's unique key turns a second attempt (the job run
-twice, a retried message, two workers racing) into an IntegrityError that is skipped. External channels
-(email) are tried after the commit, at most once per reminder: a failed email is logged, the in-app
-notification already exists. Dates are residence-local (``honeydue.schedule.local_today``).
+twice in an hour, a retried message, two workers racing, the repeated hour when clocks fall back) into an
+IntegrityError that is skipped. External channels (email) are tried after the commit, at most once per
+reminder: a failed email is logged, the in-app notification already exists. A run that does not happen
+(an outage) is not caught up later; see ``honeydue.reminder_policy``.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
@@ -27,6 +37,7 @@ from honeydue.models import (
     NotificationPreference,
     NotificationType,
     ReminderLog,
+    Residence,
     ResidenceRole,
     Task,
     User,
@@ -46,6 +57,9 @@ PAGE_SIZE = 500
 # Residence-local dates are within one day of the UTC date (UTC-12 .. UTC+14), so widening each
 # candidate window by a day on both sides never misses a residence.
 TZ_SLACK = timedelta(days=1)
+# The hour a member without a preference row is reminded at: the model's own default, so the API's
+# "unset" and the worker's cannot disagree.
+DEFAULT_HOUR: int = NotificationPreference._meta.fields_map["hour_of_day"].default
 
 
 class Channel(Protocol):
@@ -78,28 +92,56 @@ async def _pages(query: QuerySet, size: int = PAGE_SIZE) -> AsyncIterator[list]:
         last = page[-1].id
 
 
-class _Recipients:
-    """Members of a residence who want a notification type, cached for one job run."""
+def reminder_hours(tz_name: str, now: datetime) -> frozenset[int]:
+    """The preference hours the hourly run at ``now`` serves in ``tz_name``.
 
-    def __init__(self, ntype: NotificationType, roles: Sequence[ResidenceRole] | None = None) -> None:
+    Normally just the local hour. When a daylight-saving jump skipped local hours since the run an hour
+    earlier (02:00 -> 03:00, or midnight -> 01:00), those hours are served too, or their members would miss
+    that day's stage. A repeated hour (clocks going back) is served twice; the reminder log dedupes it.
+    """
+    zone = ZoneInfo(tz_name)
+    current = now.astimezone(zone)
+    previous = (now - timedelta(hours=1)).astimezone(zone)
+    first = previous.hour + 1 if previous.date() == current.date() else 0
+    return frozenset(range(min(first, current.hour), current.hour + 1))
+
+
+class _Recipients:
+    """Members of a residence who want a notification type at this run's local hour, cached for one run."""
+
+    def __init__(self, ntype: NotificationType, now: datetime,
+                 roles: Sequence[ResidenceRole] | None = None) -> None:
         self.ntype = ntype
+        self.now = now
         self.roles = roles
         self._cache: dict[uuid.UUID, list[User]] = {}
 
-    async def of(self, residence_id: uuid.UUID) -> list[User]:
-        if residence_id not in self._cache:
-            query = Membership.filter(residence_id=residence_id)
-            if self.roles:
-                query = query.filter(role__in=list(self.roles))
-            users = [m.user for m in await query.prefetch_related("user")]
-            # A missing preference row means "on": only explicit opt-outs are looked up.
-            off = set(
-                await NotificationPreference.filter(
-                    user_id__in=[u.id for u in users], type=self.ntype, enabled=False
-                ).values_list("user_id", flat=True)
-            )
-            self._cache[residence_id] = [u for u in users if u.id not in off]
-        return self._cache[residence_id]
+    async def of(self, residence: Residence) -> list[User]:
+        if residence.id not in self._cache:
+            self._cache[residence.id] = await self._load(residence)
+        return self._cache[residence.id]
+
+    async def _load(self, residence: Residence) -> list[User]:
+        hours = reminder_hours(residence.timezone, self.now)
+        query = Membership.filter(residence_id=residence.id)
+        if self.roles:
+            query = query.filter(role__in=list(self.roles))
+        users = [m.user for m in await query.prefetch_related("user")]
+        if not users:
+            return []
+        # A missing preference row means "on, at DEFAULT_HOUR".
+        chosen: dict[uuid.UUID, tuple[bool, int]] = {
+            user_id: (enabled, hour)
+            for user_id, enabled, hour in await NotificationPreference.filter(
+                user_id__in=[u.id for u in users], type=self.ntype
+            ).values_list("user_id", "enabled", "hour_of_day")
+        }
+        wanted = []
+        for user in users:
+            enabled, hour = chosen.get(user.id, (True, DEFAULT_HOUR))
+            if enabled and hour in hours:
+                wanted.append(user)
+        return wanted
 
 
 async def deliver(
@@ -139,9 +181,9 @@ def _active_tasks(first_due: date, last_due: date) -> QuerySet:
 
 
 async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
-    """Remind members of tasks due on one of their schedule's lead days (e.g. ANNUAL: 30, 14, 7, 0 days)."""
+    """Remind members, at their hour, of tasks due on a lead day of their schedule (ANNUAL: 30, 14, 7, 0 days)."""
     report = ReminderReport()
-    recipients = _Recipients(NotificationType.TASK_DUE_SOON)
+    recipients = _Recipients(NotificationType.TASK_DUE_SOON, now)
     utc_today = now.date()
     longest = max(max(days) for days in DUE_SOON_LEAD_DAYS.values())
     async for page in _pages(_active_tasks(utc_today - TZ_SLACK, utc_today + timedelta(days=longest) + TZ_SLACK)):
@@ -153,7 +195,7 @@ async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> Remi
             days = (task.due_date - today).days
             title = f"{task.title} is due today" if days == 0 else f"{task.title} is due in {_days_word(days)}"
             body = f"{task.residence.name}: due {task.due_date.isoformat()}."
-            await _send_to_all(report, recipients, task.residence_id, channels, subject_id=task.id,
+            await _send_to_all(report, recipients, task.residence, channels, subject_id=task.id,
                                due_date=task.due_date, stage=stage, ntype=NotificationType.TASK_DUE_SOON,
                                title=title, body=body, task=task)
     log.info("due-soon reminders: %d sent, %d already sent", report.sent, report.already_sent)
@@ -161,9 +203,9 @@ async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> Remi
 
 
 async def send_overdue_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
-    """Remind members of overdue tasks on the taper's days (1, 2, 3, then every 3 days, stopping after 14)."""
+    """Remind members, at their hour, of overdue tasks on the taper's days (1, 2, 3, then every 3, until 14)."""
     report = ReminderReport()
-    recipients = _Recipients(NotificationType.TASK_OVERDUE)
+    recipients = _Recipients(NotificationType.TASK_OVERDUE, now)
     utc_today = now.date()
     window = _active_tasks(utc_today - timedelta(days=max(OVERDUE_DAYS)) - TZ_SLACK, utc_today + TZ_SLACK)
     async for page in _pages(window):
@@ -173,7 +215,7 @@ async def send_overdue_reminders(now: datetime, channels: Sequence[Channel]) -> 
             if stage is None:
                 continue
             days = (today - task.due_date).days
-            await _send_to_all(report, recipients, task.residence_id, channels, subject_id=task.id,
+            await _send_to_all(report, recipients, task.residence, channels, subject_id=task.id,
                                due_date=task.due_date, stage=stage, ntype=NotificationType.TASK_OVERDUE,
                                title=f"{task.title} is {_days_word(days)} overdue",
                                body=f"{task.residence.name}: was due {task.due_date.isoformat()}.", task=task)
@@ -182,9 +224,9 @@ async def send_overdue_reminders(now: datetime, channels: Sequence[Channel]) -> 
 
 
 async def send_warranty_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
-    """Tell a residence's owners about documents expiring in 30 and in 7 days."""
+    """Tell a residence's owners, at their hour, about documents expiring in 30 and in 7 days."""
     report = ReminderReport()
-    recipients = _Recipients(NotificationType.WARRANTY_EXPIRING, roles=[ResidenceRole.OWNER])
+    recipients = _Recipients(NotificationType.WARRANTY_EXPIRING, now, roles=[ResidenceRole.OWNER])
     utc_today = now.date()
     window = Document.filter(
         expires_at__gte=utc_today - TZ_SLACK, expires_at__lte=utc_today + timedelta(days=30) + TZ_SLACK
@@ -196,7 +238,7 @@ async def send_warranty_reminders(now: datetime, channels: Sequence[Channel]) ->
             if stage is None:
                 continue
             days = (doc.expires_at - today).days
-            await _send_to_all(report, recipients, doc.residence_id, channels, subject_id=doc.id,
+            await _send_to_all(report, recipients, doc.residence, channels, subject_id=doc.id,
                                due_date=doc.expires_at, stage=stage, ntype=NotificationType.WARRANTY_EXPIRING,
                                title=f"{doc.title} expires in {_days_word(days)}",
                                body=f"{doc.residence.name}: expires {doc.expires_at.isoformat()}.", document=doc)
@@ -207,11 +249,11 @@ async def send_warranty_reminders(now: datetime, channels: Sequence[Channel]) ->
 async def _send_to_all(
     report: ReminderReport,
     recipients: _Recipients,
-    residence_id: uuid.UUID,
+    residence: Residence,
     channels: Sequence[Channel],
     **reminder: object,
 ) -> None:
-    for user in await recipients.of(residence_id):
+    for user in await recipients.of(residence):
         if await deliver(user=user, channels=channels, **reminder):  # type: ignore[arg-type]
             report.sent += 1
         else:
