@@ -1,7 +1,9 @@
 """The periodic table: which actor runs when. Cron expressions are in UTC.
 
-The reminder time is ``REMINDER_CRON`` (default 20:00 UTC daily); each reminder computes "today" in the
-residence's own timezone at that instant.
+The reminder jobs run on ``REMINDER_CRON`` (hourly by default): each run delivers a type's reminders to the
+members whose preference hour for it is the current hour in the residence's timezone (20:00 local when unset),
+and computes "today" in that timezone at that instant (``workers.reminders``). A cron slower than hourly
+reaches only the members whose hour it hits.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ def _job(name: str, cron: str, description: str, actor_name: str | None = None) 
 
 
 def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
+    reminders = settings.reminder_cron
     return [
-        _job("send_due_reminders", settings.reminder_cron, "tasks due soon (lead times by frequency)"),
-        _job("send_overdue_reminders", settings.reminder_cron, "overdue tasks (1, 2, 3, 6, 9, 12 days)"),
-        _job("send_warranty_reminders", settings.reminder_cron, "documents expiring in 30 and 7 days"),
+        _job("send_due_reminders", reminders, "tasks due soon (lead times by frequency), at each member's hour"),
+        _job("send_overdue_reminders", reminders, "overdue tasks (1, 2, 3, 6, 9, 12 days), at each member's hour"),
+        _job("send_warranty_reminders", reminders, "documents expiring in 30 and 7 days, at each owner's hour"),
         _job("cleanup_pending_uploads", "7 * * * *", "stale PENDING and REJECTED uploads"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
