@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from honeydue import jobs
+from honeydue.media_policy import staging_key
 from honeydue.models import AccountPurge, Media, MediaPurpose, MediaStatus, User
 from honeydue.settings import Settings, load_settings
 from honeydue.storage import create_storage
@@ -79,6 +80,26 @@ async def test_cleanup_deletes_stale_pending_and_rejected_uploads_object_first(s
     assert (again.pending, again.rejected) == (0, 0)
 
 
+async def test_cleanup_deletes_the_staging_object_and_the_served_one(storage: Storage) -> None:
+    """An upload's bytes sit at its staging key until finalize copies them: cleanup removes both objects."""
+    now = datetime.now(UTC)
+    user = await make_user()
+    base = f"users/{user.id}/profile"
+    uploaded = await media_row(user, f"{base}/uploaded.pdf", MediaStatus.PENDING, timedelta(hours=25), now)
+    half_done = await media_row(user, f"{base}/half.pdf", MediaStatus.PENDING, timedelta(hours=25), now)
+    rejected = await media_row(user, f"{base}/bad.pdf", MediaStatus.REJECTED, timedelta(hours=30), now)
+    fresh = await media_row(user, f"{base}/fresh.pdf", MediaStatus.PENDING, timedelta(hours=1), now)
+    ready = await media_row(user, f"{base}/ok.pdf", MediaStatus.READY, timedelta(days=9), now)
+    # half_done: finalize copied it, then died before marking the row; rejected: its delete failed.
+    await put(storage, staging_key(uploaded.key), staging_key(half_done.key), half_done.key,
+              staging_key(rejected.key), staging_key(fresh.key), ready.key)
+
+    report = await cleanup.cleanup_pending_uploads(storage, now, timedelta(hours=24))
+
+    assert (report.pending, report.rejected) == (2, 1)
+    assert await keys_in(storage) == {staging_key(fresh.key), ready.key}
+
+
 async def test_cleanup_keeps_the_row_when_the_store_is_down(storage: Storage, s3_server) -> None:
     now = datetime.now(UTC)
     user = await make_user()
@@ -109,6 +130,39 @@ async def test_reconcile_reports_and_fix_deletes_only_old_orphans(storage: Stora
     fixed = await reconcile.reconcile_storage(storage, now + timedelta(days=2), fix=True)
     assert sorted(fixed.deleted) == sorted([f"{base}/orphan.pdf", "stray/thing.bin"])
     assert await keys_in(storage) == {tracked.key, pending.key}
+
+
+async def test_reconcile_leaves_uploads_in_progress_and_reports_stale_staging_objects(storage: Storage) -> None:
+    now = datetime.now(UTC)
+    user = await make_user()
+    base = f"users/{user.id}/profile"
+    uploading = await media_row(user, f"{base}/uploading.pdf", MediaStatus.PENDING, timedelta(minutes=5), now)
+    done = await media_row(user, f"{base}/done.pdf", MediaStatus.READY, timedelta(days=2), now)
+    stale = [staging_key(done.key), staging_key(f"{base}/deleted.pdf")]  # a late PUT; a row deleted since
+    await put(storage, staging_key(uploading.key), done.key, *stale)
+
+    report = await reconcile.reconcile_storage(storage, now)
+    assert report.objects == 4
+    assert sorted(report.orphans) == sorted(stale)  # the PENDING row's staging object is no orphan
+    assert report.missing == []
+
+    assert (await reconcile.reconcile_storage(storage, now, fix=True)).deleted == []  # too young to tell
+    fixed = await reconcile.reconcile_storage(storage, now + timedelta(days=2), fix=True)
+    assert sorted(fixed.deleted) == sorted(stale)
+    assert await keys_in(storage) == {staging_key(uploading.key), done.key}
+
+
+async def test_purge_deletes_staging_objects_of_listed_keys_outside_the_prefixes(storage: Storage) -> None:
+    task = uuid.uuid4()
+    photo = f"tasks/{task}/completions/photo.jpg"
+    pending = f"tasks/{task}/completions/uploading.jpg"
+    await put(storage, photo, staging_key(pending), f"tasks/{uuid.uuid4()}/completions/other.jpg")
+    record = await AccountPurge.create(user_id=uuid.uuid4(), prefixes=[], keys=[photo, pending])
+
+    await purge.purge_account(record.id, storage, datetime.now(UTC))
+
+    assert await keys_in(storage, f"tasks/{task}/") == set()
+    assert len(await keys_in(storage, "tasks/")) == 1
 
 
 async def test_purge_deletes_every_object_of_the_account_and_is_idempotent(storage: Storage) -> None:

@@ -3,6 +3,9 @@
 The object goes first and the row after: a crash between the two leaves a row whose object is already gone,
 which the next run deletes again (``Storage.delete`` is idempotent). The other order could leave an object
 with no row, which only the reconcile job would ever find.
+
+A media's bytes may be in two objects: the staging key its upload link writes (``staging_key``) and the
+served key finalize copies to. Both go, whichever exists.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from honeydue.media_policy import staging_key
 from honeydue.models import Media, MediaStatus
 from honeydue.storage.base import Storage
 
@@ -39,7 +43,9 @@ async def cleanup_pending_uploads(storage: Storage, now: datetime, max_age: time
             if not batch:
                 break
             for media in batch:
-                await storage.delete(media.key)  # a store outage raises: the row stays for the next run
+                # A store outage raises: the row stays for the next run.
+                await storage.delete(staging_key(media.key))
+                await storage.delete(media.key)
                 await Media.filter(id=media.id, status=status).delete()
             if status is MediaStatus.PENDING:
                 report.pending += len(batch)

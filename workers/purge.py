@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import F
 
+from honeydue.media_policy import staging_key
 from honeydue.models import AccountPurge, Media
 from honeydue.storage.base import Storage
 
@@ -63,7 +64,8 @@ async def purge_account(purge_id: uuid.UUID | str, storage: Storage, now: dateti
                     result.deleted += await _delete_all(storage, page)
                     page = []
             result.deleted += await _delete_all(storage, page)
-        result.deleted += await _delete_all(storage, purge.keys)
+        # Listed keys may lie outside the prefixes (task photos), and so may their uploads' staging objects.
+        result.deleted += await _delete_all(storage, [*purge.keys, *(staging_key(k) for k in purge.keys)])
         # Rows deleteAccount could not see (an upload finished after it ran) would point at nothing now.
         await Media.filter(key__in=list(purge.keys)).delete()
     except Exception as exc:

@@ -3,6 +3,10 @@
 Report only by default (counts and a sample of keys in the log); ``fix=True`` deletes orphan objects older
 than ``orphan_min_age``. The age guard matters: an object can legitimately exist a moment before its row is
 visible to this job (an upload racing the listing), never for a day.
+
+Upload staging objects (``<key>.upload``, see ``media_policy.staging_key``) belong to their media while it is
+PENDING: the client is uploading, finalize has not run, and the cleanup job removes them with the row. Once the
+media is finished (or gone) a staging object is a leftover nobody serves, reported and fixed like an orphan.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from honeydue.media_policy import final_key, is_staging_key
 from honeydue.models import Media, MediaStatus
 from honeydue.storage.base import Storage
 
@@ -37,9 +42,14 @@ async def reconcile_storage(
     batch: list = []
 
     async def check(batch: list) -> None:
-        known = set(await Media.filter(key__in=[o.key for o in batch]).values_list("key", flat=True))
+        keys = {final_key(o.key) for o in batch}
+        rows = await Media.filter(key__in=list(keys)).values_list("key", "status")
+        status_of = {key: MediaStatus(status) for key, status in rows}
         for info in batch:
-            if info.key in known:
+            if is_staging_key(info.key):
+                if status_of.get(final_key(info.key)) == MediaStatus.PENDING:
+                    continue  # an upload in progress
+            elif info.key in status_of:
                 continue
             report.orphans.append(info.key)
             if fix and info.last_modified < now - orphan_min_age:
