@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     upload_pending_limit: int = Field(default=10, ge=1)
     login_attempts_per_15min: int = Field(default=10, ge=1)
 
-    reminder_cron: str = "0 20 * * *"
+    # How often the reminder jobs run; each run serves the members whose chosen local hour it is.
+    reminder_cron: str = "0 * * * *"
     pending_upload_max_age_hours: int = Field(default=24, ge=1)
 
     smtp_host: str | None = None

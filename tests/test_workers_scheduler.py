@@ -178,3 +178,21 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
         after + timedelta(minutes=10))
     listed = dict(list_jobs(settings))
     assert listed["send_due_reminders"].startswith("30 18 * * * (UTC)")
+
+
+def test_scheduled_messages_carry_their_fire_time_for_the_actor() -> None:
+    """A reminder message processed late (backlog, worker outage) still serves the hour it was sent for."""
+    from dramatiq.brokers.stub import StubBroker
+
+    from workers.actors import run_instant
+    from workers.scheduler import broker_sender
+
+    broker = StubBroker()
+    broker.declare_queue("default")
+    job = periodic_jobs(load_settings({}))[0]
+    fire = datetime(2026, 3, 8, 20, 0, tzinfo=UTC)
+    broker_sender(broker)(job, fire)
+    message = dramatiq.Message.decode(broker.queues["default"].get_nowait())
+    assert message.actor_name == "send_due_reminders" and message.kwargs == {"at": fire.isoformat()}
+    assert run_instant(message.kwargs["at"]) == fire
+    assert abs(run_instant(None) - datetime.now(UTC)) < timedelta(seconds=5)

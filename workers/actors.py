@@ -25,21 +25,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def send_due_reminders() -> None:
-    await reminders.send_due_reminders(utcnow(), current_resources().channels)
+def run_instant(at: str | None) -> datetime:
+    """The instant a run is for: the scheduler's fire time, else now (``honeydue jobs run``).
+
+    Reminders depend on it (whose chosen hour it is, which local day): a message processed late, after a
+    backlog or a worker outage, still serves the hour it was scheduled for instead of skipping it.
+    """
+    return datetime.fromisoformat(at).astimezone(UTC) if at else utcnow()
 
 
-async def send_overdue_reminders() -> None:
-    await reminders.send_overdue_reminders(utcnow(), current_resources().channels)
+async def send_due_reminders(at: str | None = None) -> None:
+    await reminders.send_due_reminders(run_instant(at), current_resources().channels)
 
 
-async def send_warranty_reminders() -> None:
-    await reminders.send_warranty_reminders(utcnow(), current_resources().channels)
+async def send_overdue_reminders(at: str | None = None) -> None:
+    await reminders.send_overdue_reminders(run_instant(at), current_resources().channels)
 
 
-async def cleanup_pending_uploads() -> None:
+async def send_warranty_reminders(at: str | None = None) -> None:
+    await reminders.send_warranty_reminders(run_instant(at), current_resources().channels)
+
+
+async def cleanup_pending_uploads(at: str | None = None) -> None:
     res = current_resources()
     max_age = timedelta(hours=res.settings.pending_upload_max_age_hours)
+    # Ages count from now, not from the tick: a late run must not spare uploads that are already stale.
     await cleanup.cleanup_pending_uploads(res.storage, utcnow(), max_age)
 
 
@@ -47,12 +57,12 @@ async def purge_account(purge_id: str) -> None:
     await purge.purge_account(uuid.UUID(purge_id), current_resources().storage, utcnow())
 
 
-async def sweep_account_purges() -> None:
+async def sweep_account_purges(at: str | None = None) -> None:
     broker = current_resources().broker
     await purge.sweep_account_purges(utcnow(), lambda pid: send(broker, "purge_account", pid))
 
 
-async def reconcile_storage(fix: bool = False) -> None:
+async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
     await reconcile.reconcile_storage(current_resources().storage, utcnow(), fix=fix)
 
 

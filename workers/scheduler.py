@@ -155,11 +155,12 @@ Send = Callable[[PeriodicJob, datetime], object]
 
 
 def broker_sender(broker: dramatiq.Broker, queue_name: str = "default") -> Send:
-    """Send a job's message on ``broker``; the message's ``tick`` option names the fire time it is for."""
+    """Send a job's message on ``broker``; ``at`` (and the ``tick`` option) name the fire time it is for."""
 
     def send(job: PeriodicJob, fire_time: datetime) -> None:
-        broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name=job.actor_name, args=(), kwargs={},
-                                        options={"tick": fire_time.astimezone(UTC).isoformat()}))
+        tick = fire_time.astimezone(UTC).isoformat()
+        broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name=job.actor_name, args=(),
+                                        kwargs={"at": tick}, options={"tick": tick}))
 
     return send
 
