@@ -1,8 +1,11 @@
 """Small responses the gateway sends instead of an object: errors, 304, HEAD, preflight.
 
 Errors carry ``Cache-Control: no-store`` so a CDN never keeps a 403 or a 404 in
-place of an object that becomes readable later, and never anything about the
-object itself (size, type, validators).
+place of an object that becomes readable later, ``X-Content-Type-Options: nosniff``
+and whatever CORS headers the route passes (so a cross-origin page can read the
+status), and never anything about the object itself (size, type, validators).
+The 412 and 416 answers about an object the caller may read also carry
+``Accept-Ranges: bytes``, like the object's own 200 and 206.
 """
 
 from __future__ import annotations

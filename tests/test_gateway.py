@@ -23,9 +23,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tortoise.exceptions import OperationalError
 
 from gateway.app import create_gateway_app
 from gateway.conditional import http_date
+from gateway.media_rows import RecentMedia
 from honeydue.models import Media, Membership, Residence, User
 from honeydue.models.enums import MediaPurpose, MediaStatus, ResidenceRole
 from honeydue.settings import Settings
@@ -495,6 +497,73 @@ async def test_configured_origins_are_honoured_exactly(gw: Gateway) -> None:
     assert "Origin" in allowed.headers["vary"]
     other = await gw.http.get(gw.link(media.key), headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+
+
+ORIGIN = "https://app.example"
+
+
+def _assert_readable_cross_origin_error(response: httpx.Response, status: int) -> None:
+    """DESIGN.md's gateway contract: nosniff and CORS on every GET/HEAD answer, errors included."""
+    assert response.status_code == status, response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert "Content-Range" in response.headers["access-control-expose-headers"]
+
+
+async def test_errors_before_access_is_known_carry_cors_and_nosniff_only(gw: Gateway) -> None:
+    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    media = await put_media(gw)
+    path = gw.link(media.key).split("?")[0]
+    for method in ("GET", "HEAD"):
+        for url, headers, status in [
+            (path, {}, 403),
+            (path, {"Authorization": "Bearer nope"}, 401),
+            (gw.link("residences/x/documents/missing.pdf"), {}, 404),
+        ]:
+            response = await gw.http.request(method, url, headers={"Origin": ORIGIN, "Range": "bytes=0-9",
+                                                                   **headers})
+            _assert_readable_cross_origin_error(response, status)
+            _assert_no_object_info(response)
+
+
+async def test_range_and_precondition_errors_carry_accept_ranges(gw: Gateway) -> None:
+    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    media = await put_media(gw)
+    for headers, status in [({"Range": "bytes=20000-"}, 416), ({"If-Match": '"not-the-etag"'}, 412)]:
+        response = await gw.http.get(gw.link(media.key), headers={"Origin": ORIGIN, **headers})
+        _assert_readable_cross_origin_error(response, status)
+        assert response.headers["accept-ranges"] == "bytes"
+        assert "etag" not in response.headers and "content-disposition" not in response.headers
+    head = await gw.http.head(gw.link(media.key), headers={"Origin": ORIGIN, "Range": "bytes=20000-"})
+    _assert_readable_cross_origin_error(head, 416)
+    assert head.headers["accept-ranges"] == "bytes" and head.headers["content-range"] == f"bytes */{SIZE}"
+
+
+async def test_store_failures_carry_cors_and_nosniff(gw: Gateway) -> None:
+    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    unstored = await put_media(gw, store=False)
+    wrong_size = await put_media(gw)
+    await Media.filter(id=wrong_size.id).update(size=SIZE + 10)
+    for media, status in [(unstored, 404), (wrong_size, 502)]:
+        response = await gw.http.get(gw.link(media.key), headers={"Origin": ORIGIN})
+        _assert_readable_cross_origin_error(response, status)
+        _assert_no_object_info(response)
+
+
+class _DatabaseDown(RecentMedia):
+    async def _load(self, key: str) -> Media | None:
+        raise OperationalError("connection refused")
+
+
+async def test_an_internal_failure_is_a_500_a_cross_origin_page_can_read(gw: Gateway) -> None:
+    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    gw.app.state.gateway_recent_media = _DatabaseDown()
+    media = await put_media(gw)
+    for method in ("GET", "HEAD"):
+        response = await gw.http.request(method, gw.link(media.key), headers={"Origin": ORIGIN})
+        _assert_readable_cross_origin_error(response, 500)
+        _assert_no_object_info(response)
 
 
 # --- local uploads ----------------------------------------------------------------------------------
