@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from honeydue import models
+from honeydue.media_policy import staging_key
 from honeydue.models import MediaPurpose, MediaStatus
 from tests.conftest import GraphQLClient
 from tests.plugins.domain import Actor, World, make_actor, make_world, ready_media
@@ -59,7 +60,7 @@ async def build(storage: object) -> Ctx:
         key=f"residences/{rid}/documents/{uuid.uuid4()}.png", owner=world.editor.user,
         purpose=MediaPurpose.DOCUMENT_FILE, target_id=rid, residence_id=rid, filename="scan.png",
         content_type="image/png", size=len(PNG), status=MediaStatus.PENDING)
-    await storage.put_bytes(pending.key, PNG, "image/png")  # type: ignore[attr-defined]
+    await storage.put_bytes(staging_key(pending.key), PNG, "image/png")  # type: ignore[attr-defined]
     await storage.put_bytes(doc_file.key, b"x" * doc_file.size, "image/jpeg")  # type: ignore[attr-defined]
     owner_avatar = await ready_media(world.owner, MediaPurpose.AVATAR, world.owner.user.id, None)
     await storage.put_bytes(owner_avatar.key, b"a" * owner_avatar.size, "image/jpeg")  # type: ignore[attr-defined]
