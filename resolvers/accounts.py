@@ -33,8 +33,10 @@ from honeydue.passwords import (
 )
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
+from honeydue.storage import Storage
 from honeydue.tokens import issue_token, revoke_all_tokens, revoke_token
 from honeydue.user_errors import UserErrorCode, reject
+from resolvers.media import replace_avatar
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,10 @@ async def logout(token: str) -> None:
     await revoke_token(token)
 
 
-async def update_profile(user: User, display_name: str | None, avatar_id: uuid.UUID | None) -> User:
+async def update_profile(
+    user: User, storage: Storage, display_name: str | None, avatar_id: uuid.UUID | None
+) -> User:
+    """Display name and avatar; an avatar replaced here is deleted (row and object), as on finalize."""
     fields: list[str] = []
     if display_name is not None:
         user.display_name = _check_display_name(display_name)
@@ -127,8 +132,7 @@ async def update_profile(user: User, display_name: str | None, avatar_id: uuid.U
             raise reject(UserErrorCode.MEDIA_NOT_ALLOWED, "That file was not uploaded as an avatar.", "avatarId")
         if media.status != MediaStatus.READY:
             raise reject(UserErrorCode.MEDIA_NOT_READY, "That file is not finalized yet.", "avatarId")
-        user.avatar_id = media.id
-        fields.append("avatar_id")
+        await replace_avatar(user, storage, media)
     if fields:
         await user.save(update_fields=fields)
     return user

@@ -243,7 +243,7 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
         await _drop_staging(storage, media)
     await media.refresh_from_db()
     if moved and media.status == MediaStatus.READY and media.purpose == MediaPurpose.AVATAR:
-        await _replace_avatar(user, storage, media)
+        await replace_avatar(user, storage, media)
     return media
 
 
@@ -255,7 +255,7 @@ async def _drop_staging(storage: Storage, media: Media) -> None:
         log.warning("could not delete the staging object of media %s: %s", media.id, exc)
 
 
-async def _replace_avatar(user: User, storage: Storage, media: Media) -> None:
+async def replace_avatar(user: User, storage: Storage, media: Media) -> None:
     """Make ``media`` the user's avatar and delete the one it replaces (row and object)."""
     old_id = user.avatar_id
     user.avatar_id = media.id

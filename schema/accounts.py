@@ -186,7 +186,7 @@ class AccountMutation:
         user = info.context.require_user()
         try:
             avatar_id = parse_id(input.avatar_id, "avatarId")
-            user = await accounts.update_profile(user, input.display_name, avatar_id)
+            user = await accounts.update_profile(user, info.context.storage, input.display_name, avatar_id)
         except InputRejected as rejected:
             return UpdateProfilePayload(user_errors=user_errors(rejected.errors))
         return UpdateProfilePayload(user=User.from_row(user))

@@ -226,6 +226,23 @@ async def test_avatar_upload_finalize_download_and_replace(gql: GraphQLClient, s
         raise AssertionError("the replaced avatar's object is still stored")
 
 
+async def test_avatar_chosen_with_update_profile_deletes_the_one_it_replaces(gql: GraphQLClient,
+                                                                          storage: object) -> None:
+    token, user_id = await register(gql)
+    current = await uploaded(gql, token)
+    # A second READY avatar that finalize did not install (e.g. restored by an operator): pick it explicitly.
+    spare = await models.Media.create(key=f"users/{user_id}/profile/{uuid.uuid4()}.png", owner_id=user_id,
+                                      purpose=models.MediaPurpose.AVATAR, target_id=user_id, filename="b.png",
+                                      content_type="image/png", size=len(PNG), status=models.MediaStatus.READY)
+    await storage.put_bytes(spare.key, PNG, "image/png")  # type: ignore[attr-defined]
+    await ok(gql, "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { user { id } userErrors { code } } }",
+             {"i": {"avatarId": str(spare.id)}}, token)
+    me = await gql.execute("{ me { avatar { id } } }", token=token)
+    assert me["data"]["me"]["avatar"]["id"] == str(spare.id)
+    assert not await models.Media.exists(id=current["id"])
+    assert await stored(storage, spare.key)
+
+
 async def test_completion_photo_and_document_targets_and_roles(gql: GraphQLClient) -> None:
     owner, _ = await register(gql)
     editor, _ = await register(gql)
