@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     def _check_production(self) -> Settings:
         if self.honeydue_env == "production" and not self.media_signing_key:
             raise ValueError("MEDIA_SIGNING_KEY is required when HONEYDUE_ENV=production")
+        if self.honeydue_env == "production" and not self.public_gateway_url:
+            # Otherwise every media link would silently point at a loopback address.
+            raise ValueError("PUBLIC_GATEWAY_URL is required when HONEYDUE_ENV=production")
         if self.b2_endpoint and not self.b2_bucket_name:
             raise ValueError("B2_BUCKET_NAME is required when B2_ENDPOINT is set")
         return self
@@ -185,7 +188,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         err = exc.errors()[0]
         name = _field_env_name(tuple(err.get("loc", ())))
         message = err.get("msg", "invalid value").removeprefix("Value error, ")
-        if name == "configuration" or message.startswith(("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME")):
+        if name == "configuration" or message.startswith(("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL")):
             raise ConfigError(f"configuration error: {message}") from None
         raise ConfigError(f"configuration error: {name}: {message}") from None
 

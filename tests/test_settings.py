@@ -18,6 +18,7 @@ from honeydue.settings import ConfigError, load_settings
         ({"STORAGE_MAX_FILE_SIZE": "0"}, "STORAGE_MAX_FILE_SIZE"),
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
         ({"HONEYDUE_ENV": "production"}, "MEDIA_SIGNING_KEY"),
+        ({"HONEYDUE_ENV": "production", "MEDIA_SIGNING_KEY": "k" * 40}, "PUBLIC_GATEWAY_URL"),
         ({"B2_USE_SSL": "maybe"}, "B2_USE_SSL"),
         ({"PUBLIC_GATEWAY_URL": "ftp://cdn"}, "PUBLIC_GATEWAY_URL"),
         ({"B2_ENDPOINT": "http://s3.local"}, "B2_BUCKET_NAME"),
