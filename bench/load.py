@@ -64,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres-admin-url",
                         default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--print-pids", action="store_true",
+                        help="print the api/gateway/worker PIDs to stderr once they are up (to attach a profiler, "
+                             "e.g. py-spy record --pid PID)")
     return parser.parse_args(argv)
 
 
@@ -347,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             "worker": stack.enter_context(process(["worker", "--processes", "1", "--threads", "2"], env, workdir,
                                                   None)),
         }
+        if args.print_pids:
+            print(json.dumps({name: proc.pid for name, proc in processes.items()}), file=sys.stderr, flush=True)
         with PeakRss(processes) as rss:
             stats, elapsed = asyncio.run(drive(f"http://127.0.0.1:{api_port}", args.clients, args.seconds,
                                                args.seed))
