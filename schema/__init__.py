@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -26,6 +34,15 @@ log = logging.getLogger("honeydue.graphql")
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
+# Clients send the same few query texts over and over: parsing and validating one costs more CPU than most
+# resolvers, so both results are kept per distinct text (bounded LRU; both steps are pure functions of the
+# text, the token limit and the schema). The limits' rule classes are built once here: Strawberry's limiter
+# extensions define a new rule class per instance, which would give every request a new cache key.
+QUERY_CACHE_SIZE = 256
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 Query = merge_types(
     "Query", (AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, MediaQuery, NotificationQuery, AdminQuery)
@@ -34,6 +51,21 @@ Mutation = merge_types(
     "Mutation",
     (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation, NotificationMutation),
 )
+
+class _ParserCache(ParserCache):
+    """Strawberry's ParserCache, except that a text that fails to parse is left to the normal parse step.
+
+    An error raised inside the extension's hook escapes Strawberry's parse-error handling (the client
+    would get an uncoded error); parsing again where Strawberry expects it keeps the answer identical.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError:
+            self.execution_context.graphql_document = None
+            yield
+
 
 class HoneydueSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
@@ -52,8 +84,9 @@ schema = HoneydueSchema(
     extensions=[
         GraphQLMetrics,
         ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: _ParserCache(maxsize=QUERY_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
     ],
 )
