@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,11 +292,13 @@ async def run_client(client: Client, deadline: float, stats: Stats, seed: int) -
         stats.latencies[op].append(time.perf_counter() - started)
 
 
-async def drive(api_url: str, clients: int, seconds: float, seed: int) -> tuple[Stats, float]:
+async def drive(api_url: str, clients: int, seconds: float, seed: int,
+                on_start: Callable[[], None] = lambda: None) -> tuple[Stats, float]:
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as http:
         prepared = [await make_client(http, i) for i in range(clients)]
         stats = Stats()
+        on_start()
         started = time.monotonic()
         deadline = started + seconds
         await asyncio.gather(*(run_client(c, deadline, stats, seed + i) for i, c in enumerate(prepared)))
@@ -309,7 +311,20 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def report(args: argparse.Namespace, stats: Stats, elapsed: float, peak: dict[str, int]) -> dict:
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User + system CPU time of ``proc`` and its live children so far."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def report(args: argparse.Namespace, stats: Stats, elapsed: float, peak: dict[str, int],
+           cpu: dict[str, float]) -> dict:
     return {
         "clients": args.clients,
         "seconds": round(elapsed, 2),
@@ -321,6 +336,7 @@ def report(args: argparse.Namespace, stats: Stats, elapsed: float, peak: dict[st
         "errors": stats.errors,
         "error_samples": stats.error_samples,
         "peak_rss_mb": {name: round(value / 2**20, 1) for name, value in peak.items()},
+        "cpu_ms_per_request": {name: round(1000 * value / max(stats.requests, 1), 2) for name, value in cpu.items()},
     }
 
 
@@ -352,10 +368,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.print_pids:
             print(json.dumps({name: proc.pid for name, proc in processes.items()}), file=sys.stderr, flush=True)
+        cpu_before: dict[str, float] = {}
+
+        def start_cpu_clock() -> None:
+            cpu_before.update({name: cpu_seconds(proc) for name, proc in processes.items()})
+
         with PeakRss(processes) as rss:
             stats, elapsed = asyncio.run(drive(f"http://127.0.0.1:{api_port}", args.clients, args.seconds,
-                                               args.seed))
-        print(json.dumps(report(args, stats, elapsed, rss.peak), separators=(",", ":")))  # noqa: T201
+                                               args.seed, start_cpu_clock))
+        cpu = {name: cpu_seconds(proc) - cpu_before[name] for name, proc in processes.items()}
+        print(json.dumps(report(args, stats, elapsed, rss.peak, cpu), separators=(",", ":")))  # noqa: T201
     return 1 if stats.errors else 0
 
 
