@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from honeydue.models import Notification, NotificationPreference, NotificationType, User
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode
+from resolvers.paging import fetch_page
 
 DEFAULT_HOUR = 20  # matches NotificationPreference.hour_of_day's default
 
@@ -38,9 +39,7 @@ async def list_notifications(
     query = Notification.filter(user_id=user.id)
     if unread_only:
         query = query.filter(read_at__isnull=True)
-    total = await query.count()
-    rows = await query.order_by("-created_at", "-id").offset(offset).limit(limit) if limit else []
-    return list(rows), total
+    return await fetch_page(query, offset, limit, "-created_at", "-id")
 
 
 async def mark_read(user: User, ids: list[object], now: datetime) -> int:

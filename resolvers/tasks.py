@@ -44,6 +44,7 @@ from honeydue.schedule import (
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
 from resolvers import attachments
 from resolvers.access import as_id, require_role, task_for
+from resolvers.paging import fetch_page
 from resolvers.validation import checked_title
 
 # A phone whose clock runs a little fast may say "now" a moment ahead of the server.
@@ -129,9 +130,7 @@ async def upcoming_tasks(user: User, days: int, offset: int, limit: int, now: da
     within = Q(*(Q(residence_id=rid, due_date__lte=local_today(tz, now) + timedelta(days=days))
                  for rid, tz in zones), join_type="OR")
     query = Task.filter(within, archived=False, cancelled=False, completed=False, due_date__isnull=False)
-    total = await query.count()
-    rows = await query.order_by("due_date", "created_at", "id").offset(offset).limit(limit) if limit else []
-    return list(rows), total
+    return await fetch_page(query, offset, limit, "due_date", "created_at", "id")
 
 
 # Writing tasks -----------------------------------------------------------------------------------------
