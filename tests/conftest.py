@@ -11,6 +11,7 @@ can never pass by testing less.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -148,6 +149,24 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_TEST_URL
+
+
+@contextlib.contextmanager
+def flushed_redis(url: str) -> Iterator[object]:
+    """A synchronous client on ``url``'s database, emptied before and after (missing Redis: see above)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        missing_service(f"Redis at {url}")
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture

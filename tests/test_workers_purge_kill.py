@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from honeydue.models import AccountPurge
 from honeydue.settings import Settings, load_settings
 from honeydue.storage import create_storage
 from honeydue.storage.base import Storage
-from tests.conftest import missing_service
+from tests.conftest import flushed_redis
 from workers.actors import send
 from workers.broker import create_broker
 
@@ -100,16 +101,9 @@ async def wait_until(condition, seconds: float, what: str, log: Path) -> None:
 
 
 @pytest.fixture
-def worker_redis() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        missing_service(f"Redis at {REDIS_URL}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+def worker_redis() -> Iterator[redis.Redis]:
+    with flushed_redis(REDIS_URL) as client:
+        yield client  # type: ignore[misc]
 
 
 async def test_purge_survives_a_worker_killed_mid_purge(

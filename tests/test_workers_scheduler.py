@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
@@ -16,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from dramatiq.brokers.redis import RedisBroker
 
 from honeydue.settings import load_settings
-from tests.conftest import missing_service
+from tests.conftest import flushed_redis
 from workers.cli import list_jobs
 from workers.schedule import PeriodicJob, periodic_jobs
 from workers.scheduler import (
@@ -36,16 +37,9 @@ EVERY_SECOND = PeriodicJob("heartbeat", "heartbeat_actor", "every second",
 
 
 @pytest.fixture
-def redis_db() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        missing_service(f"Redis at {REDIS_URL}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+def redis_db() -> Iterator[redis.Redis]:
+    with flushed_redis(REDIS_URL) as client:
+        yield client  # type: ignore[misc]
 
 
 class Replica:
