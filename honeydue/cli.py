@@ -131,25 +131,25 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_createadmin(args: argparse.Namespace) -> None:
     from honeydue.db import close_db, init_db
-    from honeydue.user_errors import InputRejected
+    from honeydue.models import User
+    from honeydue.user_errors import Rejection, attempt
     from resolvers.admin import create_admin
 
     settings = settings_or_exit()
     password = args.password or os.environ.get("HONEYDUE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
 
-    async def run() -> object:
+    async def run() -> User | Rejection:
         await init_db(settings)
         try:
-            return await create_admin(args.email, password, args.display_name or args.email.split("@")[0])
+            return await attempt(create_admin(args.email, password, args.display_name or args.email.split("@")[0]))
         finally:
             await close_db()
 
-    try:
-        user = asyncio.run(run())
-    except InputRejected as exc:
-        print(f"createadmin: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(f"admin {user.email} ({user.id}) is ready")  # type: ignore[attr-defined]
+    user = asyncio.run(run())
+    if isinstance(user, Rejection):
+        print(f"createadmin: {'; '.join(error.message for error in user.errors)}", file=sys.stderr)
+        raise SystemExit(1)
+    print(f"admin {user.email} ({user.id}) is ready")
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:

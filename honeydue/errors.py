@@ -35,3 +35,10 @@ class NotFound(ApiError):
 class RateLimited(ApiError):
     code = "RATE_LIMITED"
     default_message = "Too many requests; try again later."
+
+
+class InvalidInput(ApiError):
+    """A query argument that breaks a documented rule (a list over its cap); mutations answer userErrors."""
+
+    code = "INVALID_INPUT"
+    default_message = "Invalid input."

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class UserErrorCode(StrEnum):
@@ -49,3 +53,22 @@ class InputRejected(Exception):
 
 def reject(code: UserErrorCode, message: str, *field: str) -> InputRejected:
     return InputRejected(UserError(code, message, list(field) or None))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """What an operation that raised InputRejected answers instead of its result."""
+
+    errors: list[UserError]
+
+
+async def attempt(work: Awaitable[T]) -> T | Rejection:
+    """``work``'s result, or the user errors it was rejected with.
+
+    The one place InputRejected is caught: the GraphQL mutations (``schema.mutation``) and the CLI read the
+    rejection from here, so no caller can turn it into something other than user errors.
+    """
+    try:
+        return await work
+    except InputRejected as rejected:
+        return Rejection(rejected.errors)

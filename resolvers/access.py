@@ -11,14 +11,7 @@ from typing import TypeVar
 
 from honeydue.errors import Forbidden, NotFound
 from honeydue.models import ROLE_RANK, Document, Membership, ResidenceRole, Task, User
-
-
-def as_id(value: object) -> uuid.UUID:
-    """An ID naming the object an operation is about; a malformed one is simply not found."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound() from None
+from resolvers.ids import as_id
 
 
 def role_at_least(role: ResidenceRole | str, minimum: ResidenceRole) -> bool:

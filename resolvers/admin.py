@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ from tortoise.functions import Sum
 from honeydue.errors import Forbidden, NotFound
 from honeydue.models import Media, MediaStatus, Residence, Task, User
 from resolvers.accounts import create_user, normalise_email
+from resolvers.ids import as_id
 
 
 def require_admin(user: User) -> User:
@@ -32,11 +32,7 @@ async def list_users(search: str | None, offset: int, limit: int) -> tuple[list[
 
 
 async def get_user(user_id: object) -> User:
-    try:
-        uid = uuid.UUID(str(user_id))
-    except ValueError:
-        raise NotFound() from None
-    user = await User.get_or_none(id=uid)
+    user = await User.get_or_none(id=as_id(user_id))
     if user is None:
         raise NotFound()
     return user

@@ -15,23 +15,17 @@ from tortoise.queryset import QuerySet
 
 from honeydue.models import Media, MediaPurpose, MediaStatus, User
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode
+from resolvers.ids import id_list
+from resolvers.validation import MAX_FILES
 
 
-def parse_media_ids(values: Sequence[object], field: str) -> list[uuid.UUID]:
-    """The IDs as UUIDs, duplicates dropped (order kept); a malformed one is a user error at its index."""
-    ids: list[uuid.UUID] = []
-    errors: list[UserError] = []
-    for index, value in enumerate(values):
-        try:
-            media_id = uuid.UUID(str(value))
-        except ValueError:
-            errors.append(UserError(UserErrorCode.MEDIA_NOT_ALLOWED, "No such file.", [field, str(index)]))
-            continue
-        if media_id not in ids:
-            ids.append(media_id)
-    if errors:
-        raise InputRejected(*errors)
-    return ids
+def file_ids(values: Sequence[object], field: str) -> list[uuid.UUID]:
+    """The IDs of a list of files to attach (``fileIds``, ``photoIds``): at most ``MAX_FILES``, duplicates dropped.
+
+    A malformed ID is MEDIA_NOT_ALLOWED at its index, as an unknown one is in ``check_attachable``.
+    """
+    return id_list(values, field, limit=MAX_FILES, code=UserErrorCode.MEDIA_NOT_ALLOWED,
+                   message="That file is not one of your uploads.")
 
 
 async def check_attachable(

@@ -11,7 +11,8 @@ from tortoise.transactions import in_transaction
 from honeydue.models import Document, DocumentKind, Media, MediaPurpose, ResidenceRole, User
 from honeydue.user_errors import UserErrorCode, reject
 from resolvers import attachments
-from resolvers.access import as_id, document_for, require_role
+from resolvers.access import document_for, require_role
+from resolvers.ids import as_id
 from resolvers.tasks import KEEP
 from resolvers.validation import checked_title
 

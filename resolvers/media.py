@@ -42,7 +42,8 @@ from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound, Storage, StorageError, UploadTarget
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
-from resolvers.access import as_id, membership_for, require_role, role_at_least, task_for
+from resolvers.access import membership_for, require_role, role_at_least, task_for
+from resolvers.ids import as_id
 
 log = logging.getLogger(__name__)
 

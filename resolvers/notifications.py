@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +10,9 @@ from tortoise.transactions import in_transaction
 
 from honeydue.models import Notification, NotificationPreference, NotificationType, User
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode
+from resolvers.ids import id_list
 from resolvers.paging import fetch_page
+from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS, check_length
 
 DEFAULT_HOUR = 20  # matches NotificationPreference.hour_of_day's default
 
@@ -42,17 +44,9 @@ async def list_notifications(
     return await fetch_page(query, offset, limit, "-created_at", "-id")
 
 
-async def mark_read(user: User, ids: list[object], now: datetime) -> int:
-    """Mark the user's own notifications read; IDs of anyone else's are ignored, not reported."""
-    parsed: list[uuid.UUID] = []
-    errors: list[UserError] = []
-    for index, value in enumerate(ids):
-        try:
-            parsed.append(uuid.UUID(str(value)))
-        except ValueError:
-            errors.append(UserError(UserErrorCode.NOT_FOUND, "No such notification.", ["ids", str(index)]))
-    if errors:
-        raise InputRejected(*errors)
+async def mark_read(user: User, ids: Sequence[object], now: datetime) -> int:
+    """Mark the user's own notifications read (at most 100 IDs); IDs of anyone else's are ignored, not reported."""
+    parsed = id_list(ids, "ids", limit=MAX_NOTIFICATION_IDS, message="No such notification.")
     if not parsed:
         return 0
     return await Notification.filter(user_id=user.id, id__in=parsed, read_at__isnull=True).update(read_at=now)
@@ -60,6 +54,7 @@ async def mark_read(user: User, ids: list[object], now: datetime) -> int:
 
 async def update_preferences(user: User, changes: list[Preference]) -> None:
     """Store the user's choice per notification type (hour of day 0-23, in the residence's timezone)."""
+    check_length(changes, MAX_LIST, "preferences")
     errors = [
         UserError(UserErrorCode.INVALID_INPUT, "hourOfDay must be between 0 and 23.",
                   ["preferences", str(index), "hourOfDay"])

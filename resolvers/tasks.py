@@ -43,7 +43,8 @@ from honeydue.schedule import (
 )
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
 from resolvers import attachments
-from resolvers.access import as_id, require_role, task_for
+from resolvers.access import require_role, task_for
+from resolvers.ids import as_id, reference_id
 from resolvers.paging import fetch_page
 from resolvers.validation import checked_title
 
@@ -153,11 +154,8 @@ def _due_date(value: date | None) -> date | None:
 async def _assignee(residence_id: uuid.UUID, assignee_id: object) -> uuid.UUID | None:
     if assignee_id is None:
         return None
-    try:
-        user_id = uuid.UUID(str(assignee_id))
-    except ValueError:
-        user_id = None
-    if user_id is None or not await Membership.filter(residence_id=residence_id, user_id=user_id).exists():
+    user_id = reference_id(assignee_id)
+    if not await Membership.filter(residence_id=residence_id, user_id=user_id).exists():
         raise reject(UserErrorCode.INVALID_INPUT, "The assignee must be a member of the residence.", "assigneeId")
     return user_id
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sized
+
+from honeydue.errors import InvalidInput
 from honeydue.user_errors import UserErrorCode, reject
 
 MAX_TITLE_LENGTH = 200
+
+# Every list the API accepts is capped, and the cap is checked before any work on the list (docs/api.md,
+# "Limits"): without one, 10,000 unknown IDs tied the server up for seconds.
+MAX_FILES = 20  # files per document, photos per completion
+MAX_NOTIFICATION_IDS = 100  # markNotificationsRead
+MAX_LIST = 100  # any other list
 
 
 def checked_title(value: str | None) -> str:
@@ -13,3 +22,19 @@ def checked_title(value: str | None) -> str:
     if not value or len(value) > MAX_TITLE_LENGTH:
         raise reject(UserErrorCode.INVALID_INPUT, f"Title must be 1 to {MAX_TITLE_LENGTH} characters.", "title")
     return value
+
+
+def _too_long_message(field: str, limit: int) -> str:
+    return f"{field} may hold at most {limit} entries."
+
+
+def check_length(values: Sized, limit: int, field: str) -> None:
+    """One INVALID_INPUT user error on ``field`` when an input list holds more than ``limit`` entries."""
+    if len(values) > limit:
+        raise reject(UserErrorCode.INVALID_INPUT, _too_long_message(field, limit), field)
+
+
+def check_argument_length(values: Sized | None, limit: int, field: str) -> None:
+    """The same cap for a query's argument, which has no payload: a top-level INVALID_INPUT error."""
+    if values is not None and len(values) > limit:
+        raise InvalidInput(_too_long_message(field, limit))

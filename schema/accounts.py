@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,11 +9,11 @@ import strawberry
 from strawberry.types import Info
 
 from honeydue import models
-from honeydue.user_errors import InputRejected
 from resolvers import accounts
-from schema.common import UserError, user_errors
+from resolvers.ids import reference_id
 from schema.context import Context
 from schema.media import Media, load_media
+from schema.mutation import OkResult, mutation
 
 if TYPE_CHECKING:
     from schema.notifications import NotificationPreference
@@ -84,65 +83,14 @@ class DeleteAccountInput:
 
 
 @strawberry.type
-class AuthPayload:
+class AuthResult:
     token: str | None = None
     user: User | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class UserPayload:
+class UserResult:
     user: User | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class OkPayload:
-    ok: bool
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-# API.md names every payload after its mutation.
-@strawberry.type
-class RegisterPayload(AuthPayload):
-    pass
-
-
-@strawberry.type
-class LoginPayload(AuthPayload):
-    pass
-
-
-@strawberry.type
-class LogoutPayload(OkPayload):
-    pass
-
-
-@strawberry.type
-class UpdateProfilePayload(UserPayload):
-    pass
-
-
-@strawberry.type
-class ChangePasswordPayload(OkPayload):
-    pass
-
-
-@strawberry.type
-class DeleteAccountPayload(OkPayload):
-    pass
-
-
-def parse_id(value: str | None, field: str) -> uuid.UUID | None:
-    """An ID argument as a UUID; a malformed one is a user error on ``field``."""
-    from honeydue.user_errors import UserErrorCode, reject
-
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise reject(UserErrorCode.NOT_FOUND, "No such object.", field) from None
 
 
 @strawberry.type
@@ -154,57 +102,36 @@ class AccountQuery:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation
-    async def register(self, info: Info[Context, None], input: RegisterInput) -> RegisterPayload:
-        try:
-            session = await accounts.register(
-                info.context.settings, input.email, input.password, input.display_name
-            )
-        except InputRejected as rejected:
-            return RegisterPayload(user_errors=user_errors(rejected.errors))
-        return RegisterPayload(token=session.token, user=User.from_row(session.user))
+    @mutation(public=True)
+    async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthResult:
+        session = await accounts.register(info.context.settings, input.email, input.password, input.display_name)
+        return AuthResult(token=session.token, user=User.from_row(session.user))
 
-    @strawberry.mutation
-    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
+    @mutation(public=True)
+    async def login(self, info: Info[Context, None], input: LoginInput) -> AuthResult:
         ctx = info.context
-        try:
-            session = await accounts.login(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email,
-                                           input.password)
-        except InputRejected as rejected:
-            return LoginPayload(user_errors=user_errors(rejected.errors))
-        return LoginPayload(token=session.token, user=User.from_row(session.user))
+        session = await accounts.login(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password)
+        return AuthResult(token=session.token, user=User.from_row(session.user))
 
-    @strawberry.mutation
-    async def logout(self, info: Info[Context, None]) -> LogoutPayload:
+    @mutation()
+    async def logout(self, info: Info[Context, None]) -> OkResult:
+        await accounts.logout(info.context.token or "")
+        return OkResult(ok=True)
+
+    @mutation()
+    async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> UserResult:
         ctx = info.context
-        ctx.require_user()
-        await accounts.logout(ctx.token or "")
-        return LogoutPayload(ok=True)
+        avatar_id = None if input.avatar_id is None else reference_id(input.avatar_id)
+        user = await accounts.update_profile(ctx.require_user(), ctx.storage, input.display_name, avatar_id)
+        return UserResult(user=User.from_row(user))
 
-    @strawberry.mutation
-    async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> UpdateProfilePayload:
-        user = info.context.require_user()
-        try:
-            avatar_id = parse_id(input.avatar_id, "avatarId")
-            user = await accounts.update_profile(user, info.context.storage, input.display_name, avatar_id)
-        except InputRejected as rejected:
-            return UpdateProfilePayload(user_errors=user_errors(rejected.errors))
-        return UpdateProfilePayload(user=User.from_row(user))
-
-    @strawberry.mutation
-    async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> ChangePasswordPayload:
+    @mutation()
+    async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> OkResult:
         ctx = info.context
-        try:
-            await accounts.change_password(ctx.require_user(), ctx.token, input.current_password,
-                                           input.new_password)
-        except InputRejected as rejected:
-            return ChangePasswordPayload(ok=False, user_errors=user_errors(rejected.errors))
-        return ChangePasswordPayload(ok=True)
+        await accounts.change_password(ctx.require_user(), ctx.token, input.current_password, input.new_password)
+        return OkResult(ok=True)
 
-    @strawberry.mutation
-    async def delete_account(self, info: Info[Context, None], input: DeleteAccountInput) -> DeleteAccountPayload:
-        try:
-            await accounts.delete_account(info.context.require_user(), input.password)
-        except InputRejected as rejected:
-            return DeleteAccountPayload(ok=False, user_errors=user_errors(rejected.errors))
-        return DeleteAccountPayload(ok=True)
+    @mutation()
+    async def delete_account(self, info: Info[Context, None], input: DeleteAccountInput) -> OkResult:
+        await accounts.delete_account(info.context.require_user(), input.password)
+        return OkResult(ok=True)

@@ -9,13 +9,13 @@ import strawberry
 from strawberry.types import Info
 
 from honeydue import models
-from honeydue.user_errors import InputRejected
 from resolvers import documents
-from resolvers.attachments import parse_media_ids
+from resolvers.attachments import file_ids
+from resolvers.validation import MAX_FILES
 from schema import loaders
-from schema.common import UserError, user_errors
 from schema.context import Context
 from schema.media import Media
+from schema.mutation import mutation
 from schema.tasks import sent_fields
 
 if TYPE_CHECKING:
@@ -62,7 +62,8 @@ class CreateDocumentInput:
     kind: DocumentKind = models.DocumentKind.OTHER  # type: ignore[valid-type]
     notes: str | None = None
     expires_at: date | None = None
-    file_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    file_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description=f"READY files uploaded for this residence; at most {MAX_FILES}.")
 
 
 @strawberry.input(description="Only the fields sent change; fileIds, when sent, is the whole new list of files.")
@@ -72,7 +73,8 @@ class UpdateDocumentInput:
     kind: DocumentKind | None = strawberry.UNSET  # type: ignore[valid-type]
     notes: str | None = strawberry.UNSET
     expires_at: date | None = strawberry.UNSET
-    file_ids: list[strawberry.ID] | None = strawberry.UNSET
+    file_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description=f"The document's whole new list of files; at most {MAX_FILES}.")
 
 
 @strawberry.input
@@ -81,23 +83,13 @@ class DeleteDocumentInput:
 
 
 @strawberry.type
-class DocumentPayload:
+class DocumentResult:
     document: Document | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class CreateDocumentPayload(DocumentPayload):
-    pass
-
-
-@strawberry.type
-class UpdateDocumentPayload(DocumentPayload):
-    pass
-
-
-@strawberry.type
-class DeleteDocumentPayload(DocumentPayload):
+class DeletedDocumentResult:
+    document: Document | None = None
     deleted_id: strawberry.ID | None = None
 
 
@@ -110,31 +102,23 @@ class DocumentQuery:
 
 @strawberry.type
 class DocumentMutation:
-    @strawberry.mutation
-    async def create_document(self, info: Info[Context, None], input: CreateDocumentInput) -> CreateDocumentPayload:
-        user = info.context.require_user()
-        try:
-            row = await documents.create_document(
-                user, input.residence_id, title=input.title, kind=input.kind, notes=input.notes,
-                expires_at=input.expires_at, file_ids=parse_media_ids(input.file_ids, "fileIds"),
-            )
-        except InputRejected as rejected:
-            return CreateDocumentPayload(user_errors=user_errors(rejected.errors))
-        return CreateDocumentPayload(document=Document.from_row(row))
+    @mutation()
+    async def create_document(self, info: Info[Context, None], input: CreateDocumentInput) -> DocumentResult:
+        row = await documents.create_document(
+            info.context.require_user(), input.residence_id, title=input.title, kind=input.kind, notes=input.notes,
+            expires_at=input.expires_at, file_ids=file_ids(input.file_ids, "fileIds"),
+        )
+        return DocumentResult(document=Document.from_row(row))
 
-    @strawberry.mutation
-    async def update_document(self, info: Info[Context, None], input: UpdateDocumentInput) -> UpdateDocumentPayload:
-        user = info.context.require_user()
-        try:
-            changes = sent_fields(input, "document_id")
-            if "file_ids" in changes:
-                changes["file_ids"] = parse_media_ids(input.file_ids or [], "fileIds")
-            row = await documents.update_document(user, input.document_id, **changes)
-        except InputRejected as rejected:
-            return UpdateDocumentPayload(user_errors=user_errors(rejected.errors))
-        return UpdateDocumentPayload(document=Document.from_row(row))
+    @mutation()
+    async def update_document(self, info: Info[Context, None], input: UpdateDocumentInput) -> DocumentResult:
+        changes = sent_fields(input, "document_id")
+        if "file_ids" in changes:
+            changes["file_ids"] = file_ids(input.file_ids or [], "fileIds")
+        row = await documents.update_document(info.context.require_user(), input.document_id, **changes)
+        return DocumentResult(document=Document.from_row(row))
 
-    @strawberry.mutation
-    async def delete_document(self, info: Info[Context, None], input: DeleteDocumentInput) -> DeleteDocumentPayload:
+    @mutation()
+    async def delete_document(self, info: Info[Context, None], input: DeleteDocumentInput) -> DeletedDocumentResult:
         row = await documents.delete_document(info.context.require_user(), input.document_id)
-        return DeleteDocumentPayload(document=Document.from_row(row), deleted_id=strawberry.ID(str(row.id)))
+        return DeletedDocumentResult(document=Document.from_row(row), deleted_id=strawberry.ID(str(row.id)))

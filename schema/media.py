@@ -18,10 +18,9 @@ from honeydue import models
 from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
-from honeydue.user_errors import InputRejected
 from resolvers import media as media_rules
-from schema.common import UserError, user_errors
 from schema.context import Context
+from schema.mutation import OkResult, mutation
 
 MediaStatus = strawberry.enum(models.MediaStatus, name="MediaStatus")
 UploadPurpose = strawberry.enum(models.MediaPurpose, name="UploadPurpose")
@@ -138,22 +137,14 @@ class DeleteMediaInput:
 
 
 @strawberry.type
-class RequestUploadPayload:
+class UploadResult:
     media: Media | None = None
     upload: UploadTarget | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class FinalizeUploadPayload:
+class MediaResult:
     media: Media | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class DeleteMediaPayload:
-    ok: bool
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -165,34 +156,25 @@ class MediaQuery:
 
 @strawberry.type
 class MediaMutation:
-    @strawberry.mutation
-    async def request_upload(self, info: Info[Context, None], input: RequestUploadInput) -> RequestUploadPayload:
+    @mutation()
+    async def request_upload(self, info: Info[Context, None], input: RequestUploadInput) -> UploadResult:
         ctx = info.context
         spec = media_rules.UploadSpec(
             purpose=models.MediaPurpose(input.purpose), target_id=input.target_id, filename=input.filename,
             content_type=input.content_type, size=input.size, md5=input.md5,
         )
-        try:
-            result = await media_rules.request_upload(ctx.require_user(), ctx.settings, ctx.storage,
-                                                      ctx.rate_limiter, spec)
-        except InputRejected as rejected:
-            return RequestUploadPayload(user_errors=user_errors(rejected.errors))
-        return RequestUploadPayload(media=Media.from_row(result.media), upload=UploadTarget.from_target(result.target))
+        result = await media_rules.request_upload(ctx.require_user(), ctx.settings, ctx.storage, ctx.rate_limiter,
+                                                  spec)
+        return UploadResult(media=Media.from_row(result.media), upload=UploadTarget.from_target(result.target))
 
-    @strawberry.mutation
-    async def finalize_upload(self, info: Info[Context, None], input: FinalizeUploadInput) -> FinalizeUploadPayload:
+    @mutation()
+    async def finalize_upload(self, info: Info[Context, None], input: FinalizeUploadInput) -> MediaResult:
         ctx = info.context
-        try:
-            row = await media_rules.finalize_upload(ctx.require_user(), ctx.settings, ctx.storage, input.media_id)
-        except InputRejected as rejected:
-            return FinalizeUploadPayload(user_errors=user_errors(rejected.errors))
-        return FinalizeUploadPayload(media=Media.from_row(row))
+        row = await media_rules.finalize_upload(ctx.require_user(), ctx.settings, ctx.storage, input.media_id)
+        return MediaResult(media=Media.from_row(row))
 
-    @strawberry.mutation
-    async def delete_media(self, info: Info[Context, None], input: DeleteMediaInput) -> DeleteMediaPayload:
+    @mutation()
+    async def delete_media(self, info: Info[Context, None], input: DeleteMediaInput) -> OkResult:
         ctx = info.context
-        try:
-            await media_rules.delete_media(ctx.require_user(), ctx.storage, input.media_id, input.detach)
-        except InputRejected as rejected:
-            return DeleteMediaPayload(ok=False, user_errors=user_errors(rejected.errors))
-        return DeleteMediaPayload(ok=True)
+        await media_rules.delete_media(ctx.require_user(), ctx.storage, input.media_id, input.detach)
+        return OkResult(ok=True)

@@ -9,13 +9,14 @@ from strawberry.types import Info
 
 from honeydue import models
 from honeydue.errors import Forbidden
-from honeydue.user_errors import InputRejected
 from resolvers import notifications
+from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS
 from schema import loaders
 from schema.accounts import User
-from schema.common import Connection, UserError, make_connection, page_bounds, user_errors
+from schema.common import Connection, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
+from schema.mutation import mutation
 from schema.tasks import Task
 
 NotificationType = strawberry.enum(models.NotificationType, name="NotificationType")
@@ -77,14 +78,14 @@ class Notification:
 
 @strawberry.input
 class MarkNotificationsReadInput:
-    ids: list[strawberry.ID]
+    ids: list[strawberry.ID] = strawberry.field(
+        description=f"At most {MAX_NOTIFICATION_IDS}; IDs of someone else's notifications are ignored.")
 
 
 @strawberry.type
-class MarkNotificationsReadPayload:
-    ok: bool
+class MarkedReadResult:
+    ok: bool = False
     marked: int = strawberry.field(default=0, description="How many were unread and now are read.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -96,14 +97,14 @@ class NotificationPreferenceInput:
 
 @strawberry.input(description="Types not listed keep their current setting.")
 class UpdateNotificationPreferencesInput:
-    preferences: list[NotificationPreferenceInput]
+    preferences: list[NotificationPreferenceInput] = strawberry.field(
+        description=f"At most {MAX_LIST}, each type at most once.")
 
 
 @strawberry.type
-class UpdateNotificationPreferencesPayload:
+class PreferencesResult:
     user: User | None = None
     preferences: list[NotificationPreference] | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -121,27 +122,19 @@ class NotificationQuery:
 
 @strawberry.type
 class NotificationMutation:
-    @strawberry.mutation
+    @mutation()
     async def mark_notifications_read(
         self, info: Info[Context, None], input: MarkNotificationsReadInput
-    ) -> MarkNotificationsReadPayload:
-        user = info.context.require_user()
-        try:
-            marked = await notifications.mark_read(user, list(input.ids), datetime.now(UTC))
-        except InputRejected as rejected:
-            return MarkNotificationsReadPayload(ok=False, user_errors=user_errors(rejected.errors))
-        return MarkNotificationsReadPayload(ok=True, marked=marked)
+    ) -> MarkedReadResult:
+        marked = await notifications.mark_read(info.context.require_user(), list(input.ids), datetime.now(UTC))
+        return MarkedReadResult(ok=True, marked=marked)
 
-    @strawberry.mutation
+    @mutation()
     async def update_notification_preferences(
         self, info: Info[Context, None], input: UpdateNotificationPreferencesInput
-    ) -> UpdateNotificationPreferencesPayload:
+    ) -> PreferencesResult:
         ctx = info.context
         user = ctx.require_user()
         changes = [notifications.Preference(p.type, p.enabled, p.hour_of_day) for p in input.preferences]
-        try:
-            await notifications.update_preferences(user, changes)
-        except InputRejected as rejected:
-            return UpdateNotificationPreferencesPayload(user_errors=user_errors(rejected.errors))
-        preferences = await preferences_of(ctx, user)
-        return UpdateNotificationPreferencesPayload(user=User.from_row(user), preferences=preferences)
+        await notifications.update_preferences(user, changes)
+        return PreferencesResult(user=User.from_row(user), preferences=await preferences_of(ctx, user))

@@ -10,14 +10,15 @@ from strawberry.types import Info
 from honeydue import models
 from honeydue.clock import utc_now
 from honeydue.errors import NotFound
-from honeydue.user_errors import InputRejected
 from resolvers import residences
-from resolvers.access import as_id, require_role
+from resolvers.access import require_role
+from resolvers.ids import as_id, reference_id
 from schema import loaders
-from schema.accounts import User, parse_id
-from schema.common import Connection, UserError, make_connection, page_bounds, user_errors
+from schema.accounts import User
+from schema.common import Connection, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
+from schema.mutation import OkResult, mutation
 from schema.tasks import Task, TaskFilter
 
 ResidenceRole = strawberry.enum(models.ResidenceRole, name="ResidenceRole")
@@ -126,48 +127,21 @@ class RemoveMemberInput:
 
 
 @strawberry.type
-class ResidencePayload:
+class ResidenceResult:
     residence: Residence | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class CreateResidencePayload(ResidencePayload):
-    pass
-
-
-@strawberry.type
-class UpdateResidencePayload(ResidencePayload):
-    pass
-
-
-@strawberry.type
-class DeleteResidencePayload(ResidencePayload):
+class DeletedResidenceResult:
+    residence: Residence | None = None
     deleted_id: strawberry.ID | None = None
 
 
 @strawberry.type
-class JoinResidencePayload(ResidencePayload):
-    pass
-
-
-@strawberry.type
-class RemoveMemberPayload(ResidencePayload):
-    pass
-
-
-@strawberry.type
-class CreateShareCodePayload:
+class ShareCodeResult:
     code: str | None = None
     role: ResidenceRole | None = None  # type: ignore[valid-type]
     expires_at: datetime | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class RevokeShareCodePayload:
-    ok: bool
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -185,70 +159,53 @@ class ResidenceQuery:
 
     @strawberry.field
     async def residence(self, info: Info[Context, None], id: strawberry.ID) -> Residence:
+        user = info.context.require_user()  # before the ID is read: anonymous is UNAUTHENTICATED, whatever the ID
         rid = as_id(id)
-        membership = await require_role(info.context.require_user(), rid, models.ResidenceRole.VIEWER)
+        membership = await require_role(user, rid, models.ResidenceRole.VIEWER)
         return Residence.from_row(await models.Residence.get(id=rid), membership.role)
 
 
 @strawberry.type
 class ResidenceMutation:
-    @strawberry.mutation
-    async def create_residence(self, info: Info[Context, None], input: CreateResidenceInput) -> CreateResidencePayload:
-        user = info.context.require_user()
-        try:
-            row = await residences.create_residence(user, input.name, input.address, input.timezone)
-        except InputRejected as rejected:
-            return CreateResidencePayload(user_errors=user_errors(rejected.errors))
-        return CreateResidencePayload(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
+    @mutation()
+    async def create_residence(self, info: Info[Context, None], input: CreateResidenceInput) -> ResidenceResult:
+        row = await residences.create_residence(info.context.require_user(), input.name, input.address,
+                                                input.timezone)
+        return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
-    @strawberry.mutation
-    async def update_residence(self, info: Info[Context, None], input: UpdateResidenceInput) -> UpdateResidencePayload:
-        user = info.context.require_user()
-        try:
-            row = await residences.update_residence(user, as_id(input.residence_id), input.name, input.address,
-                                                    input.timezone)
-        except InputRejected as rejected:
-            return UpdateResidencePayload(user_errors=user_errors(rejected.errors))
-        return UpdateResidencePayload(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
+    @mutation()
+    async def update_residence(self, info: Info[Context, None], input: UpdateResidenceInput) -> ResidenceResult:
+        row = await residences.update_residence(info.context.require_user(), as_id(input.residence_id), input.name,
+                                                input.address, input.timezone)
+        return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
-    @strawberry.mutation
-    async def delete_residence(self, info: Info[Context, None], input: DeleteResidenceInput) -> DeleteResidencePayload:
+    @mutation()
+    async def delete_residence(
+        self, info: Info[Context, None], input: DeleteResidenceInput
+    ) -> DeletedResidenceResult:
         row = await residences.delete_residence(info.context.require_user(), as_id(input.residence_id))
-        return DeleteResidencePayload(residence=Residence.from_row(row, models.ResidenceRole.OWNER),
+        return DeletedResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER),
                                       deleted_id=strawberry.ID(str(row.id)))
 
-    @strawberry.mutation
-    async def create_share_code(self, info: Info[Context, None], input: CreateShareCodeInput) -> CreateShareCodePayload:
-        user = info.context.require_user()
-        try:
-            share = await residences.create_share_code(user, as_id(input.residence_id), input.role,
-                                                       input.expires_in, utc_now())
-        except InputRejected as rejected:
-            return CreateShareCodePayload(user_errors=user_errors(rejected.errors))
-        return CreateShareCodePayload(code=share.code, role=share.role, expires_at=share.expires_at)
+    @mutation()
+    async def create_share_code(self, info: Info[Context, None], input: CreateShareCodeInput) -> ShareCodeResult:
+        share = await residences.create_share_code(info.context.require_user(), as_id(input.residence_id),
+                                                   input.role, input.expires_in, utc_now())
+        return ShareCodeResult(code=share.code, role=share.role, expires_at=share.expires_at)
 
-    @strawberry.mutation
-    async def revoke_share_code(self, info: Info[Context, None], input: RevokeShareCodeInput) -> RevokeShareCodePayload:
+    @mutation()
+    async def revoke_share_code(self, info: Info[Context, None], input: RevokeShareCodeInput) -> OkResult:
         await residences.revoke_share_code(info.context.require_user(), input.code, utc_now())
-        return RevokeShareCodePayload(ok=True)
+        return OkResult(ok=True)
 
-    @strawberry.mutation
-    async def join_residence(self, info: Info[Context, None], input: JoinResidenceInput) -> JoinResidencePayload:
+    @mutation()
+    async def join_residence(self, info: Info[Context, None], input: JoinResidenceInput) -> ResidenceResult:
         ctx = info.context
-        user = ctx.require_user()
-        try:
-            row = await residences.join_residence(user, ctx.rate_limiter, input.code, utc_now())
-        except InputRejected as rejected:
-            return JoinResidencePayload(user_errors=user_errors(rejected.errors))
-        return JoinResidencePayload(residence=Residence.from_row(row))
+        row = await residences.join_residence(ctx.require_user(), ctx.rate_limiter, input.code, utc_now())
+        return ResidenceResult(residence=Residence.from_row(row))
 
-    @strawberry.mutation
-    async def remove_member(self, info: Info[Context, None], input: RemoveMemberInput) -> RemoveMemberPayload:
-        user = info.context.require_user()
-        try:
-            member_id = parse_id(input.user_id, "userId")
-            assert member_id is not None
-            row = await residences.remove_member(user, as_id(input.residence_id), member_id)
-        except InputRejected as rejected:
-            return RemoveMemberPayload(user_errors=user_errors(rejected.errors))
-        return RemoveMemberPayload(residence=Residence.from_row(row) if row else None)
+    @mutation()
+    async def remove_member(self, info: Info[Context, None], input: RemoveMemberInput) -> ResidenceResult:
+        row = await residences.remove_member(info.context.require_user(), as_id(input.residence_id),
+                                             reference_id(input.user_id))
+        return ResidenceResult(residence=Residence.from_row(row) if row else None)

@@ -11,15 +11,16 @@ from strawberry.types import Info
 from honeydue import models
 from honeydue.clock import utc_now
 from honeydue.schedule import TaskColumn as _TaskColumn
-from honeydue.user_errors import InputRejected
 from resolvers import tasks
-from resolvers.access import as_id
-from resolvers.attachments import parse_media_ids
+from resolvers.attachments import file_ids
+from resolvers.ids import reference_id
+from resolvers.validation import MAX_FILES, MAX_LIST, check_argument_length
 from schema import loaders
 from schema.accounts import User
-from schema.common import Connection, UserError, make_connection, page_bounds, user_errors
+from schema.common import Connection, make_connection, page_bounds
 from schema.context import Context
 from schema.media import Media
+from schema.mutation import mutation
 
 if TYPE_CHECKING:
     from schema.residences import Residence
@@ -118,16 +119,21 @@ class Task:
 
 @strawberry.input(description="Which tasks a list shows; every given condition must hold.")
 class TaskFilter:
-    columns: list[TaskColumn] | None = None  # type: ignore[valid-type]
-    categories: list[TaskCategory] | None = None  # type: ignore[valid-type]
-    assignee_id: strawberry.ID | None = None
+    columns: list[TaskColumn] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=f"At most {MAX_LIST}; a longer list is an INVALID_INPUT error.")
+    categories: list[TaskCategory] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=f"At most {MAX_LIST}; a longer list is an INVALID_INPUT error.")
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A malformed or unknown ID selects no task.")
     include_archived: bool = False
 
     def to_spec(self) -> tasks.TaskFilterSpec:
+        check_argument_length(self.columns, MAX_LIST, "columns")
+        check_argument_length(self.categories, MAX_LIST, "categories")
         return tasks.TaskFilterSpec(
             columns=frozenset(self.columns) if self.columns is not None else None,
             categories=frozenset(self.categories) if self.categories is not None else None,
-            assignee_id=as_id(self.assignee_id) if self.assignee_id is not None else None,
+            assignee_id=reference_id(self.assignee_id) if self.assignee_id is not None else None,
             include_archived=self.include_archived,
         )
 
@@ -179,40 +185,25 @@ class CompleteTaskInput:
     completed_at: datetime | None = strawberry.field(default=None, description="Defaults to now; never future.")
     notes: str | None = None
     cost_cents: int | None = None
-    photo_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    photo_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description=f"READY photos uploaded for this task; at most {MAX_FILES}.")
 
 
 @strawberry.type
-class TaskPayload:
+class TaskResult:
     task: Task | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class CreateTaskPayload(TaskPayload):
-    pass
-
-
-@strawberry.type
-class UpdateTaskPayload(TaskPayload):
-    pass
-
-
-@strawberry.type
-class DeleteTaskPayload(TaskPayload):
+class DeletedTaskResult:
+    task: Task | None = None
     deleted_id: strawberry.ID | None = None
 
 
 @strawberry.type
-class SetTaskStatePayload(TaskPayload):
-    pass
-
-
-@strawberry.type
-class CompleteTaskPayload:
+class CompletionResult:
     completion: TaskCompletion | None = None
     task: Task | None = strawberry.field(default=None, description="The task with its next due date.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 def sent_fields(data: object, *skip: str) -> dict[str, object]:
@@ -238,43 +229,32 @@ class TaskQuery:
 
 @strawberry.type
 class TaskMutation:
-    @strawberry.mutation
-    async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> CreateTaskPayload:
-        user = info.context.require_user()
-        try:
-            row = await tasks.create_task(user, **sent_fields(input), now=utc_now())  # type: ignore[arg-type]
-        except InputRejected as rejected:
-            return CreateTaskPayload(user_errors=user_errors(rejected.errors))
-        return CreateTaskPayload(task=Task.from_row(row))
+    @mutation()
+    async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> TaskResult:
+        row = await tasks.create_task(info.context.require_user(), **sent_fields(input), now=utc_now())  # type: ignore[arg-type]
+        return TaskResult(task=Task.from_row(row))
 
-    @strawberry.mutation
-    async def update_task(self, info: Info[Context, None], input: UpdateTaskInput) -> UpdateTaskPayload:
-        user = info.context.require_user()
-        try:
-            row = await tasks.update_task(user, input.task_id, **sent_fields(input, "task_id"), now=utc_now())
-        except InputRejected as rejected:
-            return UpdateTaskPayload(user_errors=user_errors(rejected.errors))
-        return UpdateTaskPayload(task=Task.from_row(row))
+    @mutation()
+    async def update_task(self, info: Info[Context, None], input: UpdateTaskInput) -> TaskResult:
+        row = await tasks.update_task(info.context.require_user(), input.task_id, **sent_fields(input, "task_id"),
+                                      now=utc_now())
+        return TaskResult(task=Task.from_row(row))
 
-    @strawberry.mutation
-    async def delete_task(self, info: Info[Context, None], input: DeleteTaskInput) -> DeleteTaskPayload:
+    @mutation()
+    async def delete_task(self, info: Info[Context, None], input: DeleteTaskInput) -> DeletedTaskResult:
         row = await tasks.delete_task(info.context.require_user(), input.task_id)
-        return DeleteTaskPayload(task=Task.from_row(row), deleted_id=strawberry.ID(str(row.id)))
+        return DeletedTaskResult(task=Task.from_row(row), deleted_id=strawberry.ID(str(row.id)))
 
-    @strawberry.mutation
-    async def set_task_state(self, info: Info[Context, None], input: SetTaskStateInput) -> SetTaskStatePayload:
+    @mutation()
+    async def set_task_state(self, info: Info[Context, None], input: SetTaskStateInput) -> TaskResult:
         row = await tasks.set_task_state(info.context.require_user(), input.task_id, in_progress=input.in_progress,
                                          cancelled=input.cancelled, archived=input.archived)
-        return SetTaskStatePayload(task=Task.from_row(row))
+        return TaskResult(task=Task.from_row(row))
 
-    @strawberry.mutation
-    async def complete_task(self, info: Info[Context, None], input: CompleteTaskInput) -> CompleteTaskPayload:
-        user = info.context.require_user()
-        try:
-            completion, row = await tasks.complete_task(
-                user, input.task_id, completed_at=input.completed_at, notes=input.notes,
-                cost_cents=input.cost_cents, photo_ids=parse_media_ids(input.photo_ids, "photoIds"), now=utc_now(),
-            )
-        except InputRejected as rejected:
-            return CompleteTaskPayload(user_errors=user_errors(rejected.errors))
-        return CompleteTaskPayload(completion=TaskCompletion.from_row(completion), task=Task.from_row(row))
+    @mutation()
+    async def complete_task(self, info: Info[Context, None], input: CompleteTaskInput) -> CompletionResult:
+        completion, row = await tasks.complete_task(
+            info.context.require_user(), input.task_id, completed_at=input.completed_at, notes=input.notes,
+            cost_cents=input.cost_cents, photo_ids=file_ids(input.photo_ids, "photoIds"), now=utc_now(),
+        )
+        return CompletionResult(completion=TaskCompletion.from_row(completion), task=Task.from_row(row))

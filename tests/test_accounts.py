@@ -129,9 +129,11 @@ async def test_update_profile(api, make_user) -> None:
     assert result["data"]["updateProfile"] == {"user": {"displayName": "New Name"}, "userErrors": []}
     bad = await api.execute(UPDATE, {"input": {"displayName": "x" * 101}}, token=token)
     assert bad["data"]["updateProfile"]["userErrors"][0]["code"] == "INVALID_INPUT"
-    foreign = await api.execute(UPDATE, {"input": {"avatarId": "00000000-0000-0000-0000-000000000000"}},
-                                token=token)
-    assert foreign["data"]["updateProfile"]["userErrors"][0]["code"] == "MEDIA_NOT_ALLOWED"
+    # A malformed avatar ID is answered as an unknown one (it was NOT_FOUND, unlike any missing file).
+    for unknown in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
+        foreign = await api.execute(UPDATE, {"input": {"avatarId": unknown}}, token=token)
+        assert foreign["data"]["updateProfile"] == {
+            "user": None, "userErrors": [{"field": ["avatarId"], "code": "MEDIA_NOT_ALLOWED"}]}
 
 
 async def test_change_password_ends_other_sessions(api, make_user) -> None:

@@ -240,3 +240,9 @@ async def test_owner_removes_member(api, world) -> None:
         result = await api.execute(REMOVE, {"i": {"residenceId": world.rid, "userId": user_id}},
                                    token=world.owner.token)
         assert result["data"]["removeMember"]["userErrors"] == [{"field": ["userId"], "code": "NOT_FOUND"}]
+    # For someone outside the residence a malformed member ID is like an unknown one: the residence is
+    # NOT_FOUND (a malformed ID was a user error before the residence was even looked at).
+    for user_id in (stranger.id, "junk"):
+        result = await api.execute(REMOVE, {"i": {"residenceId": world.rid, "userId": user_id}},
+                                   token=world.outsider.token)
+        assert error_code(result) == "NOT_FOUND"

@@ -8,6 +8,7 @@ reported) exactly as a developer's command line does. mypy keeps its incremental
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -41,3 +42,15 @@ def test_mypy_finds_nothing() -> None:
     assert checked is not None, report(result)
     modules = sum(1 for package in packages for _ in (ROOT / package).rglob("*.py"))
     assert int(checked.group(1)) >= modules, report(result)
+
+
+def test_input_rejected_is_caught_in_one_place() -> None:
+    """User errors reach a client one way only: ``honeydue.user_errors.attempt`` (see ``schema.mutation``)."""
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["packages"]
+    catchers = []
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ExceptHandler) and "InputRejected" in ast.unparse(node.type or node):
+                    catchers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert [c.split(":")[0] for c in catchers] == ["honeydue/user_errors.py"], catchers

@@ -358,6 +358,9 @@ async def test_residence_tasks_filter(api, world) -> None:
     assert await titles({"columns": []}) == []
     assert await titles({"categories": ["HVAC"]}) == [("overdue", "OVERDUE")]
     assert await titles({"assigneeId": world.viewer.id}) == [("soon", "DUE_SOON")]
+    # A malformed assignee ID selects nothing, exactly as an unknown one (it was NOT_FOUND).
+    for unknown in ("junk", "00000000-0000-0000-0000-000000000000"):
+        assert await titles({"assigneeId": unknown}) == []
     assert ("archived", "OVERDUE") in await titles({"includeArchived": True, "columns": ["OVERDUE"]})
 
 
