@@ -39,5 +39,5 @@ def preflight(request: Request, methods: tuple[str, ...]) -> HeadersOnly:
             "Access-Control-Allow-Headers": ALLOWED_REQUEST_HEADERS,
             "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
         })
-    headers["Content-Length"] = "0"
+    # No Content-Length: RFC 9110 section 8.6 forbids it on a 204 (nginx sends none either).
     return HeadersOnly(204, headers)

@@ -307,6 +307,47 @@ async def test_conditional_requests(gw: Gateway) -> None:
     assert (await gw.http.get(url, headers={"If-Match": '"other"'})).status_code == 412
 
 
+async def test_repeated_validator_field_lines_are_one_list(gw: Gateway) -> None:
+    """RFC 9110 section 5.3: two If-None-Match (or If-Match) lines mean the same as one line listing both."""
+    media = await put_media(gw)
+    url = gw.link(media.key)
+    etag = f'"{media.etag}"'
+    revalidated = await gw.http.get(url, headers=[("If-None-Match", '"other"'), ("If-None-Match", etag)])
+    assert revalidated.status_code == 304
+    matched = await gw.http.get(url, headers=[("If-Match", '"other"'), ("If-Match", etag)])
+    assert matched.status_code == 200 and matched.content == BODY
+    refused = await gw.http.get(url, headers=[("If-Match", '"other"'), ("If-Match", '"another"')])
+    assert refused.status_code == 412
+
+
+@pytest.mark.parametrize("since", [
+    "Sun, 01 Mar 2099 12:00:00 +0500",  # numeric zone: not an HTTP-date
+    "01 Mar 2099 12:00:00 GMT",  # no weekday
+    "Sun, 01 Mar 2099 12:00:00",  # no zone
+    "sun, 01 mar 2099 12:00:00 gmt",  # HTTP-date is case-sensitive
+    "Sun, 31 Feb 2099 12:00:00 GMT",  # no such day
+])
+async def test_an_invalid_if_modified_since_is_ignored(gw: Gateway, since: str) -> None:
+    """RFC 9110 section 13.1.3: a field value that is not a valid HTTP-date is ignored (the object is sent)."""
+    media = await put_media(gw)
+    response = await gw.http.get(gw.link(media.key), headers={"If-Modified-Since": since})
+    assert response.status_code == 200 and response.content == BODY
+    unmodified = await gw.http.get(gw.link(media.key), headers={"If-Unmodified-Since": since.replace("2099", "2001")})
+    assert unmodified.status_code == 200
+
+
+@pytest.mark.parametrize("since", [
+    "Sun, 01 Mar 2099 12:00:00 GMT",  # IMF-fixdate
+    "Sunday, 01-Mar-99 12:00:00 GMT",  # RFC 850: a year more than 50 years ahead is the last century's
+    "Sun Mar  1 12:00:00 2099",  # asctime
+])
+async def test_every_http_date_form_is_honoured(gw: Gateway, since: str) -> None:
+    media = await put_media(gw)
+    response = await gw.http.get(gw.link(media.key), headers={"If-Modified-Since": since})
+    expected = 200 if "-99" in since else 304  # 1999 lies before the object's Last-Modified
+    assert response.status_code == expected
+
+
 @pytest.mark.parametrize(
     ("if_range", "status"),
     [
@@ -481,6 +522,7 @@ async def test_preflight(gw: Gateway) -> None:
         "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "range, authorization"})
     assert response.status_code == 204
+    assert "content-length" not in response.headers  # RFC 9110 section 8.6: never on a 204
     assert response.headers["access-control-allow-origin"] == "*"
     assert "GET" in response.headers["access-control-allow-methods"]
     assert "Range" in response.headers["access-control-allow-headers"]
