@@ -24,6 +24,7 @@ from gateway.ranges import ByteRange
 from honeydue.metrics import record_bytes_streamed, record_upstream_error
 from honeydue.storage.base import (
     AccessDenied,
+    BucketNotFound,
     ObjectNotFound,
     ObjectStream,
     Storage,
@@ -85,6 +86,11 @@ async def open_upstream(
             raise UpstreamFailure(504, "store timed out", RETRY_AFTER_SECONDS) from None
         record_upstream_error("unavailable")
         raise UpstreamFailure(503, "store unavailable", RETRY_AFTER_SECONDS) from None
+    except BucketNotFound as exc:
+        # The configuration is wrong, not the link: say so in the log, and never answer 404 (cacheable).
+        log.error("bucket not found: %s (B2_BUCKET_NAME; bucket names are case-sensitive)", exc.bucket)
+        record_upstream_error("error")
+        raise UpstreamFailure(502, "store error: bucket not found", RETRY_AFTER_SECONDS) from None
     except StorageError:
         record_upstream_error("error")
         raise UpstreamFailure(502, "store error", RETRY_AFTER_SECONDS) from None

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from honeydue.settings import Settings, settings_or_exit
-from honeydue.storage import ObjectNotFound, Storage, StorageError, create_storage
+from honeydue.storage import BucketNotFound, ObjectNotFound, Storage, StorageError, create_storage
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,9 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 
-def _fail(command: str, message: str) -> None:
+def _fail(command: str, message: str) -> NoReturn:
     print(f"honeydue storage {command}: {message}", file=sys.stderr)
     raise SystemExit(1)
+
+
+def _describe(exc: StorageError) -> str:
+    if isinstance(exc, BucketNotFound):
+        return f"bucket not found: {exc.bucket} (B2_BUCKET_NAME; bucket names are case-sensitive)"
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def _with_storage(settings: Settings) -> AsyncIterator[Storage]:
@@ -82,7 +89,7 @@ def cmd_storage_ls(args: argparse.Namespace) -> None:
     try:
         asyncio.run(storage_ls(settings_or_exit(), args.prefix))
     except StorageError as exc:
-        _fail("ls", f"{type(exc).__name__}: {exc}")
+        _fail("ls", _describe(exc))
 
 
 # storage du ----------------------------------------------------------------------------------------------
@@ -101,7 +108,7 @@ def cmd_storage_du(args: argparse.Namespace) -> None:
     try:
         count, total = asyncio.run(storage_du(settings_or_exit(), args.prefix))
     except StorageError as exc:
-        _fail("du", f"{type(exc).__name__}: {exc}")
+        _fail("du", _describe(exc))
     print(f"{count} objects  {total} bytes ({human_bytes(total)})  {args.prefix or '(whole bucket)'}")
 
 
@@ -124,14 +131,18 @@ async def storage_get(settings: Settings, key: str, out: BinaryIO) -> int:
 
 def cmd_storage_get(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
+    to_stdout = args.file is None or args.file == "-"
     try:
-        if args.file is None or args.file == "-":
+        if to_stdout:
             asyncio.run(storage_get(settings, args.key, sys.stdout.buffer))
             sys.stdout.buffer.flush()
             return
         target = Path(args.file)
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
         try:
+            # Opened before anything is fetched: an unwritable FILE fails at once, and costs no download.
             with partial.open("wb") as out:
                 written = asyncio.run(storage_get(settings, args.key, out))
             partial.replace(target)  # a failed download never leaves a truncated FILE behind
@@ -141,7 +152,9 @@ def cmd_storage_get(args: argparse.Namespace) -> None:
     except ObjectNotFound:
         _fail("get", f"no such object: {args.key}")
     except StorageError as exc:
-        _fail("get", f"{type(exc).__name__}: {exc}")
+        _fail("get", _describe(exc))
+    except OSError as exc:  # the store's own failures are StorageErrors, so this is the local side
+        _fail("get", f"cannot write {'standard output' if to_stdout else args.file}: {exc.strerror or exc}")
 
 
 # check-config --------------------------------------------------------------------------------------------

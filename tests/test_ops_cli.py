@@ -159,3 +159,39 @@ def test_storage_command_reports_an_unreachable_bucket(tmp_path: Path) -> None:
     result = run_cli(env, "storage", "du")
     assert result.returncode == 1
     assert result.stderr.decode().startswith("honeydue storage du: StorageUnavailable")
+
+
+async def test_a_mis_cased_bucket_is_reported_as_a_missing_bucket(s3_cli_env: dict[str, str], tmp_path: Path) -> None:
+    """B2 bucket names are case-sensitive: ``honeydue-…`` for ``honeyDue-…`` is a missing bucket, not a missing key."""
+    await fill(load_settings(s3_cli_env))
+    wrong = s3_cli_env["B2_BUCKET_NAME"].lower()
+    env = {**s3_cli_env, "B2_BUCKET_NAME": wrong}
+    for args in (("get", "users/u1/profile/c.jpg", str(tmp_path / "c.jpg")), ("get", "users/u1/profile/c.jpg"),
+                 ("ls", "users/"), ("du",)):
+        result = run_cli(env, "storage", *args)
+        err = result.stderr.decode()
+        assert result.returncode == 1, err
+        assert f"honeydue storage {args[0]}: bucket not found: {wrong}" in err, err
+        assert "object" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "c.jpg").exists()
+
+
+@pytest.mark.parametrize("where", ["missing-directory", "under-a-file", "a-directory"])
+def test_storage_get_to_an_unwritable_path_is_one_line(
+    local_cli_env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    env = local_cli_env
+    key = "users/u1/profile/c.jpg"
+    media = Path(env["HONEYDUE_VAR_DIR"]) / "media" / key
+    media.parent.mkdir(parents=True)
+    media.write_bytes(OBJECTS[key])
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-dir").mkdir()
+    target = {"missing-directory": tmp_path / "nope" / "c.jpg", "under-a-file": tmp_path / "a-file" / "c.jpg",
+              "a-directory": tmp_path / "a-dir"}[where]
+    result = run_cli(env, "storage", "get", key, str(target))
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert err.count("\n") == 1 and err.startswith(f"honeydue storage get: cannot write {target}: "), err
+    assert "Traceback" not in err
+    assert list((tmp_path / "a-dir").iterdir()) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from honeydue.settings import Settings
 from honeydue.storage.base import (
     AccessDenied,
+    BucketNotFound,
     ObjectInfo,
     ObjectNotFound,
     ObjectStream,
@@ -22,6 +23,7 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 __all__ = [
     "AccessDenied",
+    "BucketNotFound",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStream",

@@ -20,6 +20,14 @@ class ObjectNotFound(StorageError):
     pass
 
 
+class BucketNotFound(StorageError):
+    """The configured bucket does not exist (bucket names are case-sensitive): a configuration fault."""
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(f"bucket not found: {bucket}")
+        self.bucket = bucket
+
+
 class AccessDenied(StorageError):
     pass
 

@@ -15,6 +15,7 @@ through the same ``map_error`` as every botocore call here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 import xml.etree.ElementTree as ET
@@ -32,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from honeydue.settings import Settings
 from honeydue.storage.base import (
     AccessDenied,
+    BucketNotFound,
     ObjectInfo,
     ObjectNotFound,
     ObjectStream,
@@ -42,7 +44,7 @@ from honeydue.storage.base import (
 from honeydue.storage.presigned_reader import PresignedReader, PresignedUrlCache
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 links cannot live longer
-NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 # What a call to the store may raise; anything else is a bug and propagates as is.
 STORE_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
 DENIED_CODES = {"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
@@ -76,10 +78,16 @@ def _error_code(exc: ClientError) -> tuple[str, int]:
     return str(error.get("Code", "")), int(status or 0)
 
 
-def map_error(exc: Exception, key: str) -> StorageError:
-    """Translate a botocore/aiohttp failure into the interface's typed errors."""
+def map_error(exc: Exception, key: str, bucket: str = "") -> StorageError:
+    """Translate a botocore/aiohttp failure into the interface's typed errors.
+
+    ``NoSuchBucket`` is told apart from a missing object: a wrong (or mis-cased) ``B2_BUCKET_NAME`` is an
+    operator's mistake to be named, not a 404 about whatever key was asked for.
+    """
     if isinstance(exc, ClientError):
         code, status = _error_code(exc)
+        if code == "NoSuchBucket":
+            return BucketNotFound(bucket or str(exc.response.get("Error", {}).get("BucketName", "")))
         if code in NOT_FOUND_CODES or status == 404:
             return ObjectNotFound(key)
         if code in DENIED_CODES or status == 403:
@@ -90,7 +98,7 @@ def map_error(exc: Exception, key: str) -> StorageError:
     return StorageUnavailable(f"{type(exc).__name__} for {key}: {exc}")
 
 
-def map_status(status: int, body: bytes, key: str) -> StorageError:
+def map_status(status: int, body: bytes, key: str, bucket: str = "") -> StorageError:
     """An error answer to a plain GET, mapped exactly as botocore's ``ClientError`` for it would be."""
     code, message = "", ""
     try:
@@ -104,14 +112,14 @@ def map_status(status: int, body: bytes, key: str) -> StorageError:
          "ResponseMetadata": {"HTTPStatusCode": status}},
         "GetObject",
     )
-    return _open_error(exc, key)
+    return _open_error(exc, key, bucket)
 
 
-def _open_error(exc: Exception, key: str) -> StorageError:
+def _open_error(exc: Exception, key: str, bucket: str = "") -> StorageError:
     """What ``open`` raises for a failed GET: 416 is the caller's range, otherwise ``map_error``."""
     if isinstance(exc, ClientError) and _error_code(exc)[0] == "InvalidRange":
         return StorageError(f"range not satisfiable for {key}")
-    return map_error(exc, key)
+    return map_error(exc, key, bucket)
 
 
 def _etag(raw: str | None) -> str:
@@ -143,8 +151,8 @@ class S3Storage:
         self._clock = clock
         self._reader = PresignedReader(
             PresignedUrlCache(self._presign_read, clock=clock),
-            map_status,
-            _open_error,
+            functools.partial(map_status, bucket=bucket),
+            functools.partial(_open_error, bucket=bucket),
             max_connections=max_pool_connections,
             connect_timeout=self._config.connect_timeout,
             read_timeout=self._config.read_timeout,
@@ -214,7 +222,7 @@ class S3Storage:
         try:
             resp = await self.client.head_object(Bucket=self.bucket, Key=key)
         except STORE_ERRORS as exc:
-            raise map_error(exc, key) from exc
+            raise map_error(exc, key, self.bucket) from exc
         return ObjectInfo(
             key=key,
             size=int(resp["ContentLength"]),
@@ -247,14 +255,14 @@ class S3Storage:
         except ClientError as exc:
             if _error_code(exc)[0] == "InvalidRange":  # an empty object has no byte 0
                 return b""
-            raise map_error(exc, key) from exc
+            raise map_error(exc, key, self.bucket) from exc
         except STORE_ERRORS as exc:
-            raise map_error(exc, key) from exc
+            raise map_error(exc, key, self.bucket) from exc
         body = resp["Body"]
         try:
             return (await body.read())[:length]
         except STORE_ERRORS as exc:
-            raise map_error(exc, key) from exc
+            raise map_error(exc, key, self.bucket) from exc
         finally:
             body.close()
 
@@ -270,7 +278,7 @@ class S3Storage:
                         last_modified=item["LastModified"],
                     )
         except STORE_ERRORS as exc:
-            raise map_error(exc, prefix) from exc
+            raise map_error(exc, prefix, self.bucket) from exc
 
     # Writes ---------------------------------------------------------------------
 
@@ -278,7 +286,7 @@ class S3Storage:
         try:
             await self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         except STORE_ERRORS as exc:
-            raise map_error(exc, key) from exc
+            raise map_error(exc, key, self.bucket) from exc
 
     async def copy(self, src_key: str, dst_key: str) -> None:
         """CopyObject inside the bucket (metadata and content type copied with the bytes).
@@ -294,13 +302,13 @@ class S3Storage:
                 MetadataDirective="COPY",
             )
         except STORE_ERRORS as exc:
-            raise map_error(exc, src_key) from exc
+            raise map_error(exc, src_key, self.bucket) from exc
 
     async def delete(self, key: str) -> None:
         try:
             await self.client.delete_object(Bucket=self.bucket, Key=key)
         except STORE_ERRORS as exc:  # S3 answers 204 for a missing key, so any error is real
-            raise map_error(exc, key) from exc
+            raise map_error(exc, key, self.bucket) from exc
 
     # Links ----------------------------------------------------------------------
 
