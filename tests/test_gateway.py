@@ -507,6 +507,30 @@ async def test_unreachable_store_is_503_with_retry_after(gw: Gateway) -> None:
     _assert_no_object_info(response)
 
 
+async def test_a_missing_bucket_is_a_502_naming_it_in_the_log(
+    settings: Settings, tmp_path: Path, shared_s3: tuple[dict[str, str], Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mis-cased B2_BUCKET_NAME is a configuration fault: never a (cacheable) 404 "object not found"."""
+    env, storage = shared_s3
+    key = f"residences/{uuid.uuid4()}/documents/{uuid.uuid4()}.bin"
+    await storage.put_bytes(key, BODY, "application/pdf")
+    await Media.create(key=key, purpose=MediaPurpose.DOCUMENT_FILE, filename="m.pdf", content_type="application/pdf",
+                       size=SIZE, status=MediaStatus.READY, etag=(await storage.head(key)).etag)
+    wrong = env["B2_BUCKET_NAME"].lower()
+    gw_settings = make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **{**env, "B2_BUCKET_NAME": wrong})
+    wrong_storage = create_storage(gw_settings)
+    await wrong_storage.start()
+    try:
+        app = create_gateway_app(gw_settings, wrong_storage)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            link = sign_media_url(gw_settings.signing_keys(), "http://testserver", key, 900)
+            response = await http.get(link.removeprefix("http://testserver"))
+    finally:
+        await wrong_storage.close()
+    assert response.status_code == 502 and response.json() == {"error": "store error: bucket not found"}
+    assert f"bucket not found: {wrong}" in caplog.text
+
+
 async def test_row_and_store_disagreeing_on_size_is_502(gw: Gateway) -> None:
     media = await put_media(gw)
     await Media.filter(id=media.id).update(size=SIZE + 10)
