@@ -133,23 +133,39 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     from honeydue.db import close_db, init_db
     from honeydue.models import User
     from honeydue.user_errors import Rejection, attempt
-    from resolvers.admin import create_admin
+    from resolvers.admin import AdminOutcome, create_admin, find_user
 
     settings = settings_or_exit()
-    password = args.password or os.environ.get("HONEYDUE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    given = args.password or os.environ.get("HONEYDUE_ADMIN_PASSWORD") or None
 
-    async def run() -> User | Rejection:
+    async def run() -> tuple[User, AdminOutcome] | Rejection:
         await init_db(settings)
         try:
+            password = given
+            # Only a new account needs a password: an existing one is promoted as it is, unless one was given.
+            if password is None and await find_user(args.email) is None:
+                if not sys.stdin.isatty():
+                    raise _NoPassword()
+                password = await asyncio.to_thread(getpass.getpass, "Password: ")
             return await attempt(create_admin(args.email, password, args.display_name or args.email.split("@")[0]))
         finally:
             await close_db()
 
-    user = asyncio.run(run())
-    if isinstance(user, Rejection):
-        print(f"createadmin: {'; '.join(error.message for error in user.errors)}", file=sys.stderr)
+    try:
+        result = asyncio.run(run())
+    except _NoPassword:
+        print(f"createadmin: {args.email} is a new account and there is no terminal to ask for its password: "
+              "pass --password PASSWORD or set HONEYDUE_ADMIN_PASSWORD", file=sys.stderr)
+        raise SystemExit(1) from None
+    if isinstance(result, Rejection):
+        print(f"createadmin: {'; '.join(error.message for error in result.errors)}", file=sys.stderr)
         raise SystemExit(1)
-    print(f"admin {user.email} ({user.id}) is ready")
+    user, outcome = result
+    print(f"admin {user.email} ({user.id}) is ready: {outcome.value}")
+
+
+class _NoPassword(Exception):
+    """A new admin account, no password given, and no terminal to ask on."""
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
@@ -200,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("createadmin", help="create an admin user, or make an existing user admin")
     p.add_argument("email")
     p.add_argument("--display-name")
-    p.add_argument("--password", help="default: $HONEYDUE_ADMIN_PASSWORD, else asked for")
+    p.add_argument("--password", help="default: $HONEYDUE_ADMIN_PASSWORD, else asked for at a terminal; "
+                   "given for an existing user, it is set and that user's sessions end")
     p.set_defaults(func=cmd_createadmin)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
 
 from honeydue.errors import Forbidden, NotFound
 from honeydue.models import Media, MediaStatus, Residence, Task, User
+from honeydue.passwords import hash_password, password_problem
+from honeydue.tokens import revoke_all_tokens
+from honeydue.user_errors import UserErrorCode, reject
 from resolvers.accounts import create_user, normalise_email
 from resolvers.ids import as_id
 
@@ -61,12 +66,40 @@ async def stats() -> Stats:
     )
 
 
-async def create_admin(email: str, password: str, display_name: str) -> User:
-    """An administrator (``honeydue createadmin``): a new account, or an existing one promoted (its password
-    left alone). Bad input raises InputRejected, as in register."""
-    existing = await User.get_or_none(email=normalise_email(email))
-    if existing is not None:
+class AdminOutcome(enum.Enum):
+    """What ``create_admin`` did, for the command to say."""
+
+    CREATED = "created"
+    PROMOTED = "existing account made admin; password unchanged"
+    PROMOTED_PASSWORD_SET = "existing account made admin; password set, its sessions signed out"
+
+
+async def find_user(email: str) -> User | None:
+    return await User.get_or_none(email=normalise_email(email))
+
+
+async def create_admin(email: str, password: str | None, display_name: str) -> tuple[User, AdminOutcome]:
+    """An administrator (``honeydue createadmin``): a new account, or an existing one promoted.
+
+    An existing account keeps its password when ``password`` is None; a given password is set (checked as
+    in register) and every session of the account ends, as after a password change. A new account needs a
+    password. Bad input raises InputRejected, as in register; nothing is changed then.
+    """
+    existing = await find_user(email)
+    if existing is None:
+        if password is None:
+            raise reject(UserErrorCode.WEAK_PASSWORD, "A new account needs a password.", "password")
+        return await create_user(email, password, display_name, is_admin=True), AdminOutcome.CREATED
+    if password is None:
         existing.is_admin = True
         await existing.save(update_fields=["is_admin"])
-        return existing
-    return await create_user(email, password, display_name, is_admin=True)
+        return existing, AdminOutcome.PROMOTED
+    problem = password_problem(password, existing.email)
+    if problem:
+        raise reject(UserErrorCode.WEAK_PASSWORD, problem, "password")
+    existing.is_admin = True
+    existing.password_hash = hash_password(password)
+    async with in_transaction():
+        await existing.save(update_fields=["is_admin", "password_hash"])
+        await revoke_all_tokens(existing.id)
+    return existing, AdminOutcome.PROMOTED_PASSWORD_SET

@@ -8,7 +8,7 @@ from honeydue import models
 from honeydue.models import MediaPurpose, MediaStatus
 from honeydue.passwords import verify_password
 from honeydue.user_errors import InputRejected
-from resolvers.admin import create_admin
+from resolvers.admin import AdminOutcome, create_admin
 from tests.plugins.domain import Actor, error_code, make_actor, make_world, ready_media
 
 USERS = """query($search: String, $first: Int, $after: String) { admin { users(search: $search, first: $first,
@@ -63,7 +63,8 @@ async def test_non_admins_are_forbidden(api, admin, query) -> None:
 
 
 async def test_create_admin(settings) -> None:
-    user = await create_admin(" Boss@Example.com ", "correct horse battery", "Boss")
+    user, outcome = await create_admin(" Boss@Example.com ", "correct horse battery", "Boss")
+    assert outcome is AdminOutcome.CREATED
     stored = await models.User.get(id=user.id)
     assert (stored.email, stored.display_name, stored.is_admin) == ("boss@example.com", "Boss", True)
     assert verify_password(stored.password_hash, "correct horse battery")
@@ -71,35 +72,66 @@ async def test_create_admin(settings) -> None:
 
 async def test_create_admin_promotes_an_existing_account(settings) -> None:
     taken = await models.User.create(email="taken@example.com", password_hash="kept", display_name="Taken")
-    user = await create_admin("Taken@example.com", "another password!", "Ignored")
+    user, outcome = await create_admin("Taken@example.com", None, "Ignored")
     stored = await models.User.get(id=taken.id)
-    assert user.id == taken.id and stored.is_admin is True
+    assert user.id == taken.id and stored.is_admin is True and outcome is AdminOutcome.PROMOTED
     assert (stored.password_hash, stored.display_name) == ("kept", "Taken")
     assert await models.User.all().count() == 1
+
+
+async def test_create_admin_with_a_password_sets_it_on_an_existing_account(settings) -> None:
+    taken = await make_actor("taken")
+    user, outcome = await create_admin(taken.user.email, "another password!", "Ignored")
+    stored = await models.User.get(id=taken.user.id)
+    assert user.id == taken.user.id and stored.is_admin is True and outcome is AdminOutcome.PROMOTED_PASSWORD_SET
+    assert verify_password(stored.password_hash, "another password!")
+    assert not await models.AuthToken.filter(user_id=taken.user.id, revoked_at=None).exists()
+    with pytest.raises(InputRejected):  # a weak one changes nothing
+        await create_admin(taken.user.email, "short", "Ignored")
+    assert verify_password((await models.User.get(id=taken.user.id)).password_hash, "another password!")
 
 
 async def test_createadmin_command(settings, tmp_path) -> None:
     """`honeydue createadmin` as operators run it: exit 0 and an admin; bad input exits 1 with one line."""
     import asyncio
     import os
+    import subprocess
     import sys
 
-    env = {**os.environ, "DATABASE_URL": settings.effective_database_url, "HONEYDUE_VAR_DIR": str(tmp_path),
-           "LOG_FORMAT": "text"}
+    env = {k: v for k, v in os.environ.items() if k != "HONEYDUE_ADMIN_PASSWORD"}
+    env.update({"DATABASE_URL": settings.effective_database_url, "HONEYDUE_VAR_DIR": str(tmp_path),
+                "LOG_FORMAT": "text"})
 
     async def run(*args: str) -> tuple[int, str]:
+        # No terminal: standard input is /dev/null, as under kubectl exec without -t, cron or CI.
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "honeydue.cli", "createadmin", *args,
-                                                    env=env, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT)
+                                                    env=env, stdin=subprocess.DEVNULL,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         out, _ = await proc.communicate()
         return proc.returncode or 0, out.decode()
 
     code, out = await run("ops@example.com", "--password", "correct horse battery")
-    assert code == 0 and "ops@example.com" in out, out
+    assert code == 0 and "ops@example.com" in out and "created" in out, out
     assert await models.User.filter(email="ops@example.com", is_admin=True).exists()
     code, out = await run("ops2@example.com", "--password", "short")
     assert code == 1 and "createadmin:" in out and "characters" in out, out
     assert not await models.User.filter(email="ops2@example.com").exists()
+
+    code, out = await run("ops3@example.com")
+    assert code == 1 and "Traceback" not in out and "EOFError" not in out, out
+    assert out.strip().splitlines() == [
+        "createadmin: ops3@example.com is a new account and there is no terminal to ask for its password: "
+        "pass --password PASSWORD or set HONEYDUE_ADMIN_PASSWORD"]
+    assert not await models.User.filter(email="ops3@example.com").exists()
+
+    plain = await make_actor("plain")
+    code, out = await run(plain.user.email)  # an existing account needs no password: promoted as it is
+    assert code == 0 and "password unchanged" in out, out
+    stored = await models.User.get(id=plain.user.id)
+    assert stored.is_admin and stored.password_hash == plain.user.password_hash
+    code, out = await run(plain.user.email, "--password", "a brand new password")
+    assert code == 0 and "password set" in out, out
+    assert verify_password((await models.User.get(id=plain.user.id)).password_hash, "a brand new password")
 
 
 @pytest.mark.parametrize(
