@@ -1,12 +1,12 @@
 """A Dramatiq middleware that counts job runs in ``honeydue_jobs_total`` / ``honeydue_job_duration_seconds``.
 
-Add ``JobMetrics()`` to a worker broker (after Dramatiq's own ``Prometheus`` middleware when that is used).
+Add ``JobMetrics()`` to a worker broker (``workers.cli.worker_broker`` does with ``--metrics-port``).
 
-Why this module imports ``honeydue.metrics`` (and so ``prometheus_client``) only inside the hooks: Dramatiq's
-``Prometheus`` middleware switches ``prometheus_client`` to multiprocess mode in ``after_process_boot`` by
-setting ``PROMETHEUS_MULTIPROC_DIR`` before the library's first import; importing it earlier, in the parent
-process the workers are forked from, would keep every process's counts in its own memory, invisible to the
-exposition server. Each failed attempt of a retried job counts as ``failed``; the retry that succeeds as ``ok``.
+Why this module imports ``honeydue.metrics`` (and so ``prometheus_client``) only inside the hooks: the library
+chooses between in-memory and multiprocess values when first imported, and ``run_worker`` sets
+``PROMETHEUS_MULTIPROC_DIR`` for the worker processes it forks. Importing it earlier, in the parent process the
+workers are forked from, would keep every process's counts in its own memory, invisible to ``/metrics``.
+Each failed attempt of a retried job counts as ``failed``; the retry that succeeds as ``ok``.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ would grow the series without bound and take the Prometheus server down with it.
 share one ``unmatched`` label for the same reason, and unknown methods share ``OTHER``.
 
 The API and the gateway expose ``/metrics`` on their own port (the Ingress routes only ``/graphql`` and
-``/media``, so it stays in the cluster). Workers call ``start_metrics_server``. With several worker
-processes, set ``PROMETHEUS_MULTIPROC_DIR`` before ``prometheus_client`` is first imported: every exposition
-here then serves the merged per-process files instead of this process's memory.
+``/media``, so it stays in the cluster). ``honeydue worker --metrics-port`` serves them from
+``workers.http_endpoints``: ``run_worker`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker process imports
+``prometheus_client``, and ``exposition_registry`` then merges the per-process files instead of serving one
+process's memory.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
-    start_http_server,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -185,9 +185,3 @@ def install_metrics(app: Starlette, app_name: str) -> None:
     """Add ``/metrics`` and the request-counting middleware to ``app``; call before it starts."""
     app.router.routes.append(metrics_route())
     app.add_middleware(HttpMetricsMiddleware, app_name=app_name)
-
-
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
-    """Serve ``/metrics`` from a background thread (worker processes, which have no ASGI app)."""
-    start_http_server(port, addr=addr, registry=exposition_registry())
-    log.info("metrics served on %s:%d", addr, port)

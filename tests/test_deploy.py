@@ -344,6 +344,20 @@ def test_probe_paths_are_served_by_the_app() -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
 
+def test_the_worker_probe_asks_for_its_heartbeat_and_its_grace_period_covers_its_stop() -> None:
+    """/metrics answered 200 for a SIGSTOPped worker: liveness asks /healthz, which reads the heartbeats
+    (served on the metrics port by workers.http_endpoints, exercised in tests/test_worker_lifecycle.py)."""
+    from workers.lifecycle import GRACE_SECONDS, HARD_STOP_SECONDS
+
+    worker = _find(RENDERED["base"], "Deployment", "worker")
+    assert worker is not None
+    pod = worker["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    for probe in ("startupProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}, probe
+    assert HARD_STOP_SECONDS < GRACE_SECONDS <= pod["terminationGracePeriodSeconds"]
+
+
 @pytest.mark.parametrize("variant", sorted(RENDERED))
 def test_env_references_name_existing_objects(variant: str) -> None:
     assert reference_problems(RENDERED[variant], load_secret_template()) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from honeydue.errors import Unauthenticated
 from honeydue.job_metrics import JobMetrics
-from honeydue.metrics import record_bytes_streamed, record_upstream_error, start_metrics_server
+from honeydue.metrics import record_bytes_streamed, record_upstream_error
 from honeydue.settings import Settings
 from schema.metrics import GraphQLMetrics, operation_label, outcome
 from tests.conftest import attach_test_services, make_settings
@@ -34,12 +33,6 @@ def scrape(text: str) -> dict[tuple[str, frozenset], float]:
 
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_api_requests_are_counted_by_route_and_exposed(settings: Settings) -> None:
@@ -185,14 +178,3 @@ def test_job_middleware_counts_runs_and_failures() -> None:
     assert sample("honeydue_jobs_total", job=name + "_ok", outcome="ok") == 2
     assert sample("honeydue_jobs_total", job=name + "_fails", outcome="failed") == 1
     assert sample("honeydue_job_duration_seconds_count", job=name + "_ok") == 2
-
-
-def test_metrics_server_for_workers() -> None:
-    port = free_port()
-    start_metrics_server(port, addr="127.0.0.1")
-    job = f"served_{uuid.uuid4().hex[:8]}"
-    from honeydue.metrics import record_job
-
-    record_job(job, "ok", 0.25)
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    assert scrape(text)[("honeydue_jobs_total", frozenset({"job": job, "outcome": "ok"}.items()))] == 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -23,13 +26,47 @@ from workers.broker import (
     open_storage,
     set_resources,
 )
+from workers.heartbeat import HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, Heartbeat
+from workers.http_endpoints import WorkerEndpoints
+from workers.lifecycle import JOB_GRACE_SECONDS, GracefulStop
 from workers.schedule import periodic_jobs
 from workers.scheduler import RedisLeaderLock, RedisTickLedger, Scheduler, broker_sender
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What ``run_worker`` hands to the processes Dramatiq forks from it (they inherit this module's state)."""
+
+    settings: Settings
+    processes: int
+    run_dir: Path  # this run's heartbeats and metrics files, removed when it ends
+    metrics_port: int | None = None
+    metrics_host: str = "0.0.0.0"  # the pod's address: Prometheus and the kubelet's probes come from outside
+    storage_factory: StorageFactory | None = None
+    heartbeat_timeout_ms: int | None = None
+    maintenance_chance: int | None = None
+    heartbeat_interval: float = HEARTBEAT_INTERVAL_SECONDS
+    heartbeat_max_age: float = HEARTBEAT_MAX_AGE_SECONDS
+
+    @property
+    def heartbeat_dir(self) -> Path:
+        return self.run_dir / "heartbeats"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.run_dir / "metrics"
+
+
 # Set by ``run_worker`` in the parent before Dramatiq forks its worker processes, which inherit it.
-_worker_config: dict[str, Any] | None = None
+_worker_config: WorkerConfig | None = None
+
+
+def current_worker_config() -> WorkerConfig:
+    if _worker_config is None:
+        raise RuntimeError("no worker configuration: this runs in a process forked by run_worker")
+    return _worker_config
 
 
 def _require_redis(settings: Settings, command: str) -> str:
@@ -43,23 +80,70 @@ def _require_redis(settings: Settings, command: str) -> str:
 
 def worker_broker() -> None:
     """Dramatiq's CLI calls this in each worker process (``workers.cli:worker_broker``) to set the broker."""
-    config = _worker_config or {"settings": get_settings()}
-    extra = []
-    if config.get("metrics"):
-        from dramatiq.middleware.prometheus import Prometheus
-
+    config = _worker_config
+    if config is None:  # started by Dramatiq's own CLI rather than ``honeydue worker``
+        settings = get_settings()
+        config = WorkerConfig(settings, processes=1, run_dir=_run_dir_for(settings, os.getppid()))
+    extra: list[dramatiq.Middleware] = [GracefulStop(), Heartbeat(config.heartbeat_dir, config.heartbeat_interval)]
+    if config.metrics_port is not None:
         from honeydue.job_metrics import JobMetrics
 
-        # Dramatiq's own metrics plus honeydue_jobs_total / honeydue_job_duration_seconds, on --metrics-port.
-        extra.extend([Prometheus(), JobMetrics()])
+        # Dramatiq's metrics plus honeydue_jobs_total / honeydue_job_duration_seconds, served with /healthz by
+        # the WorkerEndpoints fork on --metrics-port.
+        extra.extend([_dramatiq_prometheus(config.metrics_dir), JobMetrics(), WorkerEndpoints()])
     broker = create_worker_broker(
-        config["settings"],
-        storage_factory=config.get("storage_factory"),
-        heartbeat_timeout_ms=config.get("heartbeat_timeout_ms"),
-        maintenance_chance=config.get("maintenance_chance"),
+        config.settings,
+        storage_factory=config.storage_factory,
+        heartbeat_timeout_ms=config.heartbeat_timeout_ms,
+        maintenance_chance=config.maintenance_chance,
     )
     for middleware in extra:
         broker.add_middleware(middleware)
+
+
+def _dramatiq_prometheus(metrics_dir: Path) -> dramatiq.Middleware:
+    """Dramatiq's ``Prometheus`` middleware writing to this run's directory, without its own HTTP server."""
+    from dramatiq.middleware import prometheus
+
+    class DramatiqMetrics(prometheus.Prometheus):
+        @property
+        def forks(self) -> list:
+            return []  # WorkerEndpoints serves /metrics
+
+        def after_process_boot(self, broker: dramatiq.Broker) -> None:
+            # Its directory is read from the environment when the module is first imported; name ours.
+            prometheus.DB_PATH = str(metrics_dir)
+            super().after_process_boot(broker)
+
+    return DramatiqMetrics()
+
+
+def _run_dir_for(settings: Settings, supervisor_pid: int) -> Path:
+    return settings.honeydue_var_dir / "worker" / str(supervisor_pid)
+
+
+def _fresh_run_dir(settings: Settings) -> Path:
+    """This run's directory, empty; the directories of runs whose supervisor is gone are removed."""
+    parent = settings.honeydue_var_dir / "worker"
+    if parent.is_dir():
+        for old in parent.iterdir():
+            if old.name.isdigit() and not _alive(int(old.name)):
+                shutil.rmtree(old, ignore_errors=True)
+    run_dir = _run_dir_for(settings, os.getpid())
+    shutil.rmtree(run_dir, ignore_errors=True)  # a previous container's run with the same pid (often 1)
+    (run_dir / "heartbeats").mkdir(parents=True)
+    (run_dir / "metrics").mkdir()
+    return run_dir
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_worker(
@@ -71,28 +155,49 @@ def run_worker(
     storage_factory: StorageFactory | None = None,
     heartbeat_timeout_ms: int | None = None,
     maintenance_chance: int | None = None,
+    heartbeat_interval: float = HEARTBEAT_INTERVAL_SECONDS,
+    heartbeat_max_age: float = HEARTBEAT_MAX_AGE_SECONDS,
+    metrics_host: str = "0.0.0.0",
 ) -> int:
-    """Run Dramatiq worker processes (Dramatiq's own supervisor: signals, graceful stop, restarts).
+    """Run Dramatiq's supervisor and worker processes until SIGTERM/SIGINT; returns the exit code.
 
-    ``metrics_port`` serves Dramatiq's Prometheus metrics there. The other keywords are for tests: a
-    storage wrapper, and a short heartbeat timeout so a killed worker's messages come back quickly.
-    Returns the process exit code.
+    A stop lets jobs in hand finish for ``JOB_GRACE_SECONDS``, requeues the rest, and has every process gone
+    within ``GRACE_SECONDS`` (``workers.lifecycle``). ``metrics_port`` serves ``/metrics`` (the counters of
+    all worker processes) and ``/healthz`` (their heartbeats, ``workers.heartbeat``) there. The other keywords
+    are for tests: a storage wrapper, a short broker heartbeat timeout so a killed worker's messages come back
+    quickly, and a faster liveness heartbeat.
     """
     global _worker_config
     _require_redis(settings, "worker")
-    _worker_config = {
-        "settings": settings,
-        "storage_factory": storage_factory,
-        "heartbeat_timeout_ms": heartbeat_timeout_ms,
-        "maintenance_chance": maintenance_chance,
-        "metrics": metrics_port is not None,
-    }
-    if metrics_port is not None:
-        os.environ["dramatiq_prom_port"] = str(metrics_port)  # read when Dramatiq's Prometheus module loads
-    args = dramatiq.cli.make_argument_parser().parse_args(
-        ["workers.cli:worker_broker", "--processes", str(processes), "--threads", str(threads)]
+    run_dir = _fresh_run_dir(settings)
+    _worker_config = WorkerConfig(
+        settings=settings,
+        processes=processes,
+        run_dir=run_dir,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+        storage_factory=storage_factory,
+        heartbeat_timeout_ms=heartbeat_timeout_ms,
+        maintenance_chance=maintenance_chance,
+        heartbeat_interval=heartbeat_interval,
+        heartbeat_max_age=heartbeat_max_age,
     )
-    return int(dramatiq.cli.main(args) or 0)
+    # prometheus_client picks its value store when first imported. Nothing in this process has imported it, so
+    # each forked worker process imports it with this set and writes its counts where /metrics merges them.
+    previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_worker_config.metrics_dir)
+    args = dramatiq.cli.make_argument_parser().parse_args([
+        "workers.cli:worker_broker", "--processes", str(processes), "--threads", str(threads),
+        "--worker-shutdown-timeout", str(JOB_GRACE_SECONDS * 1000),
+    ])
+    try:
+        return int(dramatiq.cli.main(args) or 0)
+    finally:
+        if previous is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = previous
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def run_scheduler(settings: Settings, *, ttl_ms: int | None = None) -> None:
