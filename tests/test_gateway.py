@@ -508,9 +508,11 @@ async def test_unreachable_store_is_503_with_retry_after(gw: Gateway) -> None:
 
 
 async def test_a_missing_bucket_is_a_502_naming_it_in_the_log(
-    settings: Settings, tmp_path: Path, shared_s3: tuple[dict[str, str], Any], caplog: pytest.LogCaptureFixture
+    settings: Settings, tmp_path: Path, s3_server: Any, shared_s3: tuple[dict[str, str], Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A mis-cased B2_BUCKET_NAME is a configuration fault: never a (cacheable) 404 "object not found"."""
+    s3_server.start()  # a fault test may have stopped it
     env, storage = shared_s3
     key = f"residences/{uuid.uuid4()}/documents/{uuid.uuid4()}.bin"
     await storage.put_bytes(key, BODY, "application/pdf")
