@@ -7,14 +7,7 @@ from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -22,27 +15,22 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
+from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryLimits
 from schema.media import MediaMutation, MediaQuery
 from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.tasks import TaskMutation, TaskQuery
+from schema.text_inputs import refuse_control_characters
 
 log = logging.getLogger("honeydue.graphql")
 
-# Limits against abusive queries; generous enough for the admin UI's deepest page.
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 2000
-# Clients send the same few query texts over and over: parsing and validating one costs more CPU than most
-# resolvers, so both results are kept per distinct text (bounded LRU; both steps are pure functions of the
-# text, the token limit and the schema). The limits' rule classes are built once here: Strawberry's limiter
-# extensions define a new rule class per instance, which would give every request a new cache key.
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_FIELDS", "MAX_TOKENS", "schema"]
+
+# Clients send the same few query texts over and over: parsing one costs more CPU than most resolvers, so
+# the document is kept per distinct text (bounded LRU; a pure function of the text and the token limit).
+# Validation results are cached the same way by ``QueryLimits``.
 QUERY_CACHE_SIZE = 256
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-]
 
 Query = merge_types(
     "Query", (AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, MediaQuery, NotificationQuery, AdminQuery)
@@ -51,6 +39,8 @@ Mutation = merge_types(
     "Mutation",
     (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation, NotificationMutation),
 )
+refuse_control_characters(Query, Mutation)
+
 
 class _ParserCache(ParserCache):
     """Strawberry's ParserCache, except that a text that fails to parse is left to the normal parse step.
@@ -84,9 +74,8 @@ schema = HoneydueSchema(
     extensions=[
         GraphQLMetrics,
         ErrorCodes,
-        lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: _ParserCache(maxsize=QUERY_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
+        QueryLimits,
     ],
 )

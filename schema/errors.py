@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
 from honeydue.errors import ApiError
@@ -22,6 +23,9 @@ _COMPLEXITY_MARKERS = ("exceeds maximum operation depth", "maximum allowed is", 
 
 
 def _complexity_error(error: GraphQLError) -> bool:
+    """A limit graphql-core itself applies: the parser's token count or nesting, the overlap rule's budget."""
+    if isinstance(error, ValidationAbortedError) or "nested too deeply" in error.message:
+        return True
     message = error.message.lower()
     return any(marker in message for marker in _COMPLEXITY_MARKERS) and (
         "depth" in message or "alias" in message or "token" in message
@@ -43,6 +47,9 @@ class ErrorCodes(SchemaExtension):
             return _with_code(error, original.code)
         # A GraphQLError as the cause is the client's input failing coercion (a variable "2024-02-30" for a
         # Date): the same mistake written inline is a validation error, so it must read as one.
+        preset = (error.extensions or {}).get("code")
+        if original is None and preset:  # raised with its code (schema.limits' QUERY_TOO_COMPLEX)
+            return error
         if original is None or isinstance(original, GraphQLError):
             code = "QUERY_TOO_COMPLEX" if _complexity_error(error) else "GRAPHQL_VALIDATION_FAILED"
             return _with_code(error, code)
