@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     upload_rate_per_hour: int = Field(default=50, ge=1)
     upload_pending_limit: int = Field(default=10, ge=1)
     login_attempts_per_15min: int = Field(default=10, ge=1)
+    # Largest /graphql request body; a longer one is answered 413 without being read further.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # How often the reminder jobs run; each run serves the members whose chosen local hour it is.
     reminder_cron: str = "0 * * * *"
