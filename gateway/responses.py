@@ -30,9 +30,11 @@ class HeadersOnly:
 class ErrorResponse:
     """A short JSON error, never cacheable."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 code: str | None = None) -> None:
         self.status = status
-        self.body = json.dumps({"error": message}).encode()
+        # ``code``: the API's name for the refusal where it has one (REQUEST_TOO_LARGE, BAD_REQUEST).
+        self.body = json.dumps({"error": message, "code": code} if code else {"error": message}).encode()
         merged = {
             **(headers or {}),
             "Content-Type": "application/json",

@@ -37,6 +37,10 @@ READ_METHODS = ("GET", "HEAD")
 UPLOAD_METHODS = ("PUT",)
 
 
+BAD_REQUEST = "BAD_REQUEST"
+TOO_LARGE = "REQUEST_TOO_LARGE"
+
+
 def media_routes() -> list[Route]:
     """The gateway's media routes; mount them at the root of an app whose state has settings and storage."""
     return [
@@ -202,7 +206,12 @@ async def _read_media(request: Request) -> ASGIApp:
 
 
 async def upload_media(request: Request) -> ASGIApp:
-    """The local backend's presigned PUT: the signature binds key, type, exact length and expiry."""
+    """The local backend's presigned PUT: the signature binds key, type, exact length and expiry.
+
+    As on /graphql, the body is never read past its limit (here the signed length): the declared
+    Content-Length is checked before reading (a chunked body, with none, is refused with 411), and the
+    store stops reading as soon as more arrives than was declared.
+    """
     cors = cors_headers(request)
     if request.method == "OPTIONS":
         return preflight(request, UPLOAD_METHODS)
@@ -220,13 +229,13 @@ async def upload_media(request: Request) -> ASGIApp:
     expected = int(signed_length)
     declared = request.headers.get("content-length")
     if declared is None:
-        return ErrorResponse(411, "Content-Length is required", cors)
+        return ErrorResponse(411, "Content-Length is required", cors, code=BAD_REQUEST)
     if not (declared.isascii() and declared.isdigit()):
-        return ErrorResponse(400, "Content-Length is not a number", cors)
+        return ErrorResponse(400, "Content-Length is not a number", cors, code=BAD_REQUEST)
     if int(declared) > expected or expected > request.app.state.settings.storage_max_file_size:
-        return ErrorResponse(413, "body larger than the signed length", cors)
+        return ErrorResponse(413, "body larger than the signed length", cors, code=TOO_LARGE)
     if int(declared) != expected:
-        return ErrorResponse(400, "Content-Length differs from the signed length", cors)
+        return ErrorResponse(400, "Content-Length differs from the signed length", cors, code=BAD_REQUEST)
     if request.headers.get("content-type", "") != signed_type:
         return ErrorResponse(400, "Content-Type differs from the signed type", cors)
     if not await _accepts_upload(key):
@@ -239,7 +248,8 @@ async def upload_media(request: Request) -> ASGIApp:
         received = getattr(exc, "received", None)
         if received is not None:
             status = 413 if received > expected else 400
-            return ErrorResponse(status, "body length differs from the signed length", cors)
+            return ErrorResponse(status, "body length differs from the signed length", cors,
+                                 code=TOO_LARGE if status == 413 else BAD_REQUEST)
         log.warning("upload of %s failed: %s", key, exc)
         return ErrorResponse(400, "upload refused", cors)
     if not await _accepts_upload(key):  # finalized while the body streamed in: drop the late bytes

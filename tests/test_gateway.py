@@ -681,6 +681,27 @@ async def test_local_upload_violations(gw: Gateway) -> None:
         await gw.storage.head(key)
 
 
+async def test_local_upload_too_large_is_refused_unread(gw: Gateway) -> None:
+    if gw.backend != "local":
+        pytest.skip("the gateway takes uploads only for the local backend")
+    key = f"users/{uuid.uuid4()}/profile/{uuid.uuid4()}.png"
+    taken = 0
+
+    async def fifty_mb() -> Any:
+        nonlocal taken
+        while taken < 50 * 1024 * 1024:
+            taken += 65536
+            yield b"x" * 65536
+
+    headers = {"Content-Type": "image/png", "Content-Length": str(50 * 1024 * 1024)}
+    response = await gw.http.put(upload_url(gw, key, "image/png", 100), content=fifty_mb(), headers=headers)
+    assert (response.status_code, response.json()["code"]) == (413, "REQUEST_TOO_LARGE")
+    assert taken <= 65536  # refused on the declared length: the body was not read
+    chunked = await gw.http.put(upload_url(gw, key, "image/png", 100), content=fifty_mb(),
+                                headers={"Content-Type": "image/png"})
+    assert (chunked.status_code, chunked.json()["code"]) == (411, "BAD_REQUEST")
+
+
 # --- the gateway process ----------------------------------------------------------------------------
 
 
