@@ -81,7 +81,7 @@ def _user_error_payload(payload_type: object, field: list[str]) -> object | None
     if "user_errors" not in names or any(name != "user_errors" for name in required):
         return None
     error = UserError(field=field, message=MESSAGE, code=UserErrorCode.INVALID_INPUT)
-    return payload_type(user_errors=[error])  # type: ignore[operator]
+    return payload_type(user_errors=[error])  # type: ignore[operator, call-arg]
 
 
 class TextInputCheck(FieldExtension):

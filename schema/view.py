@@ -9,6 +9,7 @@ parser, is answered 400 ``BAD_REQUEST``. Both answers are GraphQL-shaped JSON, a
 from __future__ import annotations
 
 import json
+
 from cross_web import HTTPException
 from starlette.datastructures import Headers
 from starlette.requests import Request

@@ -50,3 +50,13 @@ def test_gateway_bench_quick() -> None:
     assert set(figures) >= {"params", "throughput_ratio", "throughput_mb_s", "ttfb_ms", "gateway_rss_mb", "links"}
     assert figures["throughput_ratio"] and all(ratio > 0 for ratio in figures["throughput_ratio"].values())
     assert figures.get("errors", 0) == 0, figures
+
+
+def test_query_limits_probe() -> None:
+    figures = run_script("bench/query_limits.py", "--rounds", "2", "--ids", "100")
+    assert set(figures) == {"rounds", "ids", "trivial", "fragment_fan_out", "id_list"}
+    assert figures["fragment_fan_out"]["answer"] == "QUERY_TOO_COMPLEX"
+    assert figures["trivial"]["answer"] == "ok" and figures["id_list"]["answer"] != "INTERNAL"
+    for probe in ("trivial", "fragment_fan_out", "id_list"):
+        low, high = figures[probe]["spread_ms"]
+        assert 0 < low <= figures[probe]["median_ms"] <= high and figures[probe]["ratio"] > 0
