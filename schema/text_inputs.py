@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from strawberry.extensions import FieldExtension
@@ -41,33 +40,33 @@ def has_control_character(text: str) -> bool:
 
 
 def first_bad_text(arguments: dict[str, Any], info: Info) -> list[str] | None:
-    """The GraphQL path (``["input", "title"]``) of the first text value with a control character."""
-    for path, text in _texts(arguments, [], info):
-        if has_control_character(text):
-            return path
-    return None
+    """The GraphQL path (``["input", "title"]``) of the first text value with a control character.
 
-
-def _texts(value: object, path: list[str], info: Info) -> Iterator[tuple[list[str], str]]:
-    """Every string inside an argument value: input objects (by their GraphQL field names) and lists."""
-    pending: list[tuple[list[str], object]] = [(path, value)]
+    Input objects are followed by their GraphQL field names; a list's items share the list's path. A list
+    of strings is searched as one joined text (LF is allowed, so the joint cannot match): 10,000 ids cost
+    one regular-expression scan, not 10,000.
+    """
+    pending: list[tuple[list[str], object]] = [([], arguments)]
+    names = info.schema.config.name_converter
     while pending:
         where, current = pending.pop()
         if isinstance(current, str):
-            yield where, current
+            if has_control_character(current):
+                return where
         elif isinstance(current, dict):
-            pending.extend(([*where, info.schema.config.name_converter.apply_naming_config(key)], item)
-                           for key, item in current.items())
+            pending.extend(([*where, names.apply_naming_config(key)], item) for key, item in current.items())
         elif isinstance(current, (list, tuple)):
-            pending.extend((where, item) for item in current)
+            if all(isinstance(item, str) for item in current):
+                if has_control_character("\n".join(current)):
+                    return where
+            else:
+                pending.extend((where, item) for item in current)
         else:
             definition = getattr(current, "__strawberry_definition__", None)
             if isinstance(definition, StrawberryObjectDefinition) and definition.is_input:
-                pending.extend(
-                    ([*where, info.schema.config.name_converter.get_graphql_name(field)],
-                     getattr(current, field.python_name))
-                    for field in definition.fields
-                )
+                pending.extend(([*where, names.get_graphql_name(field)], getattr(current, field.python_name))
+                               for field in definition.fields)
+    return None
 
 
 def _user_error_payload(payload_type: object, field: list[str]) -> object | None:
