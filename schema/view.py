@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
 from honeydue.tokens import authenticate_token, bearer_from_header
+from resolvers.validation import LONGEST_LIST
 from schema.context import Context
 
 # GraphQL-shaped codes for the answers Strawberry gives before any operation runs.
@@ -55,6 +56,24 @@ def bounded_receive(receive: Receive, limit: int) -> Receive:
     return receive_within_limit
 
 
+def cut_long_lists(value: object, keep: int) -> None:
+    """Cut every JSON array inside ``value`` to its first ``keep`` entries, in place.
+
+    Every list argument is capped at most ``LONGEST_LIST``, so an array longer than that is refused by
+    its cap whatever else it holds; cutting it first keeps GraphQL's coercion of the variables from
+    doing work in proportion to a list it will refuse. Iterative: the JSON parser already bounded
+    the depth, and a recursive walk would have a lower limit than the parser's.
+    """
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            del node[keep:]
+            pending.extend(node)
+        elif isinstance(node, dict):
+            pending.extend(node.values())
+
+
 class HoneydueGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,11 +99,15 @@ class HoneydueGraphQL(GraphQL[Context, None]):
         # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8 (UnicodeDecodeError)
         # and nesting deeper than the parser's recursion allows (RecursionError) would be a 500.
         try:
-            return json.loads(data)
+            body = json.loads(data)
         except RecursionError:
             raise HTTPException(400, "The request body is nested too deeply.") from None
         except ValueError as error:
             raise HTTPException(400, "Unable to parse request body as JSON.") from error
+        for request in body if isinstance(body, list) else [body]:
+            if isinstance(request, dict):
+                cut_long_lists(request.get("variables"), LONGEST_LIST + 1)
+        return body
 
     def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
                         sub_response: Response) -> Response:

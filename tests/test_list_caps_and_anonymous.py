@@ -20,7 +20,9 @@ from graphql import (
 )
 
 from honeydue import models
+from resolvers.validation import LONGEST_LIST
 from schema import schema
+from schema.view import cut_long_lists
 from tests.plugins.domain import World, make_world
 from tests.test_n_plus_one import count_statements
 
@@ -159,6 +161,17 @@ def test_every_list_argument_is_capped_and_covered() -> None:
     assert set(found) == set(CAPS)
     for name, description in found.items():
         assert f"at most {CAPS[name]}" in description.lower(), (name, description)
+    # The view cuts variables' lists to LONGEST_LIST + 1 before coercion: that is only sound while no cap
+    # is longer, so a list over its cap still arrives over its cap.
+    assert max(CAPS.values()) <= LONGEST_LIST
+
+
+def test_variables_lists_are_cut_one_past_the_longest_cap_at_any_depth() -> None:
+    variables = {"i": {"ids": list(range(10_000)), "nested": [{"ids": list(range(500))}, *range(400)]}}
+    cut_long_lists(variables, LONGEST_LIST + 1)
+    assert variables["i"]["ids"] == list(range(LONGEST_LIST + 1))
+    assert len(variables["i"]["nested"]) == LONGEST_LIST + 1
+    assert variables["i"]["nested"][0]["ids"] == list(range(LONGEST_LIST + 1))
 
 
 # --- anonymous callers --------------------------------------------------------------------------------
