@@ -58,8 +58,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_api(args: argparse.Namespace) -> None:
     from honeydue.app import create_api_app
+    from honeydue.logging_setup import configure_logging
 
-    _serve(create_api_app, settings_or_exit(), args.host, args.port)
+    settings = settings_or_exit()
+    configure_logging(settings)
+    if not settings.public_gateway_url:
+        # Said once, at start: a link to a port nothing listens on is otherwise a puzzle for the client.
+        log.warning("PUBLIC_GATEWAY_URL is unset: media links point at %s, where `honeydue gateway` listens "
+                    "by default", settings.effective_public_gateway_url)
+    _serve(create_api_app, settings, args.host, args.port)
 
 
 def cmd_gateway(args: argparse.Namespace) -> None:

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
+POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
+# Where `honeydue gateway` listens by default: in development the API's media links point here unless
+# PUBLIC_GATEWAY_URL says otherwise (`honeydue serve` points them at its own address instead).
+DEFAULT_PUBLIC_GATEWAY_URL = "http://127.0.0.1:8001"
 
 
 class ConfigError(Exception):
@@ -95,6 +99,12 @@ class Settings(BaseSettings):
     def _split_lists(cls, value: object) -> object:
         return _comma_list(value)
 
+    @field_validator("database_url", "redis_url", "public_gateway_url", "media_signing_key", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        # A Secret or ConfigMap value of only spaces or a newline is as missing as an empty one.
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -116,6 +126,15 @@ class Settings(BaseSettings):
         if self.honeydue_env == "production" and not self.public_gateway_url:
             # Otherwise every media link would silently point at a loopback address.
             raise ValueError("PUBLIC_GATEWAY_URL is required when HONEYDUE_ENV=production")
+        if self.honeydue_env == "production":
+            # Without these a replica would "work" on a throwaway SQLite file and in-process jobs,
+            # pass its readiness check, and lose every write when the pod goes. An empty value is missing.
+            if not self.database_url:
+                raise ValueError("DATABASE_URL is required when HONEYDUE_ENV=production (a postgres:// URL)")
+            if urlsplit(self.database_url).scheme not in POSTGRES_SCHEMES:
+                raise ValueError("DATABASE_URL must be a postgres:// URL when HONEYDUE_ENV=production")
+            if not self.redis_url:
+                raise ValueError("REDIS_URL is required when HONEYDUE_ENV=production")
         if self.b2_endpoint and not self.b2_bucket_name:
             raise ValueError("B2_BUCKET_NAME is required when B2_ENDPOINT is set")
         return self
@@ -125,6 +144,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite://{self.honeydue_var_dir / 'honeydue.sqlite3'}"
+
+    @property
+    def effective_public_gateway_url(self) -> str:
+        """The base of media links: ``PUBLIC_GATEWAY_URL``, else the gateway's default address."""
+        return self.public_gateway_url or DEFAULT_PUBLIC_GATEWAY_URL
 
     @property
     def is_postgres(self) -> bool:
@@ -174,6 +198,10 @@ def _field_env_name(loc: tuple[object, ...]) -> str:
     return name.upper()
 
 
+# Messages of the cross-field checks, which already name their variable.
+PRODUCTION_REQUIRED = ("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL", "DATABASE_URL", "REDIS_URL")
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read and validate the configuration; raise ConfigError naming the variable."""
     env = dict(os.environ if environ is None else environ)
@@ -190,7 +218,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         err = exc.errors()[0]
         name = _field_env_name(tuple(err.get("loc", ())))
         message = err.get("msg", "invalid value").removeprefix("Value error, ")
-        if name == "configuration" or message.startswith(("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL")):
+        if name == "configuration" or message.startswith(PRODUCTION_REQUIRED):
             raise ConfigError(f"configuration error: {message}") from None
         raise ConfigError(f"configuration error: {name}: {message}") from None
 

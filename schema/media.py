@@ -27,7 +27,6 @@ UploadPurpose = strawberry.enum(models.MediaPurpose, name="UploadPurpose")
 
 DEFAULT_LINK_SECONDS = 3600
 MAX_LINK_SECONDS = 7 * 24 * 3600  # a SigV4 presigned link cannot live longer; gateway links follow suit
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def link_lifetime(expires_in: int | None) -> int:
@@ -65,8 +64,7 @@ class Media:
         if self._row.status != models.MediaStatus.READY:
             return None
         settings = info.context.settings
-        base = settings.public_gateway_url or DEFAULT_PUBLIC_URL
-        return sign_media_url(settings.signing_keys(), base, self._row.key, link_lifetime(expires_in))
+        return sign_media_url(settings.signing_keys(), settings.effective_public_gateway_url, self._row.key, link_lifetime(expires_in))
 
     @strawberry.field(description="Presigned GET straight from the bucket; null unless READY, and null on the "
                                   "local backend. expiresIn: seconds, default 3600, at most 7 days.")

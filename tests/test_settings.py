@@ -11,6 +11,16 @@ import pytest
 from honeydue.settings import ConfigError, load_settings
 
 
+PRODUCTION = {
+    "HONEYDUE_ENV": "production", "MEDIA_SIGNING_KEY": "k" * 40, "PUBLIC_GATEWAY_URL": "https://media.example",
+    "DATABASE_URL": "postgres://honeydue@db.example:5432/honeydue", "REDIS_URL": "redis://redis:6379/0",
+}
+
+
+def _without(env: dict[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k != name}
+
+
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
@@ -23,6 +33,14 @@ from honeydue.settings import ConfigError, load_settings
         ({"PUBLIC_GATEWAY_URL": "ftp://cdn"}, "PUBLIC_GATEWAY_URL"),
         ({"B2_ENDPOINT": "http://s3.local"}, "B2_BUCKET_NAME"),
         ({"TOKEN_TTL_DAYS": "-1"}, "TOKEN_TTL_DAYS"),
+        # Production never falls back to the embedded SQLite file or to in-process jobs; empty is missing.
+        pytest.param({**PRODUCTION, "DATABASE_URL": ""}, "DATABASE_URL", id="production-empty-DATABASE_URL"),
+        pytest.param({**PRODUCTION, "DATABASE_URL": " \n"}, "DATABASE_URL", id="production-blank-DATABASE_URL"),
+        pytest.param(_without(PRODUCTION, "DATABASE_URL"), "DATABASE_URL", id="production-no-DATABASE_URL"),
+        pytest.param({**PRODUCTION, "DATABASE_URL": "sqlite:///tmp/h.sqlite3"}, "DATABASE_URL",
+                     id="production-sqlite-DATABASE_URL"),
+        pytest.param({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL", id="production-empty-REDIS_URL"),
+        pytest.param(_without(PRODUCTION, "REDIS_URL"), "REDIS_URL", id="production-no-REDIS_URL"),
     ],
     ids=lambda v: next(iter(v)) if isinstance(v, dict) else v,
 )
@@ -81,3 +99,29 @@ def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "STORAGE_MAX_FILE_SIZE" in lines[0]
+
+
+def test_a_complete_production_configuration_loads() -> None:
+    s = load_settings(PRODUCTION)
+    assert s.is_postgres and s.redis_url == "redis://redis:6379/0"
+
+
+def test_production_without_a_database_stops_migrate_before_it_touches_sqlite(tmp_path) -> None:
+    """``migrate`` used to "succeed" against a throwaway SQLite file under HONEYDUE_VAR_DIR."""
+    env = _without(PRODUCTION, "DATABASE_URL")
+    result = subprocess.run(
+        [sys.executable, "-m", "honeydue.cli", "migrate"],
+        env={"PATH": "/usr/bin:/bin", "HONEYDUE_VAR_DIR": str(tmp_path / "var"), **env, "DATABASE_URL": ""},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: DATABASE_URL is required when HONEYDUE_ENV=production (a postgres:// URL)"]
+    assert not (tmp_path / "var").exists()
+
+
+def test_media_links_default_to_the_gateways_own_address_in_development() -> None:
+    """Without PUBLIC_GATEWAY_URL, `honeydue api` on any port links to where `honeydue gateway` listens."""
+    assert load_settings({}).effective_public_gateway_url == "http://127.0.0.1:8001"
+    assert load_settings({"PUBLIC_GATEWAY_URL": "https://media.example/"}).effective_public_gateway_url == (
+        "https://media.example")

@@ -19,8 +19,6 @@ from honeydue.storage.base import (
     UploadTarget,
 )
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
-
 __all__ = [
     "AccessDenied",
     "BucketNotFound",
@@ -40,7 +38,7 @@ def create_storage(settings: Settings, public_base_url: str | None = None) -> St
 
     ``public_base_url`` is where the gateway is reachable (the local backend's
     upload URLs point there); it defaults to ``PUBLIC_GATEWAY_URL``, then to the
-    embedded default address.
+    gateway's default address.
     """
     if settings.uses_s3:
         from honeydue.storage.s3 import S3Storage  # aioboto3 is only imported when a bucket is used
@@ -50,6 +48,6 @@ def create_storage(settings: Settings, public_base_url: str | None = None) -> St
 
     return LocalStorage(
         settings.media_dir,
-        public_base_url or settings.public_gateway_url or DEFAULT_PUBLIC_URL,
+        public_base_url or settings.effective_public_gateway_url,
         settings.signing_keys(),
     )
