@@ -43,7 +43,8 @@ def create_gateway_app(settings: Settings | None = None, storage: Storage | None
                 await redis.aclose()
             await close_db()
 
-    app = Starlette(routes=[*health_routes(), *media_routes()], lifespan=lifespan)
+    # Redis only caches access decisions here (gateway/auth.py): its outage must not make the gateway unready.
+    app = Starlette(routes=[*health_routes(needs_redis=False), *media_routes()], lifespan=lifespan)
     install_metrics(app, "gateway")
     app.add_middleware(RequestIdMiddleware)
     app.state.settings = settings

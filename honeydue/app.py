@@ -60,7 +60,7 @@ def create_api_app(settings: Settings) -> Starlette:
         finally:
             broker.close()
 
-    return _finish(Starlette(routes=[*graphql_routes(), *health_routes()], lifespan=lifespan), settings)
+    return _finish(Starlette(routes=[*graphql_routes(), *health_routes(needs_redis=True)], lifespan=lifespan), settings)
 
 
 def create_embedded_app(settings: Settings) -> Starlette:
@@ -73,7 +73,7 @@ def create_embedded_app(settings: Settings) -> Starlette:
         async with open_services(app, settings), run_embedded_jobs(settings):
             yield
 
-    routes = [*graphql_routes(), *health_routes(), *media_routes()]
+    routes = [*graphql_routes(), *health_routes(needs_redis=True), *media_routes()]
     return _finish(Starlette(routes=routes, lifespan=lifespan), settings)
 
 

@@ -3,8 +3,10 @@
 Run it in a pod (``kubectl exec deploy/api -- honeydue check-config``) after changing a Secret or
 ConfigMap: it uses the very settings the service reads, so "works from my laptop" and "works from the pod"
 stop being different questions. The checks are the ones a replica depends on: the database answers
-``SELECT 1``, Redis answers ``PING`` (when configured), and the bucket lets this key list, write and delete
-(a probe object under ``_honeydue-probe/``). The exit code is 0 only when every check passed.
+``SELECT 1`` and has every migration this code ships (the API and gateway are not ready until it does),
+Redis answers ``PING`` (when configured), and the bucket lets this key list, write and delete (a probe
+object under ``_honeydue-probe/``). The exit code is 0 only when every check passed. Settings that work
+but are probably not what the operator meant (``PUBLIC_GATEWAY_URL`` unset) get a ``warn`` line.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ class CheckResult:
     ok: bool
     detail: str
     skipped: bool = False
+    warning: bool = False
 
     def line(self) -> str:
-        status = "skip" if self.skipped else ("ok" if self.ok else "FAIL")
-        return f"{status:<4}  {self.name:<8}  {self.detail}"
+        status = "skip" if self.skipped else "warn" if self.warning else "ok" if self.ok else "FAIL"
+        return f"{status:<4}  {self.name:<10}  {self.detail}"
 
 
 def mask_url(url: str) -> str:
@@ -88,6 +91,33 @@ async def check_database(settings: Settings) -> CheckResult:
     except Exception as exc:
         return CheckResult("database", False, f"{where}: {_describe(exc)}")
     return CheckResult("database", True, f"{where}: SELECT 1 answered")
+
+
+async def check_migrations(settings: Settings) -> CheckResult:
+    from honeydue.db import close_db, init_db
+    from honeydue.migration_state import migrations_on_disk, pending_migrations
+
+    try:
+        await init_db(settings)
+        try:
+            pending = await pending_migrations()
+        finally:
+            await close_db()
+    except Exception as exc:
+        return CheckResult("migrations", False, f"could not read the applied migrations: {_describe(exc)}")
+    if pending:
+        return CheckResult("migrations", False, f"{len(pending)} pending: {', '.join(pending)} "
+                                                "(run `honeydue migrate`; until then /readyz answers 503)")
+    return CheckResult("migrations", True, f"all {len(migrations_on_disk())} applied")
+
+
+def check_public_gateway_url(settings: Settings) -> CheckResult:
+    if settings.public_gateway_url:
+        return CheckResult("links", True, f"media links point at {settings.public_gateway_url}")
+    return CheckResult("links", True, warning=True,
+                       detail=f"PUBLIC_GATEWAY_URL unset: `honeydue api` hands out media links to "
+                              f"{settings.effective_public_gateway_url} (the default address of `honeydue "
+                              "gateway`); set it to where clients reach the gateway")
 
 
 async def check_redis(settings: Settings) -> CheckResult:
@@ -147,10 +177,17 @@ async def _bounded(name: str, check: Callable[[Settings], Awaitable[CheckResult]
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
     """Every check, one after the other (a failure does not stop the rest)."""
+    database = await _bounded("database", check_database, settings)
+    if database.ok:
+        migrations = await _bounded("migrations", check_migrations, settings)
+    else:
+        migrations = CheckResult("migrations", True, "not checked: the database did not answer", skipped=True)
     return [
-        await _bounded("database", check_database, settings),
+        database,
+        migrations,
         await _bounded("redis", check_redis, settings),
         await _bounded("bucket", check_bucket, settings),
+        check_public_gateway_url(settings),
     ]
 
 

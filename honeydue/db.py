@@ -17,6 +17,7 @@ from honeydue.settings import Settings
 log = logging.getLogger(__name__)
 
 APP_LABEL = "honeydue"
+MIGRATIONS_MODULE = "migrations"
 # A fixed 64-bit key for pg_advisory_lock, derived from a name so it is greppable.
 MIGRATION_LOCK_KEY = zlib.crc32(b"honeydue-migrations")
 
@@ -54,7 +55,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "apps": {
             APP_LABEL: {
                 "models": ["honeydue.models"],
-                "migrations": "migrations",
+                "migrations": MIGRATIONS_MODULE,
                 "default_connection": "default",
             }
         },

@@ -1,4 +1,10 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its dependencies answer), for api and gateway."""
+"""``/healthz`` (the process answers) and ``/readyz`` (what it needs to serve answers), for api and gateway.
+
+Readiness names each failing dependency: ``database`` (no ``SELECT 1``), ``migrations`` (the database lacks
+migrations this code needs: run ``honeydue migrate``) and ``redis`` for a process that needs Redis to do
+its job. The gateway does not: it only caches access decisions there, and answers from the database when
+Redis is away, so a Redis outage must not take media off the load balancer.
+"""
 
 from __future__ import annotations
 
@@ -10,35 +16,58 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from honeydue.db import ping_db
+from honeydue.migration_state import MigrationWatch
 
 log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 2.0
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
 
-async def readyz(request: Request) -> JSONResponse:
-    failing: list[str] = []
-    try:
-        await asyncio.wait_for(ping_db(), CHECK_TIMEOUT)
-    except Exception as exc:
-        log.warning("readiness: database unavailable: %s", exc.__class__.__name__)
-        failing.append("database")
-    redis = getattr(request.app.state, "redis", None)
-    if redis is not None:
+class Readiness:
+    """The ``/readyz`` endpoint of one app; ``needs_redis`` says whether a Redis outage makes it unready."""
+
+    def __init__(self, needs_redis: bool) -> None:
+        self.needs_redis = needs_redis
+        self.migrations = MigrationWatch()
+
+    async def failing(self, request: Request) -> list[str]:
+        failing: list[str] = []
         try:
-            await asyncio.wait_for(redis.ping(), CHECK_TIMEOUT)
+            await asyncio.wait_for(ping_db(), CHECK_TIMEOUT)
         except Exception as exc:
-            log.warning("readiness: redis unavailable: %s", exc.__class__.__name__)
-            failing.append("redis")
-    if failing:
-        return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503,
-                            headers={"Cache-Control": "no-store"})
-    return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
+            log.warning("readiness: database unavailable: %s", exc.__class__.__name__)
+            failing.append("database")
+        else:
+            try:
+                pending = await asyncio.wait_for(self.migrations.pending(), CHECK_TIMEOUT)
+            except Exception as exc:
+                log.warning("readiness: could not read the applied migrations: %s", exc.__class__.__name__)
+                failing.append("migrations")
+            else:
+                if pending:
+                    log.warning("readiness: migrations pending (run `honeydue migrate`): %s", ", ".join(pending))
+                    failing.append("migrations")
+        redis = getattr(request.app.state, "redis", None)
+        if self.needs_redis and redis is not None:
+            try:
+                await asyncio.wait_for(redis.ping(), CHECK_TIMEOUT)
+            except Exception as exc:
+                log.warning("readiness: redis unavailable: %s", exc.__class__.__name__)
+                failing.append("redis")
+        return failing
+
+    async def endpoint(self, request: Request) -> JSONResponse:
+        failing = await self.failing(request)
+        if failing:
+            return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503, headers=NO_STORE)
+        return JSONResponse({"status": "ready"}, headers=NO_STORE)
 
 
-def health_routes() -> list[Route]:
-    return [Route("/healthz", healthz, methods=["GET", "HEAD"]), Route("/readyz", readyz, methods=["GET", "HEAD"])]
+def health_routes(*, needs_redis: bool) -> list[Route]:
+    return [Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/readyz", Readiness(needs_redis).endpoint, methods=["GET", "HEAD"])]

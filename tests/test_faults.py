@@ -236,6 +236,9 @@ def test_redis_outage_keeps_api_and_links_answering_and_jobs_flow_after(stack: S
         # The API's readiness tells the truth about Redis while /healthz stays up.
         assert httpx.get(stack.api.base_url + "/readyz").status_code == 503
         assert httpx.get(stack.api.base_url + "/healthz").status_code == 200
+        # The gateway only caches access checks in Redis: it stays ready, so media stay on the balancer.
+        gateway_ready = httpx.get(stack.gateway.base_url + "/readyz", timeout=30)
+        assert gateway_ready.status_code == 200, gateway_ready.text
         assert stack.alive()
     finally:
         stack.redis.start()

@@ -713,8 +713,9 @@ async def test_health_and_readiness(gw: Gateway) -> None:
 
     gw.app.state.redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
                                                  socket_connect_timeout=0.2, socket_timeout=0.2)
-    down = await gw.http.get("/readyz")
-    assert down.status_code == 503 and down.json()["failing"] == ["redis"]
+    # Redis only caches the gateway's access checks: an unreachable one leaves it ready.
+    still = await gw.http.get("/readyz")
+    assert still.status_code == 200, still.text
     await gw.app.state.redis.aclose()
 
 
