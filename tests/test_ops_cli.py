@@ -117,6 +117,7 @@ async def test_check_config_passes_on_s3_postgres_redis_and_masks_secrets(
 
 
 def test_check_config_local_backend(local_cli_env: dict[str, str]) -> None:
+    assert run_cli(local_cli_env, "migrate").returncode == 0  # pending migrations fail the check
     result = run_cli(local_cli_env, "check-config")
     out = result.stdout.decode()
     assert result.returncode == 0, out

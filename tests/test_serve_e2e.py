@@ -1,11 +1,17 @@
-"""The embedded `honeydue serve` over real HTTP: health, GraphQL accounts, GraphiQL page."""
+"""The embedded `honeydue serve` over real HTTP: health, GraphQL accounts, GraphiQL page; `honeydue api`'s
+readiness on a database that was never migrated."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import start_serve, stop_serve
+from tests.conftest import create_postgres_database, drop_postgres_database, start_serve, stop_serve
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +69,54 @@ async def test_graphiql_runs_a_query_in_chromium(honeydue_serve) -> None:
     assert report.csp_violations == [], report.csp_violations
     assert [line for line in report.console if "Content Security Policy" in line] == []
     assert [u for u in report.request_urls if not u.startswith((honeydue_serve.base_url, "data:"))] == []
+
+
+def _cli(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("B2_", "DATABASE_URL", "REDIS_URL"))}
+    child.update({"HONEYDUE_VAR_DIR": str(workdir / "var"), "LOG_FORMAT": "text", **env})
+    return subprocess.run([sys.executable, "-m", "honeydue.cli", *args], cwd=workdir, env=child,
+                          capture_output=True, text=True, timeout=120)
+
+
+UPLOAD = """mutation { requestUpload(input: {purpose: AVATAR, filename: "a.png", contentType: "image/png",
+  size: 10}) { upload { url } userErrors { code } } }"""
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the_gateway(
+    backend: str, tmp_path: Path
+) -> None:
+    # An empty PUBLIC_GATEWAY_URL counts as unset.
+    env = {"PUBLIC_GATEWAY_URL": ""}
+    if backend == "postgres":
+        env["DATABASE_URL"] = await create_postgres_database()
+    api = start_serve(tmp_path, env, command="api")  # returns once /healthz answers 200: liveness holds
+    try:
+        ready = httpx.get(api.base_url + "/readyz", timeout=10)
+        assert ready.status_code == 503, ready.text
+        assert ready.json() == {"status": "unavailable", "failing": ["migrations"]}
+
+        check = _cli(tmp_path, env, "check-config")
+        assert check.returncode == 1, check.stdout + check.stderr
+        lines = check.stdout.splitlines()
+        assert any(line.split()[:2] == ["FAIL", "migrations"] and "0001_initial" in line for line in lines), lines
+        assert any(line.split()[:2] == ["warn", "links"] and "http://127.0.0.1:8001" in line for line in lines)
+        assert lines[-1] == "check-config: FAILED: migrations"
+
+        migrated = _cli(tmp_path, env, "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        assert httpx.get(api.base_url + "/readyz", timeout=10).json() == {"status": "ready"}
+        assert _cli(tmp_path, env, "check-config").returncode == 0
+
+        # Links name where `honeydue gateway` listens by default, not this api's own port.
+        with httpx.Client(base_url=api.base_url, timeout=10) as http:
+            token = http.post("/graphql", json={"query": REGISTER}).json()["data"]["register"]["token"]
+            upload = http.post("/graphql", json={"query": UPLOAD},
+                               headers={"Authorization": f"Bearer {token}"}).json()["data"]["requestUpload"]
+        assert upload["userErrors"] == []
+        assert upload["upload"]["url"].startswith("http://127.0.0.1:8001/media/upload/"), upload
+        assert api.log().count("PUBLIC_GATEWAY_URL is unset: media links point at http://127.0.0.1:8001") == 1
+    finally:
+        stop_serve(api)
+        if backend == "postgres":
+            await drop_postgres_database(env["DATABASE_URL"])
