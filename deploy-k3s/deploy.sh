@@ -35,6 +35,28 @@ usage() { sed -n '/^# Usage:/,/^# Needs:/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() { echo "deploy: $*" >&2; exit 1; }
 step() { echo "==> $*" >&2; }
 
+# The Secret must exist and hold a value for every key production refuses to start without, checked
+# before anything is built: an empty key otherwise surfaces only after a build and push, as a failed
+# migration (REDIS_URL and PUBLIC_GATEWAY_URL come from the ConfigMap, which this script applies).
+require_secret_values() {
+    local filled key missing=()
+    # Names of the keys whose value is not empty, one a line.
+    # shellcheck disable=SC2016  # a Go template, not a shell expansion
+    if ! filled="$(k -n "$namespace" get secret "$secret_name" \
+        -o 'go-template={{range $key, $value := .data}}{{if $value}}{{$key}}{{"\n"}}{{end}}{{end}}' 2>/dev/null)"; then
+        die "Secret $namespace/$secret_name is missing. Create it first (deploy-k3s/README.md, 'First install'):
+  kubectl create namespace $namespace
+  kubectl -n $namespace create secret generic $secret_name --from-env-file=honeydue-secrets.env"
+    fi
+    for key in DATABASE_URL MEDIA_SIGNING_KEY B2_KEY_ID B2_APP_KEY; do
+        grep -qx "$key" <<<"$filled" || missing+=("$key")
+    done
+    if ((${#missing[@]} > 0)); then
+        die "Secret $namespace/$secret_name has no value for ${missing[*]}; nothing was built or changed.
+  Fill them in (deploy-k3s/manifests/secret/secret.template.yaml lists every key) and recreate the Secret."
+    fi
+}
+
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --image) image="${2:?--image needs a value}"; shift 2 ;;
@@ -92,16 +114,12 @@ if [[ $dry_run -eq 1 ]]; then
     exit 0
 fi
 
+require_secret_values
+
 if [[ $build -eq 1 ]]; then
     step "building $image:$tag for linux/amd64 and pushing"
     docker buildx build --platform linux/amd64 --file "$repo_root/Dockerfile" \
         --tag "$image:$tag" --push "$repo_root"
-fi
-
-if ! k -n "$namespace" get secret "$secret_name" >/dev/null 2>&1; then
-    die "Secret $namespace/$secret_name is missing. Create it first (deploy-k3s/README.md, 'First install'):
-  kubectl create namespace $namespace
-  kubectl -n $namespace create secret generic $secret_name --from-env-file=honeydue-secrets.env"
 fi
 
 step "applying shared objects (namespace, config, redis, services, ingress, budgets, traefik)"

@@ -331,7 +331,7 @@ def test_container_rules_notice_a_broken_manifest() -> None:
 def test_probe_paths_are_served_by_the_app() -> None:
     from honeydue.health import health_routes
 
-    served = {route.path for route in health_routes()}
+    served = {route.path for route in health_routes(needs_redis=True)}
     assert {"/healthz", "/readyz"} <= served
     used = {probe["httpGet"]["path"] for w in _workloads(RENDERED["base"]) for c in _containers(w)
             for key in ("startupProbe", "livenessProbe", "readinessProbe")
@@ -591,7 +591,15 @@ FAKE_TOOL = textwrap.dedent("""\
     if [[ "$(basename "$0")" == kubectl ]]; then
         case " $* " in
             *" kustomize "*) cat "${@: -1}/kustomization.yaml"; echo "---"; echo "kind: Rendered" ;;
-            *" get secret "*) [[ "${FAKE_SECRET:-yes}" == yes ]] ;;
+            *" get secret "*)
+                [[ "${FAKE_SECRET:-yes}" == yes ]] || exit 1
+                if [[ -n "${FAKE_SECRET_ENV:-}" ]]; then
+                    # deploy.sh's own output template, run by the real kubectl on a Secret rendered locally.
+                    "$REAL_KUBECTL" create secret generic s --from-env-file="$FAKE_SECRET_ENV" --dry-run=client \
+                        -o "${@: -1}"
+                else
+                    printf '%s\\n' DATABASE_URL MEDIA_SIGNING_KEY B2_KEY_ID B2_APP_KEY
+                fi ;;
             *" get job migrate "*) echo "${FAKE_JOB_STATE:-Complete }" ;;
             *" get deployments "*) printf 'deployment.apps/api\\ndeployment.apps/worker\\n' ;;
         esac
@@ -620,7 +628,8 @@ def test_deploy_builds_for_amd64_then_migrates_before_rolling_out(tmp_path: Path
     result, calls = _run_deploy(tmp_path, "--image", "registry.example/honeydue", "--tag", "abc123")
     assert result.returncode == 0, result.stderr
     assert calls[0].startswith("kubectl kustomize ")
-    build = calls[1]
+    assert calls[1].startswith("kubectl -n honeydue get secret honeydue-secrets ")
+    build = calls[2]
     assert build.startswith("docker buildx build --platform linux/amd64 ")
     assert "--tag registry.example/honeydue:abc123 --push" in build
     order = [c for c in calls if c.startswith("kubectl") and (" apply " in c or " rollout " in c)]
@@ -659,6 +668,27 @@ def test_deploy_refuses_without_the_secret(tmp_path: Path) -> None:
     assert "honeydue-secrets is missing" in result.stderr
     assert not any(c.startswith("docker") for c in calls)
     assert not any(" apply " in c for c in calls)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_deploy_refuses_empty_secret_values_before_building(tmp_path: Path) -> None:
+    """A Secret made from a half-filled env file: refused before the image is built, naming the empty keys."""
+    env_file = tmp_path / "honeydue-secrets.env"
+    env_file.write_text("DATABASE_URL=postgres://honeydue:pw@db.example:5432/honeydue\nMEDIA_SIGNING_KEY=\n"
+                        "B2_KEY_ID=key-id\nB2_APP_KEY=\nSMTP_PASSWORD=\n")
+    result, calls = _run_deploy(tmp_path, "--image", "r/h", "--tag", "t", FAKE_SECRET_ENV=str(env_file),
+                                REAL_KUBECTL=str(shutil.which("kubectl")))
+    assert result.returncode == 1
+    assert "honeydue-secrets has no value for MEDIA_SIGNING_KEY B2_APP_KEY" in result.stderr
+    assert not any(c.startswith("docker") for c in calls)
+    assert not any(" apply " in c or " delete " in c for c in calls)
+
+    env_file.write_text(env_file.read_text().replace("MEDIA_SIGNING_KEY=", "MEDIA_SIGNING_KEY=k")
+                        .replace("B2_APP_KEY=", "B2_APP_KEY=s"))
+    result, calls = _run_deploy(tmp_path, "--image", "r/h", "--tag", "t", FAKE_SECRET_ENV=str(env_file),
+                                REAL_KUBECTL=str(shutil.which("kubectl")))
+    assert result.returncode == 0, result.stderr
+    assert any(c.startswith("docker buildx build") for c in calls)
 
 
 # --- operator docs ---------------------------------------------------------------------------------
