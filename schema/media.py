@@ -64,7 +64,8 @@ class Media:
         if self._row.status != models.MediaStatus.READY:
             return None
         settings = info.context.settings
-        return sign_media_url(settings.signing_keys(), settings.effective_public_gateway_url, self._row.key, link_lifetime(expires_in))
+        return sign_media_url(settings.signing_keys(), settings.effective_public_gateway_url, self._row.key,
+                              link_lifetime(expires_in))
 
     @strawberry.field(description="Presigned GET straight from the bucket; null unless READY, and null on the "
                                   "local backend. expiresIn: seconds, default 3600, at most 7 days.")

@@ -3,6 +3,7 @@ readiness on a database that was never migrated."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -83,13 +84,13 @@ UPLOAD = """mutation { requestUpload(input: {purpose: AVATAR, filename: "a.png",
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-async def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the_gateway(
+def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the_gateway(
     backend: str, tmp_path: Path
 ) -> None:
     # An empty PUBLIC_GATEWAY_URL counts as unset.
     env = {"PUBLIC_GATEWAY_URL": ""}
     if backend == "postgres":
-        env["DATABASE_URL"] = await create_postgres_database()
+        env["DATABASE_URL"] = asyncio.run(create_postgres_database())
     api = start_serve(tmp_path, env, command="api")  # returns once /healthz answers 200: liveness holds
     try:
         ready = httpx.get(api.base_url + "/readyz", timeout=10)
@@ -119,4 +120,4 @@ async def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the
     finally:
         stop_serve(api)
         if backend == "postgres":
-            await drop_postgres_database(env["DATABASE_URL"])
+            asyncio.run(drop_postgres_database(env["DATABASE_URL"]))

@@ -10,7 +10,6 @@ import pytest
 
 from honeydue.settings import ConfigError, load_settings
 
-
 PRODUCTION = {
     "HONEYDUE_ENV": "production", "MEDIA_SIGNING_KEY": "k" * 40, "PUBLIC_GATEWAY_URL": "https://media.example",
     "DATABASE_URL": "postgres://honeydue@db.example:5432/honeydue", "REDIS_URL": "redis://redis:6379/0",

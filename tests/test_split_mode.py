@@ -9,6 +9,7 @@ the link the api handed out; a job sent through Redis is run by the worker.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shlex
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +87,10 @@ class Split:
 
 
 @pytest.fixture
-async def split(tmp_path: Path) -> AsyncIterator[Split]:
+def split(tmp_path: Path) -> Iterator[Split]:
     redis_server = RedisServer(tmp_path)
     redis_server.start()
-    database_url = await create_postgres_database()
+    database_url = asyncio.run(create_postgres_database())
     recipe = parse(readme_recipe())
     api_port, gateway_port = free_port(), free_port()
     readme_ports = {args[0]: args[args.index("--port") + 1] for args in recipe.background if "--port" in args}
@@ -134,7 +135,7 @@ async def split(tmp_path: Path) -> AsyncIterator[Split]:
                 process.kill()
                 process.wait()
         redis_server.stop()
-        await drop_postgres_database(database_url)
+        asyncio.run(drop_postgres_database(database_url))
 
 
 def wait_ready(split: Split, base: str) -> None:
@@ -163,8 +164,9 @@ def gql(split: Split, query: str, variables: dict, token: str | None = None) -> 
 
 def test_readme_split_mode_uploads_and_downloads_a_file(split: Split) -> None:
     email = f"split-{uuid.uuid4().hex[:8]}@example.com"
-    token = gql(split, "mutation($i: RegisterInput!) { register(input: $i) { token userErrors { code } } }",
-                {"i": {"email": email, "password": "correct horse battery", "displayName": "Split"}})["register"]["token"]
+    registered = gql(split, "mutation($i: RegisterInput!) { register(input: $i) { token userErrors { code } } }",
+                     {"i": {"email": email, "password": "correct horse battery", "displayName": "Split"}})
+    token = registered["register"]["token"]
     assert token
 
     requested = gql(split, """mutation($i: RequestUploadInput!) { requestUpload(input: $i) {
