@@ -4,10 +4,11 @@
 # Why this order: replicas never migrate at start, so the schema must be current before any new
 # pod runs. If the migration fails, the script stops and the old pods keep serving.
 #
-# Usage: deploy-k3s/deploy.sh --image REGISTRY/REPO [options]
+# Usage: deploy-k3s/deploy.sh --image REGISTRY/REPO --overlay DIR [options]
 #   --image REPO       image repository to push to (or $HONEYDUE_IMAGE)
 #   --tag TAG          image tag (default: the git commit; refused when the tree has changes)
-#   --overlay DIR      kustomize overlay (default: deploy-k3s/overlays/example)
+#   --overlay DIR      your installation's kustomize overlay (or $HONEYDUE_OVERLAY); required:
+#                      overlays/example is a template, its host and bucket are not yours
 #   --context NAME     kubectl context (default: the current one)
 #   --skip-build       deploy an image that is already pushed (e.g. to roll back: --tag OLD)
 #   --dry-run          build nothing, change nothing: print the manifests that would be applied
@@ -24,7 +25,7 @@ secret_name="honeydue-secrets"
 phase_label="honeydue/deploy-phase"
 image="${HONEYDUE_IMAGE:-}"
 tag="${HONEYDUE_TAG:-}"
-overlay="${HONEYDUE_OVERLAY:-$here/overlays/example}"
+overlay="${HONEYDUE_OVERLAY:-}"
 context="${KUBE_CONTEXT:-}"
 build=1
 dry_run=0
@@ -71,6 +72,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -n "$image" ]] || die "--image (or HONEYDUE_IMAGE) is required, e.g. --image registry.example.com/honeydue"
+[[ -n "$overlay" ]] || die "--overlay (or HONEYDUE_OVERLAY) is required: your copy of deploy-k3s/overlays/example, e.g. --overlay deploy-k3s/overlays/prod"
 [[ -f "$overlay/kustomization.yaml" ]] || die "no kustomization.yaml in overlay $overlay"
 overlay="$(cd "$overlay" && pwd)"
 
@@ -88,6 +90,24 @@ if [[ -n "$context" ]]; then
     kube_args=(--context "$context")
 fi
 k() { kubectl "${kube_args[@]+"${kube_args[@]}"}" "$@"; }
+
+# Each phase is applied with --prune on its label: an object of that phase that the manifests no
+# longer contain (a component removed, a renamed Service) is deleted instead of lingering. The kinds
+# are listed rather than left to kubectl's default, which also covers Secrets and
+# PersistentVolumeClaims: neither is in the manifests (the Secret is created by hand, Redis's claim
+# by its StatefulSet), so they stay out of a prune's reach. Namespaces are never pruned either.
+prune_kinds=(
+    core/v1/ConfigMap core/v1/Service apps/v1/Deployment apps/v1/StatefulSet batch/v1/Job
+    policy/v1/PodDisruptionBudget networking.k8s.io/v1/NetworkPolicy networking.k8s.io/v1/Ingress
+    helm.cattle.io/v1/HelmChartConfig
+)
+apply_phase() {
+    local args=(apply -f "$rendered" -l "$phase_label=$1" --prune) kind
+    for kind in "${prune_kinds[@]}"; do
+        args+=(--prune-allowlist="$kind")
+    done
+    k "${args[@]}"
+}
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/honeydue-deploy.XXXXXX")"
 # kustomize refuses absolute paths to bases (and a base that contains its user), so the release
@@ -123,12 +143,12 @@ if [[ $build -eq 1 ]]; then
 fi
 
 step "applying shared objects (namespace, config, redis, services, ingress, budgets, traefik)"
-k apply -f "$rendered" -l "$phase_label=base"
+apply_phase base
 
 step "running database migrations with $image:$tag"
 # A Job's pod template cannot change: replace the previous run.
 k -n "$namespace" delete job migrate --ignore-not-found --wait=true
-k apply -f "$rendered" -l "$phase_label=migrate"
+apply_phase migrate
 deadline=$((SECONDS + migrate_timeout))
 while :; do
     conditions="$(k -n "$namespace" get job migrate \
@@ -148,7 +168,7 @@ done
 k -n "$namespace" logs job/migrate --tail=20 >&2 || true
 
 step "rolling out the Deployments"
-k apply -f "$rendered" -l "$phase_label=rollout"
+apply_phase rollout
 while read -r deployment; do
     k -n "$namespace" rollout status "$deployment" --timeout="${rollout_timeout}s"
 done < <(k -n "$namespace" get deployments -l "$phase_label=rollout" -o name)

@@ -607,7 +607,8 @@ FAKE_TOOL = textwrap.dedent("""\
     """)
 
 
-def _run_deploy(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def _run_deploy(tmp_path: Path, *args: str, overlay: Path | None = OVERLAY,
+                **env: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     for tool in ("kubectl", "docker"):
@@ -618,8 +619,9 @@ def _run_deploy(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.Comp
     log.write_text("")
     full_env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_LOG": str(log), "HOME": str(tmp_path),
                 "TMPDIR": str(tmp_path), **env}
-    result = subprocess.run(["bash", str(DEPLOY_SH), *args], capture_output=True, text=True, env=full_env,
-                            timeout=60)
+    overlay_args = ["--overlay", str(overlay)] if overlay is not None else []
+    result = subprocess.run(["bash", str(DEPLOY_SH), *args, *overlay_args], capture_output=True, text=True,
+                            env=full_env, timeout=60)
     return result, log.read_text().splitlines()
 
 
@@ -634,8 +636,8 @@ def test_deploy_builds_for_amd64_then_migrates_before_rolling_out(tmp_path: Path
     assert "--tag registry.example/honeydue:abc123 --push" in build
     order = [c for c in calls if c.startswith("kubectl") and (" apply " in c or " rollout " in c)]
     assert len(order) == 5, calls
-    assert [c.rsplit("=", 1)[1] for c in order[:3]] == ["base", "migrate", "rollout"]
-    assert all(c.startswith("kubectl apply -f ") and f" -l {PHASE_LABEL}=" in c for c in order[:3])
+    assert [re.search(rf" -l {PHASE_LABEL}=(\S+)", c)[1] for c in order[:3]] == ["base", "migrate", "rollout"]
+    assert all(c.startswith("kubectl apply -f ") for c in order[:3])
     assert order[3:] == ["kubectl -n honeydue rollout status deployment.apps/api --timeout=600s",
                          "kubectl -n honeydue rollout status deployment.apps/worker --timeout=600s"]
     delete_job = calls.index("kubectl -n honeydue delete job migrate --ignore-not-found --wait=true")
@@ -643,6 +645,63 @@ def test_deploy_builds_for_amd64_then_migrates_before_rolling_out(tmp_path: Path
     assert calls.index(order[0]) < delete_job < calls.index(order[1]) < wait_job < calls.index(order[2])
     # The release layer beside the overlay is removed when the script ends.
     assert not list(OVERLAY.parent.glob(".release.*"))
+
+
+def test_the_bucket_region_is_the_buckets_and_the_endpoints() -> None:
+    """honeyDueProd is in us-east-005; the ConfigMap said us-west-004 (every signed request would fail)."""
+    config = _find(RENDERED["base"], "ConfigMap", "honeydue-config")
+    assert config is not None
+    data = config["data"]
+    assert data["B2_BUCKET_NAME"] == "honeyDueProd"
+    assert data["B2_REGION"] == "us-east-005"
+    assert data["B2_ENDPOINT"] == f"https://s3.{data['B2_REGION']}.backblazeb2.com"
+
+
+def _bytes(quantity: str) -> int:
+    """A Kubernetes quantity (512Mi) or a Redis size (200mb, which Redis reads as MiB) in bytes."""
+    number, unit = re.fullmatch(r"(\d+)([A-Za-z]*)", quantity).groups()  # type: ignore[union-attr]
+    scale = {"": 1, "ki": 1024, "kb": 1024, "mi": 1024**2, "mb": 1024**2, "gi": 1024**3, "gb": 1024**3}
+    return int(number) * scale[unit.lower()]
+
+
+def test_redis_maxmemory_leaves_room_for_an_aof_rewrite_fork() -> None:
+    """The rewrite's forked child shares the dataset copy-on-write and can come to copy all of it: the container
+    limit must hold twice maxmemory plus Redis's own overhead, or a rewrite under load is OOM-killed."""
+    redis_set = _find(RENDERED["base"], "StatefulSet", "redis")
+    assert redis_set is not None
+    container = redis_set["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    assert args[args.index("--appendonly") + 1] == "yes"
+    maxmemory = _bytes(args[args.index("--maxmemory") + 1])
+    limit = _bytes(container["resources"]["limits"]["memory"])
+    overhead = 64 * 1024**2
+    assert 2 * maxmemory + overhead <= limit, (maxmemory, limit)
+
+
+def test_deploy_requires_an_overlay(tmp_path: Path) -> None:
+    """Without --overlay it used to deploy overlays/example (its host and bucket are placeholders)."""
+    result, calls = _run_deploy(tmp_path, "--image", "registry.example/honeydue", "--tag", "abc123", overlay=None)
+    assert result.returncode == 1
+    assert "--overlay (or HONEYDUE_OVERLAY) is required" in result.stderr
+    assert calls == []  # nothing rendered, built or applied
+    result, calls = _run_deploy(tmp_path, "--image", "r/h", "--tag", "t", overlay=None, HONEYDUE_OVERLAY=str(OVERLAY))
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_prunes_what_the_manifests_no_longer_contain_by_label(tmp_path: Path) -> None:
+    result, calls = _run_deploy(tmp_path, "--image", "registry.example/honeydue", "--tag", "abc123")
+    assert result.returncode == 0, result.stderr
+    applies = [c for c in calls if c.startswith("kubectl apply ")]
+    assert len(applies) == 3
+    kinds_in_manifests = {f"{o['apiVersion'] if '/' in o['apiVersion'] else 'core/' + o['apiVersion']}/{o['kind']}"
+                          for o in RENDERED["base"]}
+    for call in applies:
+        assert " --prune " in call and re.search(rf" -l {PHASE_LABEL}=\S+", call), call
+        allowed = set(re.findall(r"--prune-allowlist=(\S+)", call))
+        # Every kind the manifests hold can be pruned, except the namespace; never the hand-made Secret or
+        # the StatefulSet's volume claims (kubectl's default list would include both).
+        assert allowed == kinds_in_manifests - {"core/v1/Namespace"}, allowed ^ kinds_in_manifests
+        assert not {"core/v1/Secret", "core/v1/PersistentVolumeClaim", "core/v1/Namespace"} & allowed
 
 
 def test_deploy_pins_the_image_on_the_overlay(tmp_path: Path) -> None:
