@@ -25,9 +25,13 @@ ENV PATH=/opt/honeydue/bin:$PATH
 WORKDIR /src
 COPY . .
 COPY --from=graphiql /src/honeydue/static/graphiql/vendor honeydue/static/graphiql/vendor
-# tests/test_image_install.py runs this very line in a clean venv. pip byte-compiles what it
-# installs, which matters: the root filesystem is read-only at run time.
-RUN pip install .
+# The dependencies are exactly requirements.lock's (every package pinned, every file's hash checked:
+# a release or a re-upload nobody tested cannot slip in), then honeydue itself without resolving
+# anything again. tests/test_image_install.py runs these very lines in a clean venv; tests/test_lock.py
+# fails when the lock is stale against pyproject.toml. pip byte-compiles what it installs, which
+# matters: the root filesystem is read-only at run time.
+RUN pip install --require-hashes --no-deps -r requirements.lock
+RUN pip install --no-deps .
 
 # --- Runtime: slim, non-root, no compilers, no node ----------------------------------------------
 FROM python:3.11-slim-bookworm AS runtime

@@ -532,7 +532,10 @@ def test_dockerfile_final_stage_is_slim_non_root_and_node_free() -> None:
     assert any(ln == 'ENTRYPOINT ["honeydue"]' for ln in final)
     assert not any("node" in ln or "npm" in ln for ln in final)
     build = next(lines for _, name, lines in stages if name == "build")
-    assert "RUN pip install ." in build
+    # The locked, hash-checked dependencies first, then honeydue without resolving again (tests/test_lock.py).
+    installs = [ln for ln in build if ln.startswith("RUN pip install")]
+    assert installs == ["RUN pip install --require-hashes --no-deps -r requirements.lock",
+                        "RUN pip install --no-deps ."]
     assert any("--from=graphiql" in ln and "honeydue/static/graphiql/vendor" in ln for ln in build)
     graphiql = next(lines for _, name, lines in stages if name == "graphiql")
     assert any("scripts/fetch-graphiql-assets" in ln for ln in graphiql)

@@ -1,9 +1,10 @@
-"""The image's install steps, run without Docker: a clean venv, the build context, `pip install .`.
+"""The image's install steps, run without Docker: a clean venv, the build context, the locked dependencies
+(`pip install --require-hashes --no-deps -r requirements.lock`), then `pip install --no-deps .`.
 
 Why: an image can only be built where Docker runs, but what breaks an image is usually here (a
 file .dockerignore drops, a package or data file setuptools leaves out, an entry point that does
 not import). This does what the Dockerfile's build stage does, in the same order and with the
-same pip command (read from the Dockerfile), then runs the installed `honeydue` from outside the
+same pip commands (read from the Dockerfile), then runs the installed `honeydue` from outside the
 source tree so nothing can be imported from the checkout by accident.
 
 It downloads from PyPI on a cold pip cache (tens of seconds); the cache makes repeats fast.
@@ -26,13 +27,11 @@ VENDOR = Path("honeydue/static/graphiql/vendor")
 TOP_LEVEL_PACKAGES = ("honeydue", "schema", "resolvers", "gateway", "workers", "migrations")
 
 
-def build_stage_pip_command() -> list[str]:
-    """The `RUN pip install …` line of the Dockerfile's build stage, as argv."""
+def build_stage_pip_commands() -> list[list[str]]:
+    """The `RUN pip install …` lines of the Dockerfile's build stage, in order, as argv."""
     text = (ROOT / "Dockerfile").read_text()
     stage = text.split("AS build", 1)[1].split("\nFROM ", 1)[0]
-    runs = [m.group(1).split() for m in re.finditer(r"^RUN\s+(pip install[^\n\\]*)$", stage, re.M)]
-    assert len(runs) == 1, f"expected one `RUN pip install` in the build stage, found {runs}"
-    return runs[0]
+    return [m.group(1).split() for m in re.finditer(r"^RUN\s+(pip install[^\n\\]*)$", stage, re.M)]
 
 
 def copy_build_context(dest: Path) -> None:
@@ -46,8 +45,9 @@ def copy_build_context(dest: Path) -> None:
 
 
 def test_pip_install_of_the_build_context_gives_a_working_honeydue(tmp_path: Path) -> None:
-    pip_command = build_stage_pip_command()
-    assert pip_command == ["pip", "install", "."]
+    pip_commands = build_stage_pip_commands()
+    assert pip_commands == [["pip", "install", "--require-hashes", "--no-deps", "-r", "requirements.lock"],
+                            ["pip", "install", "--no-deps", "."]]
 
     src = tmp_path / "src"
     copy_build_context(src)
@@ -61,7 +61,10 @@ def test_pip_install_of_the_build_context_gives_a_working_honeydue(tmp_path: Pat
     python = env_dir / "bin" / "python"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)  # the test runner's path must not leak the checkout into the venv
-    subprocess.run([str(python), "-m", *pip_command, "--quiet"], cwd=src, env=env, check=True, timeout=600)
+    for pip_command in pip_commands:
+        subprocess.run([str(python), "-m", *pip_command, "--quiet"], cwd=src, env=env, check=True, timeout=600)
+    # What the lock pins is what got installed, and nothing else is needed: pip finds no missing dependency.
+    subprocess.run([str(python), "-m", "pip", "check"], cwd=src, env=env, check=True, timeout=120)
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
