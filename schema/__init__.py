@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
@@ -32,13 +31,21 @@ __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_FIELDS", "MAX_TOKENS", "schema"]
 # Validation results are cached the same way by ``QueryLimits``.
 QUERY_CACHE_SIZE = 256
 
-Query = merge_types(
-    "Query", (AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, MediaQuery, NotificationQuery, AdminQuery)
-)
-Mutation = merge_types(
-    "Mutation",
-    (AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation, NotificationMutation),
-)
+
+@strawberry.type(description="What can be read. Every field needs a signed-in caller (`Authorization: Bearer "
+                             "<token>`): without one it is the top-level error UNAUTHENTICATED.")
+class Query(AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, MediaQuery, NotificationQuery, AdminQuery):
+    """Every area's query fields in one root type."""
+
+
+@strawberry.type(description="What can be changed. Each mutation takes one `input` and answers a payload whose "
+                             "`userErrors` lists refused input. All but register and login need a signed-in caller: "
+                             "without one it is UNAUTHENTICATED, before the input is read.")
+class Mutation(AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation,
+               NotificationMutation):
+    """Every area's mutations in one root type."""
+
+
 refuse_control_characters(Query, Mutation)
 
 

@@ -19,20 +19,21 @@ if TYPE_CHECKING:
     from schema.notifications import NotificationPreference
 
 
-@strawberry.type
+@strawberry.type(description="A person with an account. Co-members of a residence see each other.")
 class User:
-    id: strawberry.ID
-    email: str
-    display_name: str
-    is_admin: bool
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    email: str = strawberry.field(description="Sign-in address, lower-cased; unique.")
+    display_name: str = strawberry.field(description="Name shown to co-members, 1 to 100 characters.")
+    is_admin: bool = strawberry.field(description="Whether the user may use `admin`.")
+    created_at: datetime = strawberry.field(description="When the account was registered.")
     _row: strawberry.Private[models.User]
 
-    @strawberry.field
+    @strawberry.field(description="Profile picture (a READY AVATAR upload); null when none is set.")
     async def avatar(self, info: Info[Context, None]) -> Media | None:
         return await load_media(info.context, self._row.avatar_id)
 
-    @strawberry.field(description="Per notification type: on/off and hour of day. Only the user (or an admin).")
+    @strawberry.field(description="Per notification type: on/off and hour of day, every type listed. FORBIDDEN "
+                                  "for anyone but the user and admins.")
     async def notification_preferences(
         self, info: Info[Context, None]
     ) -> list[Annotated[NotificationPreference, strawberry.lazy("schema.notifications")]]:
@@ -52,86 +53,96 @@ class User:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class RegisterInput:
-    email: str
-    password: str
-    display_name: str
+    email: str = strawberry.field(description="Sign-in address, at most 254 characters; case and surrounding "
+                                              "spaces are ignored. INVALID_EMAIL, or EMAIL_TAKEN when in use.")
+    password: str = strawberry.field(description="10 to 256 characters, at least 4 different ones, not the email "
+                                                 "address; else WEAK_PASSWORD.")
+    display_name: str = strawberry.field(description="1 to 100 characters after trimming; else INVALID_INPUT.")
 
 
-@strawberry.input
+@strawberry.input(description="Credentials of an existing account.")
 class LoginInput:
-    email: str
-    password: str
+    email: str = strawberry.field(description="The account's email address (any case).")
+    password: str = strawberry.field(description="The account's password.")
 
 
-@strawberry.input
+@strawberry.input(description="Only the fields sent change.")
 class UpdateProfileInput:
-    display_name: str | None = None
-    avatar_id: strawberry.ID | None = None
+    display_name: str | None = strawberry.field(
+        default=None, description="New display name, 1 to 100 characters after trimming; else INVALID_INPUT.")
+    avatar_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A READY file the caller uploaded with purpose AVATAR (else MEDIA_NOT_ALLOWED, "
+                                  "or MEDIA_NOT_READY); the avatar it replaces is deleted.")
 
 
-@strawberry.input
+@strawberry.input(description="The current password, to confirm, and the new one.")
 class ChangePasswordInput:
-    current_password: str
-    new_password: str
+    current_password: str = strawberry.field(description="The password in use now; else WRONG_PASSWORD.")
+    new_password: str = strawberry.field(description="10 to 256 characters, at least 4 different ones, not the "
+                                                     "email address; else WEAK_PASSWORD.")
 
 
-@strawberry.input
+@strawberry.input(description="The password, to confirm the deletion.")
 class DeleteAccountInput:
-    password: str
+    password: str = strawberry.field(description="The account's password; else WRONG_PASSWORD.")
 
 
 @strawberry.type
 class AuthResult:
-    token: str | None = None
-    user: User | None = None
+    token: str | None = strawberry.field(
+        default=None, description="Bearer token for the `Authorization: Bearer <token>` header; valid 30 days "
+                                  "unless configured, until logout or a password change.")
+    user: User | None = strawberry.field(default=None, description="The signed-in user.")
 
 
 @strawberry.type
 class UserResult:
-    user: User | None = None
+    user: User | None = strawberry.field(default=None, description="The user as saved.")
 
 
 @strawberry.type
 class AccountQuery:
-    @strawberry.field(description="The signed-in user.")
+    @strawberry.field(description="The signed-in user. UNAUTHENTICATED without a valid token.")
     def me(self, info: Info[Context, None]) -> User:
         return User.from_row(info.context.require_user())
 
 
 @strawberry.type
 class AccountMutation:
-    @mutation(public=True)
+    @mutation("Creates an account and signs it in. Needs no token.", public=True)
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthResult:
         session = await accounts.register(info.context.settings, input.email, input.password, input.display_name)
         return AuthResult(token=session.token, user=User.from_row(session.user))
 
-    @mutation(public=True)
+    @mutation("Signs in and returns a new token. Needs no token. RATE_LIMITED after too many attempts.",
+              public=True)
     async def login(self, info: Info[Context, None], input: LoginInput) -> AuthResult:
         ctx = info.context
         session = await accounts.login(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password)
         return AuthResult(token=session.token, user=User.from_row(session.user))
 
-    @mutation()
+    @mutation("Ends the session of the token sent; the user's other sessions stay.")
     async def logout(self, info: Info[Context, None]) -> OkResult:
         await accounts.logout(info.context.token or "")
         return OkResult(ok=True)
 
-    @mutation()
+    @mutation("Changes the caller's display name or avatar.")
     async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> UserResult:
         ctx = info.context
         avatar_id = None if input.avatar_id is None else reference_id(input.avatar_id)
         user = await accounts.update_profile(ctx.require_user(), ctx.storage, input.display_name, avatar_id)
         return UserResult(user=User.from_row(user))
 
-    @mutation()
+    @mutation("Changes the caller's password. Every other session ends; the one that made the change stays.")
     async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> OkResult:
         ctx = info.context
         await accounts.change_password(ctx.require_user(), ctx.token, input.current_password, input.new_password)
         return OkResult(ok=True)
 
-    @mutation()
+    @mutation("Deletes the caller's account now, with the residences only they belong to and their files. A "
+              "residence they owned with others passes to its longest-standing, highest-ranked member.")
     async def delete_account(self, info: Info[Context, None], input: DeleteAccountInput) -> OkResult:
         await accounts.delete_account(info.context.require_user(), input.password)
         return OkResult(ok=True)

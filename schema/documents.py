@@ -13,6 +13,7 @@ from resolvers import documents
 from resolvers.attachments import file_ids
 from resolvers.validation import MAX_FILES
 from schema import loaders
+from schema.common import described_enum
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
@@ -21,18 +22,36 @@ from schema.tasks import sent_fields
 if TYPE_CHECKING:
     from schema.residences import Residence
 
-DocumentKind = strawberry.enum(models.DocumentKind, name="DocumentKind")
+DocumentKind = described_enum(
+    models.DocumentKind,
+    name="DocumentKind",
+    description="What sort of paper a document is.",
+    values={
+        models.DocumentKind.MANUAL: "A user or installation manual.",
+        models.DocumentKind.WARRANTY: "A warranty or guarantee; with `expiresAt`, the owners are reminded before "
+                                      "it lapses.",
+        models.DocumentKind.RECEIPT: "Proof of a purchase.",
+        models.DocumentKind.INVOICE: "A bill for work or goods.",
+        models.DocumentKind.INSURANCE: "An insurance policy or certificate.",
+        models.DocumentKind.PERMIT: "A permit or official approval.",
+        models.DocumentKind.OTHER: "Anything else (the default).",
+    },
+)
+TITLE = "1 to 200 characters after trimming; else INVALID_INPUT."
+NOTES = "Free text, at most 10000 characters; else INVALID_INPUT."
+FILE_ERRORS = "Each wrong one is a user error at its index: MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE."
+EXPIRES_AT = "When it lapses (warranties); the residence's owners are reminded 30 and 7 days before."
 
 
-@strawberry.type
+@strawberry.type(description="A paper of a residence (manual, warranty, receipt, ...) with its files.")
 class Document:
-    id: strawberry.ID
-    title: str
-    notes: str
-    kind: DocumentKind  # type: ignore[valid-type]
-    expires_at: date | None = strawberry.field(description="When it lapses (warranties); reminders count to it.")
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    title: str = strawberry.field(description="1 to 200 characters.")
+    notes: str = strawberry.field(description="Free text, at most 10000 characters; empty when not given.")
+    kind: DocumentKind = strawberry.field(description="What sort of paper it is.")  # type: ignore[valid-type]
+    expires_at: date | None = strawberry.field(description=EXPIRES_AT + " Null when it does not lapse.")
+    created_at: datetime = strawberry.field(description="When the document was created.")
+    updated_at: datetime = strawberry.field(description="When it was last changed.")
     _row: strawberry.Private[models.Document]
 
     @classmethod
@@ -40,7 +59,7 @@ class Document:
         return cls(id=strawberry.ID(str(row.id)), title=row.title, notes=row.notes, kind=row.kind,
                    expires_at=row.expires_at, created_at=row.created_at, updated_at=row.updated_at, _row=row)
 
-    @strawberry.field
+    @strawberry.field(description="The residence the document belongs to.")
     async def residence(
         self, info: Info[Context, None]
     ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
@@ -55,54 +74,64 @@ class Document:
         return [Media.from_row(m) for m in await loaders.load_document_files(info.context, self._row.id)]
 
 
-@strawberry.input
+@strawberry.input(description="A new document.")
 class CreateDocumentInput:
-    residence_id: strawberry.ID
-    title: str
-    kind: DocumentKind = models.DocumentKind.OTHER  # type: ignore[valid-type]
-    notes: str | None = None
-    expires_at: date | None = None
+    residence_id: strawberry.ID = strawberry.field(description="The residence, where the caller is an EDITOR.")
+    title: str = strawberry.field(description=TITLE)
+    kind: DocumentKind = strawberry.field(  # type: ignore[valid-type]
+        default=models.DocumentKind.OTHER, description="What sort of paper it is.")
+    notes: str | None = strawberry.field(default=None, description=NOTES)
+    expires_at: date | None = strawberry.field(default=None, description=EXPIRES_AT)
     file_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description=f"READY files uploaded for this residence; at most {MAX_FILES}.")
+        default_factory=list, description=f"READY files the caller uploaded for this residence (DOCUMENT_FILE); at "
+                                          f"most {MAX_FILES}. {FILE_ERRORS}")
 
 
 @strawberry.input(description="Only the fields sent change; fileIds, when sent, is the whole new list of files.")
 class UpdateDocumentInput:
-    document_id: strawberry.ID
-    title: str | None = strawberry.UNSET
-    kind: DocumentKind | None = strawberry.UNSET  # type: ignore[valid-type]
-    notes: str | None = strawberry.UNSET
-    expires_at: date | None = strawberry.UNSET
+    document_id: strawberry.ID = strawberry.field(description="The document, in a residence where the caller is an "
+                                                              "EDITOR.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description=TITLE)
+    kind: DocumentKind | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="What sort of paper it is; null keeps it.")
+    notes: str | None = strawberry.field(default=strawberry.UNSET, description=NOTES)
+    expires_at: date | None = strawberry.field(default=strawberry.UNSET, description=EXPIRES_AT + " Null clears it.")
     file_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description=f"The document's whole new list of files; at most {MAX_FILES}.")
+        default=strawberry.UNSET, description=f"The document's whole new list of files, at most {MAX_FILES}: files "
+                                              f"left out are retired. {FILE_ERRORS}")
 
 
-@strawberry.input
+@strawberry.input(description="The document to delete.")
 class DeleteDocumentInput:
-    document_id: strawberry.ID
+    document_id: strawberry.ID = strawberry.field(description="The document, in a residence where the caller is an "
+                                                              "EDITOR.")
 
 
 @strawberry.type
 class DocumentResult:
-    document: Document | None = None
+    document: Document | None = strawberry.field(default=None, description="The document as saved.")
 
 
 @strawberry.type
 class DeletedDocumentResult:
-    document: Document | None = None
-    deleted_id: strawberry.ID | None = None
+    document: Document | None = strawberry.field(default=None, description="The document as it was; its own fields "
+                                                                           "only.")
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the deleted document.")
 
 
 @strawberry.type
 class DocumentQuery:
-    @strawberry.field
-    async def document(self, info: Info[Context, None], id: strawberry.ID) -> Document:
+    @strawberry.field(description="One document of the caller's residences. NOT_FOUND when it does not exist or "
+                                  "the caller is not a member of its residence.")
+    async def document(
+        self, info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Document:
         return Document.from_row(await documents.get_document(info.context.require_user(), id))
 
 
 @strawberry.type
 class DocumentMutation:
-    @mutation()
+    @mutation("Creates a document with its files. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
     async def create_document(self, info: Info[Context, None], input: CreateDocumentInput) -> DocumentResult:
         row = await documents.create_document(
             info.context.require_user(), input.residence_id, title=input.title, kind=input.kind, notes=input.notes,
@@ -110,7 +139,7 @@ class DocumentMutation:
         )
         return DocumentResult(document=Document.from_row(row))
 
-    @mutation()
+    @mutation("Changes a document. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
     async def update_document(self, info: Info[Context, None], input: UpdateDocumentInput) -> DocumentResult:
         changes = sent_fields(input, "document_id")
         if "file_ids" in changes:
@@ -118,7 +147,8 @@ class DocumentMutation:
         row = await documents.update_document(info.context.require_user(), input.document_id, **changes)
         return DocumentResult(document=Document.from_row(row))
 
-    @mutation()
+    @mutation("Deletes a document; its files are retired. EDITOR: FORBIDDEN for viewers, NOT_FOUND for "
+              "non-members.")
     async def delete_document(self, info: Info[Context, None], input: DeleteDocumentInput) -> DeletedDocumentResult:
         row = await documents.delete_document(info.context.require_user(), input.document_id)
         return DeletedDocumentResult(document=Document.from_row(row), deleted_id=strawberry.ID(str(row.id)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -19,11 +20,35 @@ from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
 from resolvers import media as media_rules
+from schema.common import described_enum
 from schema.context import Context
 from schema.mutation import OkResult, mutation
 
-MediaStatus = strawberry.enum(models.MediaStatus, name="MediaStatus")
-UploadPurpose = strawberry.enum(models.MediaPurpose, name="UploadPurpose")
+MediaStatus = described_enum(
+    models.MediaStatus,
+    name="MediaStatus",
+    description="Where an uploaded file is in its lifecycle: requested, checked, or refused.",
+    values={
+        models.MediaStatus.PENDING: "Requested with requestUpload; not PUT or not finalized yet. Never served.",
+        models.MediaStatus.READY: "Checked by finalizeUpload (size, type and content as declared); served through "
+                                  "`url` and `directUrl`.",
+        models.MediaStatus.REJECTED: "Failed finalizeUpload's checks (see `rejectReason`), or retired with what it "
+                                     "was attached to. Never served; removed by a later cleanup.",
+    },
+)
+UploadPurpose = described_enum(
+    models.MediaPurpose,
+    name="UploadPurpose",
+    description="What a file is uploaded for; it decides the target, the accepted types and who may read it.",
+    values={
+        models.MediaPurpose.AVATAR: "The caller's profile picture: an image, no target.",
+        models.MediaPurpose.COMPLETION_PHOTO: "A photo for a task's completion: an image, the task as target "
+                                              "(EDITOR).",
+        models.MediaPurpose.DOCUMENT_FILE: "A file of a document: a PDF or an image, the residence as target "
+                                           "(EDITOR).",
+    },
+)
+EXPIRES_IN = "Seconds the link stays valid: default 3600, at most 604800 (7 days); less than 1 is read as 1."
 
 DEFAULT_LINK_SECONDS = 3600
 MAX_LINK_SECONDS = 7 * 24 * 3600  # a SigV4 presigned link cannot live longer; gateway links follow suit
@@ -34,15 +59,19 @@ def link_lifetime(expires_in: int | None) -> int:
     return max(1, min(DEFAULT_LINK_SECONDS if expires_in is None else expires_in, MAX_LINK_SECONDS))
 
 
-@strawberry.type
+@strawberry.type(description="An uploaded file. Readable by its uploader, by members of the residence it belongs "
+                             "to, and (avatars) by co-members.")
 class Media:
-    id: strawberry.ID
-    filename: str
-    content_type: str
-    size: int
-    created_at: datetime
-    status: MediaStatus  # type: ignore[valid-type]
-    reject_reason: str | None
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    filename: str = strawberry.field(description="The name given at upload, without its path, control characters "
+                                                 "or quotes; at most 200 characters.")
+    content_type: str = strawberry.field(description="The MIME type declared at upload, lower-cased, e.g. "
+                                                     "image/jpeg.")
+    size: int = strawberry.field(description="Size in bytes, as declared (a READY file has exactly this size).")
+    created_at: datetime = strawberry.field(description="When the upload was requested.")
+    status: MediaStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the file is in its lifecycle.")
+    reject_reason: str | None = strawberry.field(description="Why the file is REJECTED; null otherwise.")
     _row: strawberry.Private[models.Media]
 
     @classmethod
@@ -58,9 +87,12 @@ class Media:
             _row=row,
         )
 
-    @strawberry.field(description="Gateway download link, CDN-cacheable; null unless READY. "
-                                  "expiresIn: seconds, default 3600, at most 7 days (snapped up to the hour).")
-    def url(self, info: Info[Context, None], expires_in: int | None = None) -> str | None:
+    @strawberry.field(description="Download link through the gateway, CDN-cacheable (its expiry is snapped up to "
+                                  "the hour); null unless READY.")
+    def url(
+        self, info: Info[Context, None],
+        expires_in: Annotated[int | None, strawberry.argument(description=EXPIRES_IN)] = None,
+    ) -> str | None:
         if self._row.status != models.MediaStatus.READY:
             return None
         settings = info.context.settings
@@ -68,8 +100,11 @@ class Media:
                               link_lifetime(expires_in))
 
     @strawberry.field(description="Presigned GET straight from the bucket; null unless READY, and null on the "
-                                  "local backend. expiresIn: seconds, default 3600, at most 7 days.")
-    async def direct_url(self, info: Info[Context, None], expires_in: int | None = None) -> str | None:
+                                  "local storage backend.")
+    async def direct_url(
+        self, info: Info[Context, None],
+        expires_in: Annotated[int | None, strawberry.argument(description=EXPIRES_IN)] = None,
+    ) -> str | None:
         storage = info.context.storage
         if self._row.status != models.MediaStatus.READY or storage is None:
             return None
@@ -93,18 +128,20 @@ async def load_media(ctx: Context, media_id: uuid.UUID | None) -> Media | None:
 # --- the upload lifecycle -------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="One HTTP header to send with the upload.")
 class HttpHeader:
-    name: str
-    value: str
+    name: str = strawberry.field(description="Header name, e.g. Content-Type.")
+    value: str = strawberry.field(description="Header value, to send unchanged.")
 
 
 @strawberry.type(description="Where to PUT the file: send every header, unchanged, before expiresAt.")
 class UploadTarget:
-    url: str
-    method: str
-    headers: list[HttpHeader]
-    expires_at: datetime
+    url: str = strawberry.field(description="Where to send the file's bytes (presigned; no Authorization header).")
+    method: str = strawberry.field(description="The HTTP method to use: PUT.")
+    headers: list[HttpHeader] = strawberry.field(description="Headers the request must carry, exactly: the link is "
+                                                             "signed over them (Content-Type, Content-Length, and "
+                                                             "Content-MD5 when md5 was given).")
+    expires_at: datetime = strawberry.field(description="When the link stops working: 15 minutes after the request.")
 
     @classmethod
     def from_target(cls, target: StoredUploadTarget) -> UploadTarget:
@@ -112,50 +149,65 @@ class UploadTarget:
                    headers=[HttpHeader(name=k, value=v) for k, v in target.headers.items()])
 
 
-@strawberry.input
+@strawberry.input(description="The file to upload, as the client declares it; finalizeUpload checks the bytes "
+                              "against it.")
 class RequestUploadInput:
-    purpose: UploadPurpose  # type: ignore[valid-type]
+    purpose: UploadPurpose = strawberry.field(description="What the file is for.")  # type: ignore[valid-type]
     target_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The task (COMPLETION_PHOTO) or residence (DOCUMENT_FILE); none for AVATAR.")
-    filename: str
-    content_type: str
-    size: int
+        default=None, description="The task (COMPLETION_PHOTO) or residence (DOCUMENT_FILE), where the caller is "
+                                  "an EDITOR; none for AVATAR. INVALID_INPUT when missing or given wrongly.")
+    filename: str = strawberry.field(description="Name to show and download under; its path, control characters "
+                                                 "and quotes are dropped, and it is cut to 200 characters.")
+    content_type: str = strawberry.field(description="MIME type: an image (image/jpeg, image/png, image/gif, "
+                                                     "image/webp), or application/pdf for DOCUMENT_FILE, as far as "
+                                                     "the server allows; else TYPE_NOT_ALLOWED.")
+    size: int = strawberry.field(description="Exact size in bytes: at least 1 (else INVALID_INPUT), at most the "
+                                             "server's limit, 10 MiB unless configured (else FILE_TOO_LARGE).")
     md5: str | None = strawberry.field(default=None, description="MD5 of the file, base64 or hex; when given "
                                                                  "the upload must carry it as Content-MD5.")
 
 
-@strawberry.input
+@strawberry.input(description="The upload to check, once its bytes are PUT.")
 class FinalizeUploadInput:
-    media_id: strawberry.ID
+    media_id: strawberry.ID = strawberry.field(description="The media from requestUpload; UPLOAD_MISSING when "
+                                                           "nothing was PUT yet.")
 
 
-@strawberry.input
+@strawberry.input(description="The file to delete.")
 class DeleteMediaInput:
-    media_id: strawberry.ID
-    detach: bool = strawberry.field(default=False, description="Also remove it from where it is attached.")
+    media_id: strawberry.ID = strawberry.field(description="The file to delete.")
+    detach: bool = strawberry.field(default=False, description="Also remove it from where it is attached (a "
+                                                               "completion, a document, an avatar); without it an "
+                                                               "attached file is MEDIA_IN_USE.")
 
 
 @strawberry.type
 class UploadResult:
-    media: Media | None = None
-    upload: UploadTarget | None = None
+    media: Media | None = strawberry.field(default=None, description="The new PENDING media.")
+    upload: UploadTarget | None = strawberry.field(default=None, description="Where and how to PUT the bytes.")
 
 
 @strawberry.type
 class MediaResult:
-    media: Media | None = None
+    media: Media | None = strawberry.field(default=None, description="The media: READY, or REJECTED with its "
+                                                                     "`rejectReason`.")
 
 
 @strawberry.type
 class MediaQuery:
-    @strawberry.field(description="A file the caller may read (theirs, their residences', co-members' avatars).")
-    async def media(self, info: Info[Context, None], id: strawberry.ID) -> Media:
+    @strawberry.field(description="A file the caller may read (theirs, their residences', co-members' avatars). "
+                                  "NOT_FOUND for any other.")
+    async def media(
+        self, info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Media:
         return Media.from_row(await media_rules.media_for_reader(info.context.require_user(), id))
 
 
 @strawberry.type
 class MediaMutation:
-    @mutation()
+    @mutation("Starts an upload: records a PENDING media and returns a presigned PUT, valid 15 minutes, that "
+              "binds the declared type and size. NOT_FOUND or FORBIDDEN for a target the caller may not upload "
+              "to.")
     async def request_upload(self, info: Info[Context, None], input: RequestUploadInput) -> UploadResult:
         ctx = info.context
         spec = media_rules.UploadSpec(
@@ -166,13 +218,16 @@ class MediaMutation:
                                                   spec)
         return UploadResult(media=Media.from_row(result.media), upload=UploadTarget.from_target(result.target))
 
-    @mutation()
+    @mutation("Checks the uploaded bytes (size, type, content) and makes the media READY or REJECTED; an avatar "
+              "becomes the caller's avatar. A media already finished is returned as it is. Uploader only: "
+              "FORBIDDEN for other readers, NOT_FOUND for anyone else.")
     async def finalize_upload(self, info: Info[Context, None], input: FinalizeUploadInput) -> MediaResult:
         ctx = info.context
         row = await media_rules.finalize_upload(ctx.require_user(), ctx.settings, ctx.storage, input.media_id)
         return MediaResult(media=Media.from_row(row))
 
-    @mutation()
+    @mutation("Deletes a file, its stored bytes first. The uploader, or an EDITOR of its residence: FORBIDDEN for "
+              "other readers, NOT_FOUND for anyone else.")
     async def delete_media(self, info: Info[Context, None], input: DeleteMediaInput) -> OkResult:
         ctx = info.context
         await media_rules.delete_media(ctx.require_user(), ctx.storage, input.media_id, input.detach)

@@ -14,7 +14,7 @@ wraps it, once for every mutation (the part Saleor's ``BaseMutation`` plays):
 
 A new mutation is then its input, perhaps a result class, and a few lines::
 
-    @mutation()
+    @mutation("Moves a task out of the default lists (EDITOR).")
     async def archive_task(self, info: Info[Context, None], input: ArchiveTaskInput) -> TaskResult:
         return TaskResult(task=Task.from_row(await tasks.archive(info.context.require_user(), input.task_id)))
 """
@@ -39,18 +39,25 @@ Resolver = Callable[..., Awaitable[Any]]
 class OkResult:
     """The result of a mutation with nothing to show but that it worked."""
 
-    ok: bool = False
+    ok: bool = strawberry.field(default=False, description="True when the mutation took effect.")
 
 
-def payload_type(mutation_name: str, result: type) -> type:
-    """The ``<MutationName>Payload`` type: ``result``'s fields followed by ``userErrors``."""
+USER_ERRORS_DESCRIPTION = ("Why the input was refused; empty on success. When not empty, the mutation changed "
+                           "nothing and the other fields are empty (null, false or 0).")
+
+
+def payload_type(mutation_name: str, result: type, mutation_description: str) -> type:
+    """The ``<MutationName>Payload`` type: ``result``'s fields, then ``userErrors``; described from the mutation."""
     name = mutation_name[0].upper() + mutation_name[1:] + "Payload"
+    summary = mutation_description.split(". ")[0].rstrip(".")  # the first sentence: what the mutation does
     namespace = {
         "__module__": result.__module__,
         "__annotations__": {"user_errors": list[UserError]},
-        "user_errors": strawberry.field(default_factory=list),
+        "user_errors": strawberry.field(default_factory=list, description=USER_ERRORS_DESCRIPTION),
     }
-    return strawberry.type(type(name, (result,), namespace), name=name)
+    description = (f"The answer of `{mutation_name}`, which {summary[:1].lower()}{summary[1:]}. When the input is "
+                   "refused, only `userErrors` is set.")
+    return strawberry.type(type(name, (result,), namespace), name=name, description=description)
 
 
 def _camel(snake: str) -> str:
@@ -58,15 +65,18 @@ def _camel(snake: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def mutation(*, public: bool = False, description: str | None = None) -> Callable[[Resolver], Any]:
+def mutation(description: str, *, public: bool = False) -> Callable[[Resolver], Any]:
     """Make ``resolver`` (``async def name(self, info, [input]) -> SomeResult``) a mutation field.
 
-    ``public`` mutations (register, login) run without a signed-in caller.
+    ``description`` is what GraphiQL's docs show for the mutation (and, in short, for its payload): what it
+    does, who may call it, its limits and the top-level errors it gives besides ``userErrors``. ``public``
+    mutations (register, login) run without a signed-in caller.
     """
 
     def decorate(resolver: Resolver) -> Any:
         result_type = typing.get_type_hints(resolver)["return"]
-        payload = payload_type(_camel(resolver.__name__), result_type)
+        name = _camel(resolver.__name__)
+        payload = payload_type(name, result_type, description)
         result_fields = [field.name for field in dataclasses.fields(result_type)]
 
         @functools.wraps(resolver)
@@ -78,6 +88,10 @@ def mutation(*, public: bool = False, description: str | None = None) -> Callabl
                 return payload(user_errors=user_errors(outcome.errors))
             return payload(**{name: getattr(outcome, name) for name in result_fields})
 
-        return strawberry.mutation(resolver=run, graphql_type=payload, description=description)
+        field = strawberry.mutation(resolver=run, graphql_type=payload, description=description)
+        for argument in field.arguments:
+            if argument.python_name == "input":
+                argument.description = f"The parameters of `{name}`."
+        return field
 
     return decorate

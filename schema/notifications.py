@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,20 +14,34 @@ from resolvers import notifications
 from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS
 from schema import loaders
 from schema.accounts import User
-from schema.common import Connection, make_connection, page_bounds
+from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
 from schema.mutation import mutation
 from schema.tasks import Task
 
-NotificationType = strawberry.enum(models.NotificationType, name="NotificationType")
+NotificationType = described_enum(
+    models.NotificationType,
+    name="NotificationType",
+    description="What a notification is about; each type has its own preference.",
+    values={
+        models.NotificationType.TASK_DUE_SOON: "A task comes due soon (on lead days that depend on its frequency, "
+                                               "e.g. 30, 14, 7 and 0 days before for ANNUAL).",
+        models.NotificationType.TASK_OVERDUE: "A task is overdue (1, 2 and 3 days after, then every 3 days until "
+                                              "14).",
+        models.NotificationType.WARRANTY_EXPIRING: "A document of a residence the user owns expires in 30 or 7 "
+                                                   "days.",
+        models.NotificationType.RESIDENCE_SHARED: "Someone joined a residence the user owns with a share code.",
+    },
+)
+HOUR_OF_DAY = "Hour of the day to be told, 0 to 23, in the residence's timezone."
 
 
-@strawberry.type
+@strawberry.type(description="A user's choice for one notification type.")
 class NotificationPreference:
-    type: NotificationType  # type: ignore[valid-type]
-    enabled: bool
-    hour_of_day: int = strawberry.field(description="0-23, in the residence's timezone.")
+    type: NotificationType = strawberry.field(description="The type it is for.")  # type: ignore[valid-type]
+    enabled: bool = strawberry.field(description="Whether notifications of this type are made at all (default on).")
+    hour_of_day: int = strawberry.field(description=HOUR_OF_DAY + " Default 20.")
 
     @classmethod
     def from_data(cls, pref: notifications.Preference) -> NotificationPreference:
@@ -42,14 +57,14 @@ async def preferences_of(ctx: Context, user: models.User) -> list[NotificationPr
     return [NotificationPreference.from_data(p) for p in notifications.preferences_with_defaults(rows)]
 
 
-@strawberry.type
+@strawberry.type(description="A message to one user from the reminder jobs, shown in the app.")
 class Notification:
-    id: strawberry.ID
-    type: NotificationType  # type: ignore[valid-type]
-    title: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    type: NotificationType = strawberry.field(description="What it is about.")  # type: ignore[valid-type]
+    title: str = strawberry.field(description="One line, e.g. \"Replace filter is due in 7 days\".")
+    body: str = strawberry.field(description="More detail; may be empty.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    read_at: datetime | None = strawberry.field(description="When it was marked read; null while unread.")
     _row: strawberry.Private[models.Notification]
 
     @classmethod
@@ -57,7 +72,7 @@ class Notification:
         return cls(id=strawberry.ID(str(row.id)), type=row.type, title=row.title, body=row.body,
                    created_at=row.created_at, read_at=row.read_at, _row=row)
 
-    @strawberry.field
+    @strawberry.field(description="Whether it was marked read.")
     def read(self) -> bool:
         return self.read_at is not None
 
@@ -76,43 +91,47 @@ class Notification:
         return Document.from_row(row)
 
 
-@strawberry.input
+@strawberry.input(description="The notifications to mark read.")
 class MarkNotificationsReadInput:
     ids: list[strawberry.ID] = strawberry.field(
-        description=f"At most {MAX_NOTIFICATION_IDS}; IDs of someone else's notifications are ignored.")
+        description=f"At most {MAX_NOTIFICATION_IDS} (else INVALID_INPUT); IDs of someone else's notifications, and "
+                    "unknown ones, are ignored; a malformed one is NOT_FOUND at its index.")
 
 
 @strawberry.type
 class MarkedReadResult:
-    ok: bool = False
+    ok: bool = strawberry.field(default=False, description="True when the mutation took effect.")
     marked: int = strawberry.field(default=0, description="How many were unread and now are read.")
 
 
-@strawberry.input
+@strawberry.input(description="The user's choice for one notification type.")
 class NotificationPreferenceInput:
-    type: NotificationType  # type: ignore[valid-type]
-    enabled: bool
-    hour_of_day: int = notifications.DEFAULT_HOUR
+    type: NotificationType = strawberry.field(description="The type it is for.")  # type: ignore[valid-type]
+    enabled: bool = strawberry.field(description="Whether notifications of this type are made at all.")
+    hour_of_day: int = strawberry.field(default=notifications.DEFAULT_HOUR,
+                                        description=HOUR_OF_DAY + " Else INVALID_INPUT.")
 
 
 @strawberry.input(description="Types not listed keep their current setting.")
 class UpdateNotificationPreferencesInput:
     preferences: list[NotificationPreferenceInput] = strawberry.field(
-        description=f"At most {MAX_LIST}, each type at most once.")
+        description=f"At most {MAX_LIST}, each type at most once; else INVALID_INPUT.")
 
 
 @strawberry.type
 class PreferencesResult:
-    user: User | None = None
-    preferences: list[NotificationPreference] | None = None
+    user: User | None = strawberry.field(default=None, description="The caller.")
+    preferences: list[NotificationPreference] | None = strawberry.field(
+        default=None, description="Every type's preference as saved.")
 
 
 @strawberry.type
 class NotificationQuery:
     @strawberry.field(description="The caller's notifications, newest first.")
     async def notifications(
-        self, info: Info[Context, None], unread_only: bool = False, first: int | None = None,
-        after: str | None = None,
+        self, info: Info[Context, None],
+        unread_only: Annotated[bool, strawberry.argument(description="Only those not marked read.")] = False,
+        first: First = None, after: After = None,
     ) -> Connection[Notification]:
         offset, limit = page_bounds(first, after)
         rows, total = await notifications.list_notifications(info.context.require_user(), unread_only, offset,
@@ -122,14 +141,14 @@ class NotificationQuery:
 
 @strawberry.type
 class NotificationMutation:
-    @mutation()
+    @mutation("Marks the caller's notifications read; those already read keep their readAt.")
     async def mark_notifications_read(
         self, info: Info[Context, None], input: MarkNotificationsReadInput
     ) -> MarkedReadResult:
         marked = await notifications.mark_read(info.context.require_user(), list(input.ids), datetime.now(UTC))
         return MarkedReadResult(ok=True, marked=marked)
 
-    @mutation()
+    @mutation("Sets the caller's choices per notification type.")
     async def update_notification_preferences(
         self, info: Info[Context, None], input: UpdateNotificationPreferencesInput
     ) -> PreferencesResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -15,35 +16,47 @@ from resolvers.access import require_role
 from resolvers.ids import as_id, reference_id
 from schema import loaders
 from schema.accounts import User
-from schema.common import Connection, make_connection, page_bounds
+from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
 from schema.mutation import OkResult, mutation
 from schema.tasks import Task, TaskFilter
 
-ResidenceRole = strawberry.enum(models.ResidenceRole, name="ResidenceRole")
+ResidenceRole = described_enum(
+    models.ResidenceRole,
+    name="ResidenceRole",
+    description="What a member may do in a residence; each role may do everything the roles below it may.",
+    values={
+        models.ResidenceRole.OWNER: "Also edits and deletes the residence, makes and revokes share codes and "
+                                    "removes members. A residence always keeps at least one.",
+        models.ResidenceRole.EDITOR: "Also creates, changes, completes and deletes tasks and documents, and uploads "
+                                     "their files.",
+        models.ResidenceRole.VIEWER: "Reads the residence, its members, tasks, documents and files.",
+    },
+)
 
 
-@strawberry.type
+@strawberry.type(description="A user's membership of a residence.")
 class ResidenceMember:
-    role: ResidenceRole  # type: ignore[valid-type]
-    joined_at: datetime
+    role: ResidenceRole = strawberry.field(description="What the member may do.")  # type: ignore[valid-type]
+    joined_at: datetime = strawberry.field(description="When they joined (or created the residence).")
     _row: strawberry.Private[models.Membership]
 
-    @strawberry.field
+    @strawberry.field(description="The member.")
     async def user(self, info: Info[Context, None]) -> User:
         row = await loaders.load_user(info.context, self._row.user_id)
         assert row is not None  # memberships cascade with their user
         return User.from_row(row)
 
 
-@strawberry.type
+@strawberry.type(description="A home whose members share its tasks and documents. Only members see it; to "
+                             "anyone else it does not exist (NOT_FOUND).")
 class Residence:
-    id: strawberry.ID
-    name: str
-    address: str
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    name: str = strawberry.field(description="1 to 200 characters.")
+    address: str = strawberry.field(description="Free text, at most 1000 characters; empty when not given.")
     timezone: str = strawberry.field(description="IANA name; every due date of the residence is in this zone.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the residence was created.")
     _row: strawberry.Private[models.Residence]
     _role: strawberry.Private[models.ResidenceRole | None] = None
 
@@ -52,103 +65,119 @@ class Residence:
         return cls(id=strawberry.ID(str(row.id)), name=row.name, address=row.address, timezone=row.timezone,
                    created_at=row.created_at, _row=row, _role=role)
 
-    @strawberry.field
+    @strawberry.field(description="The caller's role here.")
     async def my_role(self, info: Info[Context, None]) -> ResidenceRole:  # type: ignore[valid-type]
         role = self._role or await loaders.load_my_role(info.context, self._row.id)
         if role is None:
             raise NotFound()
         return role
 
-    @strawberry.field
+    @strawberry.field(description="Everyone who belongs to the residence, with their role.")
     async def members(self, info: Info[Context, None]) -> list[ResidenceMember]:
         rows = await loaders.load_members(info.context, self._row.id)
         return [ResidenceMember(role=m.role, joined_at=m.created_at, _row=m) for m in rows]
 
     @strawberry.field(description="Not archived unless the filter says so; undated last, then soonest due first.")
     async def tasks(
-        self, info: Info[Context, None], filter: TaskFilter | None = None, first: int | None = None,
-        after: str | None = None,
+        self, info: Info[Context, None],
+        filter: Annotated[TaskFilter | None, strawberry.argument(description="Which tasks; all but archived ones "
+                                                                             "when omitted.")] = None,
+        first: First = None, after: After = None,
     ) -> Connection[Task]:
         offset, limit = page_bounds(first, after)
         spec = filter.to_spec() if filter else TaskFilter().to_spec()
         page = await loaders.load_task_page(info.context, self._row.id, spec, offset, limit)
         return make_connection([Task.from_row(r) for r in page.rows], offset, page.total)
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(description="The residence's documents, newest first.")
     async def documents(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info[Context, None], first: First = None, after: After = None
     ) -> Connection[Document]:
         offset, limit = page_bounds(first, after)
         page = await loaders.load_document_page(info.context, self._row.id, offset, limit)
         return make_connection([Document.from_row(r) for r in page.rows], offset, page.total)
 
 
-@strawberry.input
+@strawberry.input(description="A new residence; the caller becomes its OWNER.")
 class CreateResidenceInput:
-    name: str
-    address: str | None = None
-    timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. Europe/Paris.")
+    name: str = strawberry.field(description="1 to 200 characters after trimming; else INVALID_INPUT.")
+    address: str | None = strawberry.field(default=None, description="At most 1000 characters; else INVALID_INPUT.")
+    timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. Europe/Paris; else "
+                                                                "INVALID_TIMEZONE.")
 
 
 @strawberry.input(description="Only the fields sent change.")
 class UpdateResidenceInput:
-    residence_id: strawberry.ID
-    name: str | None = None
-    address: str | None = None
-    timezone: str | None = None
+    residence_id: strawberry.ID = strawberry.field(description="The residence to change.")
+    name: str | None = strawberry.field(default=None, description="1 to 200 characters after trimming; else "
+                                                                  "INVALID_INPUT.")
+    address: str | None = strawberry.field(default=None, description="At most 1000 characters; else INVALID_INPUT.")
+    timezone: str | None = strawberry.field(default=None, description="IANA name, e.g. Europe/Paris; else "
+                                                                      "INVALID_TIMEZONE. Due dates keep their dates.")
 
 
-@strawberry.input
+@strawberry.input(description="The residence to delete.")
 class DeleteResidenceInput:
-    residence_id: strawberry.ID
+    residence_id: strawberry.ID = strawberry.field(description="The residence to delete.")
 
 
-@strawberry.input
+@strawberry.input(description="A code to invite people into a residence.")
 class CreateShareCodeInput:
-    residence_id: strawberry.ID
-    role: ResidenceRole = models.ResidenceRole.VIEWER  # type: ignore[valid-type]
-    expires_in: int | None = strawberry.field(default=None, description="Seconds; default 7 days, at most 30.")
+    residence_id: strawberry.ID = strawberry.field(description="The residence to share.")
+    role: ResidenceRole = strawberry.field(  # type: ignore[valid-type]
+        default=models.ResidenceRole.VIEWER, description="The role whoever joins with the code gets.")
+    expires_in: int | None = strawberry.field(
+        default=None, description="Seconds until the code expires: default 7 days, 300 (5 minutes) to 2592000 "
+                                  "(30 days); else INVALID_INPUT.")
 
 
-@strawberry.input
+@strawberry.input(description="The share code to revoke.")
 class RevokeShareCodeInput:
-    code: str
+    code: str = strawberry.field(description="The code as given out; case, spaces and dashes are ignored, and O, I "
+                                             "and L read as 0, 1 and 1.")
 
 
-@strawberry.input
+@strawberry.input(description="The share code someone gave the caller.")
 class JoinResidenceInput:
-    code: str
+    code: str = strawberry.field(description="The code as given out; case, spaces and dashes are ignored, and O, I "
+                                             "and L read as 0, 1 and 1. INVALID_CODE when unknown, expired or "
+                                             "revoked.")
 
 
 @strawberry.input(description="Owners remove anyone; anyone may remove themselves (leave).")
 class RemoveMemberInput:
-    residence_id: strawberry.ID
-    user_id: strawberry.ID
+    residence_id: strawberry.ID = strawberry.field(description="The residence to remove the member from.")
+    user_id: strawberry.ID = strawberry.field(description="The member to remove; the caller's own ID to leave. "
+                                                          "NOT_FOUND when not a member, LAST_OWNER for the last "
+                                                          "OWNER.")
 
 
 @strawberry.type
 class ResidenceResult:
-    residence: Residence | None = None
+    residence: Residence | None = strawberry.field(default=None, description="The residence as it is now.")
 
 
 @strawberry.type
 class DeletedResidenceResult:
-    residence: Residence | None = None
-    deleted_id: strawberry.ID | None = None
+    residence: Residence | None = strawberry.field(
+        default=None, description="The residence as it was; its own fields only, its lists are empty now.")
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the deleted residence.")
 
 
 @strawberry.type
 class ShareCodeResult:
-    code: str | None = None
-    role: ResidenceRole | None = None  # type: ignore[valid-type]
-    expires_at: datetime | None = None
+    code: str | None = strawberry.field(default=None, description="The code to give out: 10 characters of 0-9 and "
+                                                                  "A-Z without I, L, O and U.")
+    role: ResidenceRole | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="The role whoever joins with it gets.")
+    expires_at: datetime | None = strawberry.field(default=None, description="When the code stops working.")
 
 
 @strawberry.type
 class ResidenceQuery:
-    @strawberry.field(description="The residences the caller belongs to, oldest first.")
+    @strawberry.field(description="The residences the caller belongs to, in the order they joined.")
     async def residences(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info[Context, None], first: First = None, after: After = None
     ) -> Connection[Residence]:
         user = info.context.require_user()
         offset, limit = page_bounds(first, after)
@@ -157,8 +186,11 @@ class ResidenceQuery:
         rows = await query.select_related("residence").order_by("created_at", "id").offset(offset).limit(limit)
         return make_connection([Residence.from_row(m.residence, m.role) for m in rows], offset, total)
 
-    @strawberry.field
-    async def residence(self, info: Info[Context, None], id: strawberry.ID) -> Residence:
+    @strawberry.field(description="One residence of the caller's. NOT_FOUND when it does not exist or the caller "
+                                  "is not a member.")
+    async def residence(
+        self, info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Residence:
         user = info.context.require_user()  # before the ID is read: anonymous is UNAUTHENTICATED, whatever the ID
         rid = as_id(id)
         membership = await require_role(user, rid, models.ResidenceRole.VIEWER)
@@ -167,19 +199,21 @@ class ResidenceQuery:
 
 @strawberry.type
 class ResidenceMutation:
-    @mutation()
+    @mutation("Creates a residence with the caller as its OWNER.")
     async def create_residence(self, info: Info[Context, None], input: CreateResidenceInput) -> ResidenceResult:
         row = await residences.create_residence(info.context.require_user(), input.name, input.address,
                                                 input.timezone)
         return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
-    @mutation()
+    @mutation("Renames, re-addresses or moves a residence to another timezone. OWNER only: FORBIDDEN for other "
+              "members, NOT_FOUND for non-members.")
     async def update_residence(self, info: Info[Context, None], input: UpdateResidenceInput) -> ResidenceResult:
         row = await residences.update_residence(info.context.require_user(), as_id(input.residence_id), input.name,
                                                 input.address, input.timezone)
         return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
-    @mutation()
+    @mutation("Deletes a residence with its tasks, documents, files and memberships. OWNER only: FORBIDDEN for "
+              "other members, NOT_FOUND for non-members.")
     async def delete_residence(
         self, info: Info[Context, None], input: DeleteResidenceInput
     ) -> DeletedResidenceResult:
@@ -187,24 +221,28 @@ class ResidenceMutation:
         return DeletedResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER),
                                       deleted_id=strawberry.ID(str(row.id)))
 
-    @mutation()
+    @mutation("Makes a code that lets whoever has it join the residence, until it expires or is revoked. OWNER "
+              "only: FORBIDDEN for other members, NOT_FOUND for non-members.")
     async def create_share_code(self, info: Info[Context, None], input: CreateShareCodeInput) -> ShareCodeResult:
         share = await residences.create_share_code(info.context.require_user(), as_id(input.residence_id),
                                                    input.role, input.expires_in, utc_now())
         return ShareCodeResult(code=share.code, role=share.role, expires_at=share.expires_at)
 
-    @mutation()
+    @mutation("Stops a share code from working at once. OWNER of its residence only: FORBIDDEN for other "
+              "members, NOT_FOUND for an unknown code and for non-members.")
     async def revoke_share_code(self, info: Info[Context, None], input: RevokeShareCodeInput) -> OkResult:
         await residences.revoke_share_code(info.context.require_user(), input.code, utc_now())
         return OkResult(ok=True)
 
-    @mutation()
+    @mutation("Joins a residence with a share code, in the code's role. RATE_LIMITED after too many attempts.")
     async def join_residence(self, info: Info[Context, None], input: JoinResidenceInput) -> ResidenceResult:
         ctx = info.context
         row = await residences.join_residence(ctx.require_user(), ctx.rate_limiter, input.code, utc_now())
         return ResidenceResult(residence=Residence.from_row(row))
 
-    @mutation()
+    @mutation("Removes a member (OWNER), or leaves (anyone removing themselves); the member's task assignments "
+              "are cleared. The residence is null after leaving. FORBIDDEN for a non-owner removing someone else, "
+              "NOT_FOUND for non-members.")
     async def remove_member(self, info: Info[Context, None], input: RemoveMemberInput) -> ResidenceResult:
         row = await residences.remove_member(info.context.require_user(), as_id(input.residence_id),
                                              reference_id(input.user_id))

@@ -17,7 +17,7 @@ from resolvers.ids import reference_id
 from resolvers.validation import MAX_FILES, MAX_LIST, check_argument_length
 from schema import loaders
 from schema.accounts import User
-from schema.common import Connection, make_connection, page_bounds
+from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
@@ -25,18 +25,73 @@ from schema.mutation import mutation
 if TYPE_CHECKING:
     from schema.residences import Residence
 
-TaskCategory = strawberry.enum(models.TaskCategory, name="TaskCategory")
-TaskPriority = strawberry.enum(models.TaskPriority, name="TaskPriority")
-TaskFrequency = strawberry.enum(models.TaskFrequency, name="TaskFrequency")
-TaskColumn = strawberry.enum(_TaskColumn, name="TaskColumn")
+TaskCategory = described_enum(
+    models.TaskCategory,
+    name="TaskCategory",
+    description="What part of the home a task is about; for filtering and icons.",
+    values={
+        models.TaskCategory.HVAC: "Heating, ventilation and air conditioning: filters, boilers, heat pumps.",
+        models.TaskCategory.PLUMBING: "Pipes, drains, taps, water heaters.",
+        models.TaskCategory.ELECTRICAL: "Wiring, breakers, outlets, lighting.",
+        models.TaskCategory.APPLIANCES: "Fridge, washer, dishwasher, oven and other machines.",
+        models.TaskCategory.EXTERIOR: "Roof, gutters, walls, windows and doors from outside.",
+        models.TaskCategory.INTERIOR: "Walls, floors, ceilings, fittings inside.",
+        models.TaskCategory.LAWN_GARDEN: "Lawn, plants, trees, garden equipment.",
+        models.TaskCategory.SAFETY: "Smoke and CO detectors, extinguishers, alarms.",
+        models.TaskCategory.CLEANING: "Cleaning and tidying.",
+        models.TaskCategory.OTHER: "Anything else (the default).",
+    },
+)
+TaskPriority = described_enum(
+    models.TaskPriority,
+    name="TaskPriority",
+    description="How much a task matters; it orders nothing by itself, clients show it.",
+    values={
+        models.TaskPriority.LOW: "Can wait.",
+        models.TaskPriority.MEDIUM: "Normal (the default).",
+        models.TaskPriority.HIGH: "Should be done soon.",
+        models.TaskPriority.URGENT: "Needs doing now.",
+    },
+)
+TaskFrequency = described_enum(
+    models.TaskFrequency,
+    name="TaskFrequency",
+    description="How often a task recurs. Completing a recurring task moves its due date to the next date of the "
+                "schedule; `rolling` decides from where.",
+    values={
+        models.TaskFrequency.ONCE: "Does not recur: completing it makes it done (`completed`, no due date).",
+        models.TaskFrequency.DAILY: "Every day.",
+        models.TaskFrequency.WEEKLY: "Every 7 days.",
+        models.TaskFrequency.BIWEEKLY: "Every 14 days.",
+        models.TaskFrequency.MONTHLY: "Every calendar month, on the same day (or the month's last day).",
+        models.TaskFrequency.QUARTERLY: "Every 3 calendar months.",
+        models.TaskFrequency.ANNUAL: "Every 12 calendar months.",
+        models.TaskFrequency.CUSTOM: "Every `intervalDays` days (1 to 36600).",
+    },
+)
+TaskColumn = described_enum(
+    _TaskColumn,
+    name="TaskColumn",
+    description="The Kanban column a task sits in, judged on today's date in its residence's timezone. The first "
+                "that applies, in this order: CANCELLED, COMPLETED, IN_PROGRESS, then by due date.",
+    values={
+        _TaskColumn.OVERDUE: "Open and due before today.",
+        _TaskColumn.DUE_SOON: "Open and due today or within the next 30 days.",
+        _TaskColumn.UPCOMING: "Open and due more than 30 days from now, or without a due date.",
+        _TaskColumn.IN_PROGRESS: "Started (`inProgress`) and not completed or cancelled.",
+        _TaskColumn.COMPLETED: "A ONCE task that has been done (and not cancelled).",
+        _TaskColumn.CANCELLED: "Cancelled (`cancelled`).",
+    },
+)
 
 
-@strawberry.type
+@strawberry.type(description="One time a task was done.")
 class TaskCompletion:
-    id: strawberry.ID
-    completed_at: datetime
-    notes: str
-    cost_cents: int | None
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    completed_at: datetime = strawberry.field(description="When the task was done (never in the future).")
+    notes: str = strawberry.field(description="Free text, at most 10000 characters; empty when none were given.")
+    cost_cents: int | None = strawberry.field(description="What it cost, in cents of the household's currency; "
+                                                          "null when not given.")
     _row: strawberry.Private[models.TaskCompletion]
 
     @classmethod
@@ -44,13 +99,13 @@ class TaskCompletion:
         return cls(id=strawberry.ID(str(row.id)), completed_at=row.completed_at, notes=row.notes,
                    cost_cents=row.cost_cents, _row=row)
 
-    @strawberry.field
+    @strawberry.field(description="The task that was done.")
     async def task(self, info: Info[Context, None]) -> Task:
         row = await loaders.load_task(info.context, self._row.task_id)
         assert row is not None  # the completion cascades with its task
         return Task.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(description="Who recorded it; null once their account is deleted.")
     async def completed_by(self, info: Info[Context, None]) -> User | None:
         row = await loaders.load_user(info.context, self._row.completed_by_id)
         return User.from_row(row) if row else None
@@ -60,23 +115,27 @@ class TaskCompletion:
         return [Media.from_row(m) for m in await loaders.load_completion_photos(info.context, self._row.id)]
 
 
-@strawberry.type
+@strawberry.type(description="A chore of a residence, one-off or recurring.")
 class Task:
-    id: strawberry.ID
-    title: str
-    description: str
-    category: TaskCategory  # type: ignore[valid-type]
-    priority: TaskPriority  # type: ignore[valid-type]
-    frequency: TaskFrequency  # type: ignore[valid-type]
-    interval_days: int | None
-    rolling: bool
-    due_date: date | None = strawberry.field(description="The next date it is due (null once a ONCE task is done).")
-    in_progress: bool
-    cancelled: bool
-    archived: bool
+    id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
+    title: str = strawberry.field(description="1 to 200 characters.")
+    description: str = strawberry.field(description="Free text, at most 10000 characters; empty when not given.")
+    category: TaskCategory = strawberry.field(  # type: ignore[valid-type]
+        description="What part of the home it is about.")
+    priority: TaskPriority = strawberry.field(description="How much it matters.")  # type: ignore[valid-type]
+    frequency: TaskFrequency = strawberry.field(description="How often it recurs.")  # type: ignore[valid-type]
+    interval_days: int | None = strawberry.field(description="Days between due dates of a CUSTOM task; null for "
+                                                             "every other frequency.")
+    rolling: bool = strawberry.field(description="True: the next due date counts from the day it was done. False: "
+                                                 "it stays on the schedule's fixed dates.")
+    due_date: date | None = strawberry.field(description="The next date it is due, in the residence's timezone "
+                                                         "(null when none was set, and once a ONCE task is done).")
+    in_progress: bool = strawberry.field(description="Started and not finished; completing the task clears it.")
+    cancelled: bool = strawberry.field(description="Cancelled: not done and not due any more.")
+    archived: bool = strawberry.field(description="Hidden from lists unless they ask for archived tasks.")
     completed: bool = strawberry.field(description="A ONCE task that has been done.")
-    last_completed_at: datetime | None
-    created_at: datetime
+    last_completed_at: datetime | None = strawberry.field(description="When it was last done; null if never.")
+    created_at: datetime = strawberry.field(description="When the task was created.")
     _row: strawberry.Private[models.Task]
 
     @classmethod
@@ -88,7 +147,7 @@ class Task:
             completed=row.completed, last_completed_at=row.last_completed_at, created_at=row.created_at, _row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The residence the task belongs to.")
     async def residence(
         self, info: Info[Context, None]
     ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
@@ -103,29 +162,39 @@ class Task:
         residence = await loaders.load_residence(info.context, self._row.residence_id)
         return tasks.column_of(self._row, residence.timezone if residence else "UTC", utc_now())
 
-    @strawberry.field
+    @strawberry.field(description="The member it is assigned to; null when nobody is (or they left).")
     async def assignee(self, info: Info[Context, None]) -> User | None:
         row = await loaders.load_user(info.context, self._row.assignee_id)
         return User.from_row(row) if row else None
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(description="The times it was done, newest first.")
     async def completions(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info[Context, None], first: First = None, after: After = None
     ) -> Connection[TaskCompletion]:
         offset, limit = page_bounds(first, after)
         page = await loaders.load_completion_page(info.context, self._row.id, offset, limit)
         return make_connection([TaskCompletion.from_row(r) for r in page.rows], offset, page.total)
 
 
+TITLE = "1 to 200 characters after trimming; else INVALID_INPUT."
+DESCRIPTION = "Free text, at most 10000 characters; else INVALID_INPUT."
+INTERVAL_DAYS = "Days between due dates, 1 to 36600: required for CUSTOM (else INVALID_SCHEDULE), ignored otherwise."
+ROLLING = "True: the next due date counts from the day it is done. False: it keeps the schedule's fixed dates."
+DUE_DATE = "The date it is due, in the residence's timezone, 1900-01-01 to 9000-12-31; else INVALID_INPUT."
+ASSIGNEE = "A member of the residence to assign it to; else INVALID_INPUT."
+
+
 @strawberry.input(description="Which tasks a list shows; every given condition must hold.")
 class TaskFilter:
     columns: list[TaskColumn] | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description=f"At most {MAX_LIST}; a longer list is an INVALID_INPUT error.")
+        default=None, description=f"Tasks in any of these columns; at most {MAX_LIST}, a longer list is an "
+                                  "INVALID_INPUT error.")
     categories: list[TaskCategory] | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description=f"At most {MAX_LIST}; a longer list is an INVALID_INPUT error.")
+        default=None, description=f"Tasks of any of these categories; at most {MAX_LIST}, a longer list is an "
+                                  "INVALID_INPUT error.")
     assignee_id: strawberry.ID | None = strawberry.field(
-        default=None, description="A malformed or unknown ID selects no task.")
-    include_archived: bool = False
+        default=None, description="Tasks assigned to this user. A malformed or unknown ID selects no task.")
+    include_archived: bool = strawberry.field(default=False, description="Also archived tasks.")
 
     def to_spec(self) -> tasks.TaskFilterSpec:
         check_argument_length(self.columns, MAX_LIST, "columns")
@@ -138,71 +207,89 @@ class TaskFilter:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new task.")
 class CreateTaskInput:
-    residence_id: strawberry.ID
-    title: str
-    description: str | None = None
-    category: TaskCategory = models.TaskCategory.OTHER  # type: ignore[valid-type]
-    priority: TaskPriority = models.TaskPriority.MEDIUM  # type: ignore[valid-type]
-    frequency: TaskFrequency = models.TaskFrequency.ONCE  # type: ignore[valid-type]
-    interval_days: int | None = None
-    rolling: bool = False
-    due_date: date | None = None
-    assignee_id: strawberry.ID | None = None
+    residence_id: strawberry.ID = strawberry.field(description="The residence, where the caller is an EDITOR.")
+    title: str = strawberry.field(description=TITLE)
+    description: str | None = strawberry.field(default=None, description=DESCRIPTION)
+    category: TaskCategory = strawberry.field(  # type: ignore[valid-type]
+        default=models.TaskCategory.OTHER, description="What part of the home it is about.")
+    priority: TaskPriority = strawberry.field(  # type: ignore[valid-type]
+        default=models.TaskPriority.MEDIUM, description="How much it matters.")
+    frequency: TaskFrequency = strawberry.field(  # type: ignore[valid-type]
+        default=models.TaskFrequency.ONCE, description="How often it recurs.")
+    interval_days: int | None = strawberry.field(default=None, description=INTERVAL_DAYS)
+    rolling: bool = strawberry.field(default=False, description=ROLLING)
+    due_date: date | None = strawberry.field(default=None, description=DUE_DATE + " A recurring task without one "
+                                                                                  "is due today.")
+    assignee_id: strawberry.ID | None = strawberry.field(default=None, description=ASSIGNEE)
 
 
 @strawberry.input(description="Only the fields sent change; null clears dueDate, intervalDays and assigneeId.")
 class UpdateTaskInput:
-    task_id: strawberry.ID
-    title: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    category: TaskCategory | None = strawberry.UNSET  # type: ignore[valid-type]
-    priority: TaskPriority | None = strawberry.UNSET  # type: ignore[valid-type]
-    frequency: TaskFrequency | None = strawberry.UNSET  # type: ignore[valid-type]
-    interval_days: int | None = strawberry.UNSET
-    rolling: bool | None = strawberry.UNSET
-    due_date: date | None = strawberry.UNSET
-    assignee_id: strawberry.ID | None = strawberry.UNSET
+    task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description=TITLE)
+    description: str | None = strawberry.field(default=strawberry.UNSET, description=DESCRIPTION)
+    category: TaskCategory | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="What part of the home it is about; null keeps it.")
+    priority: TaskPriority | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="How much it matters; null keeps it.")
+    frequency: TaskFrequency | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="How often it recurs; null keeps it. A done ONCE task made recurring "
+                                              "starts again.")
+    interval_days: int | None = strawberry.field(default=strawberry.UNSET, description=INTERVAL_DAYS)
+    rolling: bool | None = strawberry.field(default=strawberry.UNSET, description=ROLLING + " Null keeps it.")
+    due_date: date | None = strawberry.field(default=strawberry.UNSET, description=DUE_DATE + " The schedule "
+                                                                                             "counts from it.")
+    assignee_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description=ASSIGNEE)
 
 
-@strawberry.input
+@strawberry.input(description="The task to delete.")
 class DeleteTaskInput:
-    task_id: strawberry.ID
+    task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR.")
 
 
 @strawberry.input(description="Only the flags sent change.")
 class SetTaskStateInput:
-    task_id: strawberry.ID
-    in_progress: bool | None = None
-    cancelled: bool | None = None
-    archived: bool | None = None
+    task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR.")
+    in_progress: bool | None = strawberry.field(default=None, description="Started (true) or not (false).")
+    cancelled: bool | None = strawberry.field(default=None, description="Cancelled (true), or back (false).")
+    archived: bool | None = strawberry.field(default=None, description="Archived (true), or back in the lists "
+                                                                       "(false).")
 
 
-@strawberry.input
+@strawberry.input(description="One time the task was done.")
 class CompleteTaskInput:
-    task_id: strawberry.ID
-    completed_at: datetime | None = strawberry.field(default=None, description="Defaults to now; never future.")
-    notes: str | None = None
-    cost_cents: int | None = None
+    task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR; "
+                                                          "INVALID_INPUT when cancelled or an already done ONCE "
+                                                          "task.")
+    completed_at: datetime | None = strawberry.field(
+        default=None, description="When it was done, with a timezone offset, from 1900 on (else INVALID_INPUT); "
+                                  "defaults to now. Later than now is DATE_IN_FUTURE. An earlier date than the "
+                                  "last completion records history without moving the due date.")
+    notes: str | None = strawberry.field(default=None, description="At most 10000 characters; else INVALID_INPUT.")
+    cost_cents: int | None = strawberry.field(default=None, description="What it cost, in cents: 0 to "
+                                                                        "1000000000000; else INVALID_INPUT.")
     photo_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description=f"READY photos uploaded for this task; at most {MAX_FILES}.")
+        default_factory=list, description=f"READY photos the caller uploaded for this task (COMPLETION_PHOTO); at "
+                                          f"most {MAX_FILES}. Each wrong one is a user error at its index: "
+                                          "MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE.")
 
 
 @strawberry.type
 class TaskResult:
-    task: Task | None = None
+    task: Task | None = strawberry.field(default=None, description="The task as saved.")
 
 
 @strawberry.type
 class DeletedTaskResult:
-    task: Task | None = None
-    deleted_id: strawberry.ID | None = None
+    task: Task | None = strawberry.field(default=None, description="The task as it was; its own fields only.")
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the deleted task.")
 
 
 @strawberry.type
 class CompletionResult:
-    completion: TaskCompletion | None = None
+    completion: TaskCompletion | None = strawberry.field(default=None, description="The completion recorded.")
     task: Task | None = strawberry.field(default=None, description="The task with its next due date.")
 
 
@@ -213,14 +300,20 @@ def sent_fields(data: object, *skip: str) -> dict[str, object]:
 
 @strawberry.type
 class TaskQuery:
-    @strawberry.field
-    async def task(self, info: Info[Context, None], id: strawberry.ID) -> Task:
+    @strawberry.field(description="One task of the caller's residences. NOT_FOUND when it does not exist or the "
+                                  "caller is not a member of its residence.")
+    async def task(
+        self, info: Info[Context, None], id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Task:
         return Task.from_row(await tasks.get_task(info.context.require_user(), id))
 
-    @strawberry.field(description="Open tasks overdue or due within `days`, across the caller's residences, "
-                                  "oldest due first.")
+    @strawberry.field(description="Open tasks (not archived, cancelled or done) overdue or due within `days`, "
+                                  "across the caller's residences, oldest due first.")
     async def upcoming_tasks(
-        self, info: Info[Context, None], days: int = 30, first: int | None = None, after: str | None = None
+        self, info: Info[Context, None],
+        days: Annotated[int, strawberry.argument(description="How many days ahead of each residence's today: 0 "
+                                                             "to 3660, values outside are read as the nearest.")] = 30,
+        first: First = None, after: After = None,
     ) -> Connection[Task]:
         offset, limit = page_bounds(first, after)
         rows, total = await tasks.upcoming_tasks(info.context.require_user(), days, offset, limit, utc_now())
@@ -229,29 +322,33 @@ class TaskQuery:
 
 @strawberry.type
 class TaskMutation:
-    @mutation()
+    @mutation("Creates a task. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
     async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> TaskResult:
         row = await tasks.create_task(info.context.require_user(), **sent_fields(input), now=utc_now())  # type: ignore[arg-type]
         return TaskResult(task=Task.from_row(row))
 
-    @mutation()
+    @mutation("Changes a task. A new due date or schedule makes the schedule count from there. EDITOR: FORBIDDEN "
+              "for viewers, NOT_FOUND for non-members.")
     async def update_task(self, info: Info[Context, None], input: UpdateTaskInput) -> TaskResult:
         row = await tasks.update_task(info.context.require_user(), input.task_id, **sent_fields(input, "task_id"),
                                       now=utc_now())
         return TaskResult(task=Task.from_row(row))
 
-    @mutation()
+    @mutation("Deletes a task with its completions; their photos are retired. EDITOR: FORBIDDEN for viewers, "
+              "NOT_FOUND for non-members.")
     async def delete_task(self, info: Info[Context, None], input: DeleteTaskInput) -> DeletedTaskResult:
         row = await tasks.delete_task(info.context.require_user(), input.task_id)
         return DeletedTaskResult(task=Task.from_row(row), deleted_id=strawberry.ID(str(row.id)))
 
-    @mutation()
+    @mutation("Starts, cancels or archives a task, or undoes any of those. EDITOR: FORBIDDEN for viewers, "
+              "NOT_FOUND for non-members.")
     async def set_task_state(self, info: Info[Context, None], input: SetTaskStateInput) -> TaskResult:
         row = await tasks.set_task_state(info.context.require_user(), input.task_id, in_progress=input.in_progress,
                                          cancelled=input.cancelled, archived=input.archived)
         return TaskResult(task=Task.from_row(row))
 
-    @mutation()
+    @mutation("Records that a task was done and moves it to its next due date (a ONCE task is then done); it "
+              "ends `inProgress`. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
     async def complete_task(self, info: Info[Context, None], input: CompleteTaskInput) -> CompletionResult:
         completion, row = await tasks.complete_task(
             info.context.require_user(), input.task_id, completed_at=input.completed_at, notes=input.notes,

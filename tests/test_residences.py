@@ -17,7 +17,7 @@ UPDATE = """mutation($i: UpdateResidenceInput!) { updateResidence(input: $i) {
 DELETE = """mutation($i: DeleteResidenceInput!) { deleteResidence(input: $i) { deletedId residence { id name } } }"""
 RESIDENCE = "query($id: ID!) { residence(id: $id) { id name myRole members { role joinedAt user { id } } } }"
 RESIDENCES = "query($first: Int, $after: String) { residences(first: $first, after: $after) { totalCount " \
-             "pageInfo { hasNextPage endCursor } edges { node { name myRole } } } }"
+             "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { name myRole } } } }"
 SHARE = """mutation($i: CreateShareCodeInput!) { createShareCode(input: $i) { code role expiresAt
   userErrors { field code } } }"""
 REVOKE = "mutation($i: RevokeShareCodeInput!) { revokeShareCode(input: $i) { ok } }"
@@ -77,11 +77,19 @@ async def test_residences_lists_only_mine_with_paging(api, world) -> None:
     assert first["totalCount"] == 3
     assert [e["node"] for e in first["edges"]] == [{"name": "Home", "myRole": "VIEWER"},
                                                     {"name": "B", "myRole": "OWNER"}]
-    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": False,
+                                 "startCursor": first["edges"][0]["cursor"], "endCursor": first["edges"][1]["cursor"]}
     rest = (await api.execute(RESIDENCES, {"first": 2, "after": first["pageInfo"]["endCursor"]},
                               token=world.viewer.token))["data"]["residences"]
     assert [e["node"]["name"] for e in rest["edges"]] == ["C"]
-    assert rest["pageInfo"] == {"hasNextPage": False, "endCursor": rest["pageInfo"]["endCursor"]}
+    assert rest["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True,
+                                "startCursor": rest["edges"][0]["cursor"], "endCursor": rest["edges"][0]["cursor"]}
+    # Past the end: an empty page, still after the others, with no cursors of its own.
+    beyond = (await api.execute(RESIDENCES, {"first": 2, "after": rest["pageInfo"]["endCursor"]},
+                                token=world.viewer.token))["data"]["residences"]
+    assert beyond["edges"] == []
+    assert beyond["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True, "startCursor": None,
+                                  "endCursor": None}
     outsider = (await api.execute(RESIDENCES, token=world.outsider.token))["data"]["residences"]
     assert outsider["totalCount"] == 0
 
