@@ -64,11 +64,17 @@ def verify_media_signature(
     return _matches_any(keys, sig, _MEDIA_KIND, key, str(expiry))  # type: ignore[arg-type]
 
 
-def sign_upload(keys: list[bytes], key: str, content_type: str, length: int, expires_at: int) -> str:
-    """Signature of a local-backend upload URL: binds key, content type, exact length and expiry."""
+def sign_upload(
+    keys: list[bytes], key: str, content_type: str, length: int, expires_at: int, content_md5: str | None = None
+) -> str:
+    """Signature of a local-backend upload URL: binds key, content type, exact length and expiry.
+
+    A ``content_md5`` (the Content-MD5 header value) is bound as one more field when given, as S3 signs it.
+    """
     if not keys:
         raise ValueError("no signing key")
-    return _sign(keys[0], _UPLOAD_KIND, key, content_type, str(int(length)), str(int(expires_at)))
+    return _sign(keys[0], _UPLOAD_KIND, key, content_type, str(int(length)), str(int(expires_at)),
+                 *_md5_field(content_md5))
 
 
 def verify_upload(
@@ -79,6 +85,7 @@ def verify_upload(
     expires_at: str | int | None,
     sig: str | None,
     now: float | None = None,
+    content_md5: str | None = None,
 ) -> bool:
     """True when ``sig`` is a live :func:`sign_upload` signature for exactly these fields."""
     expiry = _parse_expiry(expires_at)
@@ -87,7 +94,13 @@ def verify_upload(
         return False
     if expiry <= (time.time() if now is None else now):
         return False
-    return _matches_any(keys, sig, _UPLOAD_KIND, key, content_type, str(size), str(expiry))  # type: ignore[arg-type]
+    return _matches_any(keys, sig, _UPLOAD_KIND, key, content_type, str(size), str(expiry),  # type: ignore[arg-type]
+                        *_md5_field(content_md5))
+
+
+def _md5_field(content_md5: str | None) -> tuple[str, ...]:
+    # Absent, not empty: links signed without a digest keep exactly the signature they always had.
+    return (f"md5={content_md5}",) if content_md5 else ()
 
 
 def _message(kind: bytes, fields: tuple[str, ...]) -> bytes:

@@ -36,6 +36,13 @@ class StorageUnavailable(StorageError):
     """The store did not answer (connection refused, timeout, 5xx): try again later."""
 
 
+class DigestMismatch(StorageError):
+    """An upload's body does not have the MD5 it was signed with (S3's BadDigest); nothing was stored."""
+
+    def __init__(self) -> None:
+        super().__init__("the Content-MD5 you specified did not match what we received")
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str

@@ -19,6 +19,8 @@ segment starting with a dot (which is where temporary files live).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -32,6 +34,7 @@ from urllib.parse import quote, urlencode
 
 from honeydue.signing import sign_upload
 from honeydue.storage.base import (
+    DigestMismatch,
     ObjectInfo,
     ObjectNotFound,
     ObjectStream,
@@ -227,13 +230,17 @@ class LocalStorage:
         chunks: AsyncIterator[bytes],
         max_length: int,
         content_type: str | None = None,
+        content_md5: str | None = None,
     ) -> ObjectInfo:
         """Stream an upload to a temporary file and rename it into place.
 
         The body must be exactly ``max_length`` bytes (the length the upload URL
         signed): reading stops as soon as it runs over, and a short or long body
-        raises ``UploadLengthMismatch`` with nothing stored.
+        raises ``UploadLengthMismatch`` with nothing stored. With ``content_md5``
+        (base64, the Content-MD5 header) a body with another digest raises
+        ``DigestMismatch`` with nothing stored, as S3 answers BadDigest.
         """
+        expected_digest = _md5_bytes(content_md5) if content_md5 is not None else None
         path = self.path_for(key)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         fd, tmp_name = await asyncio.to_thread(
@@ -252,6 +259,8 @@ class LocalStorage:
                     await asyncio.to_thread(out.write, chunk)
                 if received != max_length:
                     raise UploadLengthMismatch(max_length, received, truncated=False)
+                if expected_digest is not None and digest.digest() != expected_digest:
+                    raise DigestMismatch()
                 await asyncio.to_thread(_flush_and_sync, out)
             etag = digest.hexdigest()
             await asyncio.to_thread(self._commit, tmp, path, etag, content_type)
@@ -334,17 +343,22 @@ class LocalStorage:
     ) -> UploadTarget:
         """A gateway upload URL binding key, content type, exact length and expiry.
 
-        ``content_md5`` is not bound: the gateway's signature has no digest field,
-        and the length and magic-number checks at finalize do not need one.
+        A ``content_md5`` is bound too, as S3 binds it: the PUT must send it as
+        Content-MD5, and the gateway stores nothing whose digest differs.
         """
         self.path_for(key)
         expires_at = int(self._clock()) + int(expires_in)
-        sig = sign_upload(self._signing_keys, key, content_type, content_length, expires_at)
-        query = urlencode({"ct": content_type, "len": content_length, "exp": expires_at, "sig": sig})
+        sig = sign_upload(self._signing_keys, key, content_type, content_length, expires_at, content_md5)
+        params: dict[str, str | int] = {"ct": content_type, "len": content_length, "exp": expires_at}
+        headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
+        if content_md5:
+            params["md5"] = content_md5
+            headers["Content-MD5"] = content_md5
+        query = urlencode({**params, "sig": sig})
         return UploadTarget(
             url=f"{self.public_base_url}/media/upload/{quote(key, safe='/')}?{query}",
             method="PUT",
-            headers={"Content-Type": content_type, "Content-Length": str(content_length)},
+            headers=headers,
             expires_at=datetime.fromtimestamp(expires_at, UTC),
         )
 
@@ -374,6 +388,14 @@ def _read_meta(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _md5_bytes(content_md5: str) -> bytes:
+    """The 16 digest bytes of a Content-MD5 value; a malformed one can match no body."""
+    try:
+        return base64.b64decode(content_md5, validate=True)
+    except (ValueError, binascii.Error):
+        return b""
 
 
 def _md5_file(path: Path) -> str:
