@@ -4,6 +4,11 @@ An upload is requested for a purpose and a target (``requestUpload``); here the 
 attached. Only the uploader may attach it, only to the target it was requested for, only once it is
 READY, and only where it is not already attached: otherwise a client could pin someone else's file, or
 a file still being checked, to its own records.
+
+``check_attachable`` reports every problem up front, outside any transaction; what it saw may change before
+the write. So the write itself is guarded: inside the caller's transaction a file is attached only while it
+is still READY and unattached (or already where it goes), and a file that lost that race is MEDIA_IN_USE (or
+MEDIA_NOT_READY), which rolls the whole operation back. Of two completions racing for one photo, one wins.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from honeydue.models import Media, MediaPurpose, MediaStatus, User
@@ -65,17 +71,48 @@ def _attached_elsewhere(row: Media, completion_id: uuid.UUID | None, document_id
     )
 
 
-async def attach_to_completion(media: Sequence[Media], completion_id: uuid.UUID) -> None:
-    if media:
-        await Media.filter(id__in=[m.id for m in media]).update(completion_id=completion_id)
+async def _attach(media: Sequence[Media], field: str, where: Q, **target: uuid.UUID) -> None:
+    """Point ``media`` at ``target`` where ``where`` still holds; else every file that lost as a user error.
+
+    Call inside the transaction doing the rest of the work: on PostgreSQL the guarded UPDATE waits for a
+    concurrent transaction holding one of these rows and then re-checks the guard against what it committed.
+    """
+    ids = [m.id for m in media]
+    if not ids:
+        return
+    moved = await Media.filter(Q(id__in=ids), Q(status=MediaStatus.READY), where).update(**target)
+    if moved == len(ids):
+        return
+    (column, value), = target.items()
+    now = {row.id: row for row in await Media.filter(id__in=ids)}
+    errors: list[UserError] = []
+    for index, media_id in enumerate(ids):
+        row = now.get(media_id)
+        if row is not None and getattr(row, column) == value:
+            continue
+        if row is None or row.status != MediaStatus.READY:
+            errors.append(UserError(UserErrorCode.MEDIA_NOT_READY, "That file is no longer available.",
+                                    [field, str(index)]))
+        else:
+            errors.append(UserError(UserErrorCode.MEDIA_IN_USE, "That file is already attached elsewhere.",
+                                    [field, str(index)]))
+    raise InputRejected(*errors)
 
 
-async def set_document_files(media: Sequence[Media], document_id: uuid.UUID) -> None:
-    """Make ``media`` exactly the document's files; files dropped from the list are discarded."""
+async def attach_to_completion(media: Sequence[Media], completion_id: uuid.UUID, field: str) -> None:
+    """Attach ``media`` to a new completion, each only while it is still unattached."""
+    await _attach(media, field, Q(completion_id=None, document_id=None), completion_id=completion_id)
+
+
+async def set_document_files(media: Sequence[Media], document_id: uuid.UUID, field: str) -> None:
+    """Make ``media`` exactly the document's files; files dropped from the list are discarded.
+
+    Each file is attached only while it is unattached or already this document's.
+    """
     keep = [m.id for m in media]
     await discard(Media.filter(document_id=document_id).exclude(id__in=keep), "Removed from its document.")
-    if keep:
-        await Media.filter(id__in=keep).update(document_id=document_id)
+    unattached_or_ours = Q(Q(document_id=None), Q(document_id=document_id), join_type="OR") & Q(completion_id=None)
+    await _attach(media, field, unattached_or_ours, document_id=document_id)
 
 
 async def discard(files: QuerySet[Media], reason: str) -> int:

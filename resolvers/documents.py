@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from honeydue.models import Document, DocumentKind, Media, MediaPurpose, ResidenceRole, User
 from honeydue.user_errors import UserErrorCode, reject
-from resolvers import attachments
+from resolvers import attachments, idempotency
 from resolvers.access import document_for, require_role
 from resolvers.ids import as_id
 from resolvers.tasks import KEEP
@@ -31,17 +31,37 @@ async def get_document(user: User, document_id: object) -> Document:
 async def create_document(
     user: User, residence_id: object, *, title: str, kind: DocumentKind = DocumentKind.OTHER,
     notes: str | None = None, expires_at: date | None = None, file_ids: list[uuid.UUID] | None = None,
+    idempotency_key: str | None = None,
 ) -> Document:
-    """A new document (EDITOR) with the given READY files, uploaded by the caller for this residence."""
-    rid = as_id(residence_id)
-    await require_role(user, rid, ResidenceRole.EDITOR)
-    values: dict[str, Any] = dict(title=checked_title(title), notes=_notes(notes))
-    files = await attachments.check_attachable(user, file_ids or [], MediaPurpose.DOCUMENT_FILE, rid, "fileIds")
-    async with in_transaction():
-        document = await Document.create(residence_id=rid, kind=kind, expires_at=expires_at, created_by=user,
-                                         **values)
-        await attachments.set_document_files(files, document.id)
-    return document
+    """A new document (EDITOR) with the given READY files, uploaded by the caller for this residence.
+
+    With an ``idempotency_key`` a repeat returns the document the first request created.
+    """
+    request = idempotency.request(user, idempotency_key, "createDocument", dict(
+        residence_id=residence_id, title=title, kind=kind, notes=notes, expires_at=expires_at,
+        file_ids=[str(f) for f in file_ids or []]))
+
+    async def create() -> Document:
+        rid = as_id(residence_id)
+        await require_role(user, rid, ResidenceRole.EDITOR)
+        values: dict[str, Any] = dict(title=checked_title(title), notes=_notes(notes))
+        files = await attachments.check_attachable(user, file_ids or [], MediaPurpose.DOCUMENT_FILE, rid,
+                                                   "fileIds")
+        document_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(document_id)
+            document = await Document.create(id=document_id, residence_id=rid, kind=kind, expires_at=expires_at,
+                                             created_by=user, **values)
+            await attachments.set_document_files(files, document.id, "fileIds")
+        return document
+
+    async def replay(document_id: uuid.UUID) -> Document:
+        if not await Document.exists(id=document_id):
+            raise idempotency.gone()
+        return await document_for(user, document_id, ResidenceRole.VIEWER)
+
+    return await idempotency.once(request, create, replay)
 
 
 async def update_document(
@@ -67,7 +87,7 @@ async def update_document(
     async with in_transaction():
         await document.save()
         if files is not None:
-            await attachments.set_document_files(files, document.id)
+            await attachments.set_document_files(files, document.id, "fileIds")
     return document
 
 

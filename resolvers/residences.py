@@ -14,7 +14,7 @@ from honeydue.models import Media, Membership, Residence, ResidenceRole, ShareCo
 from honeydue.ratelimit import RateLimiter
 from honeydue.schedule import validate_timezone
 from honeydue.user_errors import UserErrorCode, reject
-from resolvers import attachments
+from resolvers import attachments, idempotency
 from resolvers.access import require_role
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read aloud and type on a phone.
@@ -48,15 +48,34 @@ def _check_timezone(timezone: str) -> str:
     return timezone
 
 
-async def create_residence(user: User, name: str, address: str | None, timezone: str | None) -> Residence:
-    """A new residence with the caller as its OWNER."""
-    name = _check_name(name)
-    address = _check_address(address or "")
-    timezone = _check_timezone(timezone or "UTC")
-    async with in_transaction():
-        residence = await Residence.create(name=name, address=address, timezone=timezone)
-        await Membership.create(residence=residence, user=user, role=ResidenceRole.OWNER)
-    return residence
+async def create_residence(
+    user: User, name: str, address: str | None, timezone: str | None, idempotency_key: str | None = None
+) -> Residence:
+    """A new residence with the caller as its OWNER; with an ``idempotency_key`` a repeat returns the first one."""
+    request = idempotency.request(user, idempotency_key, "createResidence",
+                                  dict(name=name, address=address, timezone=timezone))
+
+    async def create() -> Residence:
+        checked_name = _check_name(name)
+        checked_address = _check_address(address or "")
+        checked_timezone = _check_timezone(timezone or "UTC")
+        residence_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(residence_id)
+            residence = await Residence.create(id=residence_id, name=checked_name, address=checked_address,
+                                               timezone=checked_timezone)
+            await Membership.create(residence=residence, user=user, role=ResidenceRole.OWNER)
+        return residence
+
+    async def replay(residence_id: uuid.UUID) -> Residence:
+        residence = await Residence.get_or_none(id=residence_id)
+        if residence is None:
+            raise idempotency.gone()
+        await require_role(user, residence_id, ResidenceRole.VIEWER)
+        return residence
+
+    return await idempotency.once(request, create, replay)
 
 
 async def update_residence(

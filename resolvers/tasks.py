@@ -42,14 +42,16 @@ from honeydue.schedule import (
     validate_schedule,
 )
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
-from resolvers import attachments
+from resolvers import attachments, idempotency
 from resolvers.access import require_role, task_for
 from resolvers.ids import as_id, reference_id
 from resolvers.paging import fetch_page
 from resolvers.validation import checked_title
 
-# A phone whose clock runs a little fast may say "now" a moment ahead of the server.
-CLOCK_SKEW = timedelta(minutes=2)
+# completedAt may be up to a day ahead (a phone's clock or zone set wrong; it is recorded as now) and as far
+# back as a year before the task was created (back-filling the history of a chore done for years).
+MAX_COMPLETION_AHEAD = timedelta(days=1)
+MAX_BACKFILL = timedelta(days=365)
 MAX_COST_CENTS = 10**12
 MAX_UPCOMING_DAYS = 3660
 
@@ -164,25 +166,45 @@ async def create_task(
     user: User, residence_id: object, *, title: str, description: str | None = None,
     category: TaskCategory = TaskCategory.OTHER, priority: TaskPriority = TaskPriority.MEDIUM,
     frequency: TaskFrequency = TaskFrequency.ONCE, interval_days: int | None = None, rolling: bool = False,
-    due_date: date | None = None, assignee_id: object = None, now: datetime,
+    due_date: date | None = None, assignee_id: object = None, idempotency_key: str | None = None, now: datetime,
 ) -> Task:
-    """A new task (EDITOR). A recurring task without a due date is due today, in the residence's timezone."""
-    rid = as_id(residence_id)
-    await require_role(user, rid, ResidenceRole.EDITOR)
-    residence = await Residence.get(id=rid)
-    problem = validate_schedule(frequency, interval_days)
-    if problem:
-        raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
-    values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
-                  assignee_id=await _assignee(rid, assignee_id))
-    due_date = _due_date(due_date)
-    if due_date is None and frequency is not TaskFrequency.ONCE:
-        due_date = local_today(residence.timezone, now)
-    return await Task.create(
-        residence_id=rid, category=category, priority=priority, frequency=frequency,
-        interval_days=stored_interval_days(frequency, interval_days), rolling=rolling, due_date=due_date,
-        anchor_date=due_date, created_by=user, **values,
-    )
+    """A new task (EDITOR). A recurring task without a due date is due today, in the residence's timezone.
+
+    With an ``idempotency_key`` a repeat returns the task the first request created (``resolvers.idempotency``).
+    """
+    request = idempotency.request(user, idempotency_key, "createTask", dict(
+        residence_id=residence_id, title=title, description=description, category=category, priority=priority,
+        frequency=frequency, interval_days=interval_days, rolling=rolling, due_date=due_date,
+        assignee_id=assignee_id))
+
+    async def create() -> Task:
+        rid = as_id(residence_id)
+        await require_role(user, rid, ResidenceRole.EDITOR)
+        residence = await Residence.get(id=rid)
+        problem = validate_schedule(frequency, interval_days)
+        if problem:
+            raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
+        values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
+                                      assignee_id=await _assignee(rid, assignee_id))
+        due = _due_date(due_date)
+        if due is None and frequency is not TaskFrequency.ONCE:
+            due = local_today(residence.timezone, now)
+        task_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(task_id)
+            return await Task.create(
+                id=task_id, residence_id=rid, category=category, priority=priority, frequency=frequency,
+                interval_days=stored_interval_days(frequency, interval_days), rolling=rolling, due_date=due,
+                anchor_date=due, created_by=user, **values,
+            )
+
+    async def replay(task_id: uuid.UUID) -> Task:
+        if not await Task.exists(id=task_id):
+            raise idempotency.gone()
+        return await task_for(user, task_id, ResidenceRole.VIEWER)
+
+    return await idempotency.once(request, create, replay)
 
 
 async def update_task(
@@ -255,7 +277,8 @@ async def set_task_state(
     return task
 
 
-def _completion_time(completed_at: datetime | None, now: datetime) -> datetime:
+def _completion_time(completed_at: datetime | None, task: Task, now: datetime) -> datetime:
+    """When the task was done: between a year before its creation and now (up to a day ahead reads as now)."""
     if completed_at is None:
         return now
     if completed_at.tzinfo is None or completed_at.utcoffset() is None:
@@ -263,56 +286,98 @@ def _completion_time(completed_at: datetime | None, now: datetime) -> datetime:
     if completed_at.date() < EARLIEST_DATE:
         raise reject(UserErrorCode.INVALID_INPUT, f"completedAt must be after {EARLIEST_DATE.isoformat()}.",
                      "completedAt")
-    if completed_at > now + CLOCK_SKEW:
+    if completed_at < task.created_at - MAX_BACKFILL:
+        raise reject(UserErrorCode.INVALID_INPUT, "completedAt may be at most a year before the task was created.",
+                     "completedAt")
+    if completed_at > now + MAX_COMPLETION_AHEAD:
         raise reject(UserErrorCode.DATE_IN_FUTURE, "A task cannot be completed in the future.", "completedAt")
     return min(completed_at, now)
 
 
+def _not_completable(task: Task) -> UserError | None:
+    if task.cancelled:
+        return UserError(UserErrorCode.INVALID_INPUT, "A cancelled task cannot be completed.", ["taskId"])
+    if task.completed:
+        return UserError(UserErrorCode.INVALID_INPUT, "This one-off task is already done.", ["taskId"])
+    return None
+
+
 async def complete_task(
     user: User, task_id: object, *, completed_at: datetime | None, notes: str | None, cost_cents: int | None,
-    photo_ids: list[uuid.UUID], now: datetime,
+    photo_ids: list[uuid.UUID], idempotency_key: str | None = None, now: datetime,
 ) -> tuple[TaskCompletion, Task]:
     """Record that the task was done and move it to its next due date (EDITOR).
 
-    The schedule only moves for the newest completion: back-filling an old one records history without
-    pulling the due date backwards. Every completion, back-filled or not, ends ``inProgress``; a one-off
-    task is then done. A schedule whose next date would be past year 9999 is INVALID_SCHEDULE.
+    Back-filling an old completion records history without moving ``lastCompletedAt`` or the due date
+    backwards. Every completion, back-filled or not, ends ``inProgress``; a one-off task is then done. A
+    schedule whose next date would be past year 9999 is INVALID_SCHEDULE. With an ``idempotency_key`` a
+    repeat returns the first request's completion and changes nothing.
     """
-    task = await task_for(user, task_id, ResidenceRole.EDITOR)
-    when = _completion_time(completed_at, now)
-    errors: list[UserError] = []
-    if cost_cents is not None and not 0 <= cost_cents <= MAX_COST_CENTS:
-        errors.append(UserError(UserErrorCode.INVALID_INPUT, "Cost must be zero or more cents.", ["costCents"]))
-    if len(notes or "") > 10_000:
-        errors.append(UserError(UserErrorCode.INVALID_INPUT, "Notes must be at most 10000 characters.", ["notes"]))
-    if task.cancelled:
-        errors.append(UserError(UserErrorCode.INVALID_INPUT, "A cancelled task cannot be completed.", ["taskId"]))
-    elif task.completed:
-        errors.append(UserError(UserErrorCode.INVALID_INPUT, "This one-off task is already done.", ["taskId"]))
-    if errors:
-        raise InputRejected(*errors)
-    photos = await attachments.check_attachable(user, photo_ids, MediaPurpose.COMPLETION_PHOTO, task.id,
-                                                "photoIds")
-    async with in_transaction():
-        # Lock the task so two people completing it at once advance the schedule once each, in turn.
-        task = await Task.filter(id=task.id).select_for_update().get()
-        residence = await Residence.get(id=task.residence_id)
-        completion = await TaskCompletion.create(task=task, completed_at=when, completed_by=user,
-                                                 notes=(notes or "").strip(), cost_cents=cost_cents)
-        await attachments.attach_to_completion(photos, completion.id)
-        task.in_progress = False
-        if task.last_completed_at is None or when >= task.last_completed_at:
+    request = idempotency.request(user, idempotency_key, "completeTask", dict(
+        task_id=task_id, completed_at=completed_at, notes=notes, cost_cents=cost_cents,
+        photo_ids=[str(p) for p in photo_ids]))
+
+    async def complete() -> tuple[TaskCompletion, Task]:
+        task = await task_for(user, task_id, ResidenceRole.EDITOR)
+        errors: list[UserError] = []
+        try:
+            when = _completion_time(completed_at, task, now)
+        except InputRejected as rejected:
+            errors.extend(rejected.errors)
+        if cost_cents is not None and not 0 <= cost_cents <= MAX_COST_CENTS:
+            errors.append(UserError(UserErrorCode.INVALID_INPUT, "Cost must be zero or more cents.", ["costCents"]))
+        if len(notes or "") > 10_000:
+            errors.append(UserError(UserErrorCode.INVALID_INPUT, "Notes must be at most 10000 characters.",
+                                    ["notes"]))
+        state = _not_completable(task)
+        if state is not None:
+            errors.append(state)
+        if errors:
+            raise InputRejected(*errors)
+        photos = await attachments.check_attachable(user, photo_ids, MediaPurpose.COMPLETION_PHOTO, task.id,
+                                                    "photoIds")
+        completion_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(completion_id)
+            # Lock the task so two people completing it at once advance the schedule once each, in turn; what
+            # was checked above may have changed while this request waited for the lock.
+            task = await Task.filter(id=task.id).select_for_update().get()
+            state = _not_completable(task)
+            if state is not None:
+                raise InputRejected(state)
+            residence = await Residence.get(id=task.residence_id)
+            completion = await TaskCompletion.create(id=completion_id, task=task, completed_at=when,
+                                                     completed_by=user, notes=(notes or "").strip(),
+                                                     cost_cents=cost_cents)
+            await attachments.attach_to_completion(photos, completion.id, "photoIds")
+            task.in_progress = False
             try:
                 _advance(task, when, residence.timezone)
             except ScheduleOverflow:
                 # Raising inside the transaction also drops the completion just recorded.
                 raise reject(UserErrorCode.INVALID_SCHEDULE, "The next due date would be past the year 9999; "
                              "change the task's due date or schedule first.", "taskId") from None
-        await task.save()
-    return completion, task
+            await task.save()
+        return completion, task
+
+    async def replay(completion_id: uuid.UUID) -> tuple[TaskCompletion, Task]:
+        completion = await TaskCompletion.get_or_none(id=completion_id)
+        if completion is None:
+            raise idempotency.gone()
+        return completion, await task_for(user, completion.task_id, ResidenceRole.VIEWER)
+
+    return await idempotency.once(request, complete, replay)
 
 
 def _advance(task: Task, when: datetime, timezone: str) -> None:
+    """Move the schedule for a completion at ``when``; one older than the newest only records history.
+
+    Neither ``lastCompletedAt`` nor the due date ever moves backwards: a back-dated completion of a rolling
+    task would otherwise pull the next due date to one period after that old date.
+    """
+    if task.last_completed_at is not None and when < task.last_completed_at:
+        return
     completed_on = to_local_date(when, timezone)
     task.last_completed_at = when
     if task.frequency == TaskFrequency.ONCE:
@@ -320,5 +385,6 @@ def _advance(task: Task, when: datetime, timezone: str) -> None:
         task.due_date = None
         return
     anchor = task.anchor_date or task.due_date or completed_on
-    task.due_date = next_due_date(task.frequency, task.interval_days, task.rolling, anchor, task.due_date,
-                                  completed_on)
+    following = next_due_date(task.frequency, task.interval_days, task.rolling, anchor, task.due_date, completed_on)
+    if task.due_date is None or following is None or following > task.due_date:
+        task.due_date = following

@@ -14,6 +14,12 @@ from honeydue.user_errors import UserError as UserErrorData
 from honeydue.user_errors import UserErrorCode as _UserErrorCode
 
 E = TypeVar("E", bound=Enum)
+
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Client-generated, 1 to 64 characters (a UUID will do). A repeat with the same key by the same user within "
+    "24 hours returns the first result and does nothing else; the same key with different input, or for another "
+    "mutation, is IDEMPOTENCY_KEY_REUSED. A first request refused with user errors leaves the key free."
+)
 T = TypeVar("T")
 
 DEFAULT_PAGE = 20
@@ -56,7 +62,8 @@ UserErrorCode = described_enum(
         _UserErrorCode.WRONG_PASSWORD: "The password given to confirm the change is not the account's "
                                        "(changePassword, deleteAccount).",
         _UserErrorCode.NOT_FOUND: "An ID in the input names nothing the caller can see: removeMember's userId "
-                                  "(not a member), a malformed entry of markNotificationsRead's ids.",
+                                  "(not a member), a malformed entry of markNotificationsRead's ids; or what the "
+                                  "first request with this idempotencyKey made has since been deleted.",
         _UserErrorCode.FORBIDDEN: "Reserved. A caller whose role is too low gets the top-level FORBIDDEN "
                                   "error instead, so no mutation reports this code today.",
         _UserErrorCode.INVALID_TIMEZONE: "Not an IANA timezone name such as Europe/Paris (createResidence, "
@@ -70,7 +77,7 @@ UserErrorCode = described_enum(
                                        "(joinResidence).",
         _UserErrorCode.LAST_OWNER: "The last OWNER cannot leave or be removed; delete the residence instead "
                                    "(removeMember).",
-        _UserErrorCode.DATE_IN_FUTURE: "completedAt is later than now (completeTask).",
+        _UserErrorCode.DATE_IN_FUTURE: "completedAt is more than a day later than now (completeTask).",
         _UserErrorCode.MEDIA_NOT_READY: "The file is not READY yet: call finalizeUpload after the PUT "
                                         "(updateProfile, completeTask, createDocument, updateDocument).",
         _UserErrorCode.MEDIA_NOT_ALLOWED: "The file is not one of the caller's uploads, or was uploaded for "
@@ -86,6 +93,9 @@ UserErrorCode = described_enum(
         _UserErrorCode.TOO_MANY_PENDING_UPLOADS: "Too many of the caller's uploads are still PENDING (10 unless "
                                                  "configured); finalize or delete some first (requestUpload).",
         _UserErrorCode.UPLOAD_MISSING: "Nothing was PUT to the upload URL yet (finalizeUpload).",
+        _UserErrorCode.IDEMPOTENCY_KEY_REUSED: "This idempotencyKey was used in the last 24 hours for a different "
+                                               "input or another mutation; nothing was done (completeTask, "
+                                               "createTask, createResidence, createDocument, requestUpload).",
         _UserErrorCode.STORAGE_UNAVAILABLE: "File storage did not answer; nothing was changed, retry shortly "
                                             "(requestUpload, finalizeUpload, deleteMedia).",
     },

@@ -13,7 +13,7 @@ from resolvers import documents
 from resolvers.attachments import file_ids
 from resolvers.validation import MAX_FILES
 from schema import loaders
-from schema.common import described_enum
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
@@ -85,6 +85,7 @@ class CreateDocumentInput:
     file_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description=f"READY files the caller uploaded for this residence (DOCUMENT_FILE); at "
                                           f"most {MAX_FILES}. {FILE_ERRORS}")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.input(description="Only the fields sent change; fileIds, when sent, is the whole new list of files.")
@@ -136,6 +137,7 @@ class DocumentMutation:
         row = await documents.create_document(
             info.context.require_user(), input.residence_id, title=input.title, kind=input.kind, notes=input.notes,
             expires_at=input.expires_at, file_ids=file_ids(input.file_ids, "fileIds"),
+            idempotency_key=input.idempotency_key,
         )
         return DocumentResult(document=Document.from_row(row))
 

@@ -20,7 +20,7 @@ from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
 from resolvers import media as media_rules
-from schema.common import described_enum
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum
 from schema.context import Context
 from schema.mutation import OkResult, mutation
 
@@ -165,6 +165,7 @@ class RequestUploadInput:
                                              "server's limit, 10 MiB unless configured (else FILE_TOO_LARGE).")
     md5: str | None = strawberry.field(default=None, description="MD5 of the file, base64 or hex; when given "
                                                                  "the upload must carry it as Content-MD5.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.input(description="The upload to check, once its bytes are PUT.")
@@ -213,6 +214,7 @@ class MediaMutation:
         spec = media_rules.UploadSpec(
             purpose=models.MediaPurpose(input.purpose), target_id=input.target_id, filename=input.filename,
             content_type=input.content_type, size=input.size, md5=input.md5,
+            idempotency_key=input.idempotency_key,
         )
         result = await media_rules.request_upload(ctx.require_user(), ctx.settings, ctx.storage, ctx.rate_limiter,
                                                   spec)

@@ -16,7 +16,15 @@ from resolvers.access import require_role
 from resolvers.ids import as_id, reference_id
 from schema import loaders
 from schema.accounts import User
-from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
+from schema.common import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    After,
+    Connection,
+    First,
+    described_enum,
+    make_connection,
+    page_bounds,
+)
 from schema.context import Context
 from schema.documents import Document
 from schema.mutation import OkResult, mutation
@@ -104,6 +112,7 @@ class CreateResidenceInput:
     address: str | None = strawberry.field(default=None, description="At most 1000 characters; else INVALID_INPUT.")
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. Europe/Paris; else "
                                                                 "INVALID_TIMEZONE.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.input(description="Only the fields sent change.")
@@ -202,7 +211,7 @@ class ResidenceMutation:
     @mutation("Creates a residence with the caller as its OWNER.")
     async def create_residence(self, info: Info[Context, None], input: CreateResidenceInput) -> ResidenceResult:
         row = await residences.create_residence(info.context.require_user(), input.name, input.address,
-                                                input.timezone)
+                                                input.timezone, input.idempotency_key)
         return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
     @mutation("Renames, re-addresses or moves a residence to another timezone. OWNER only: FORBIDDEN for other "

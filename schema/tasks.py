@@ -17,7 +17,15 @@ from resolvers.ids import reference_id
 from resolvers.validation import MAX_FILES, MAX_LIST, check_argument_length
 from schema import loaders
 from schema.accounts import User
-from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
+from schema.common import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    After,
+    Connection,
+    First,
+    described_enum,
+    make_connection,
+    page_bounds,
+)
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
@@ -223,6 +231,7 @@ class CreateTaskInput:
     due_date: date | None = strawberry.field(default=None, description=DUE_DATE + " A recurring task without one "
                                                                                   "is due today.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description=ASSIGNEE)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.input(description="Only the fields sent change; null clears dueDate, intervalDays and assigneeId.")
@@ -264,9 +273,10 @@ class CompleteTaskInput:
                                                           "INVALID_INPUT when cancelled or an already done ONCE "
                                                           "task.")
     completed_at: datetime | None = strawberry.field(
-        default=None, description="When it was done, with a timezone offset, from 1900 on (else INVALID_INPUT); "
-                                  "defaults to now. Later than now is DATE_IN_FUTURE. An earlier date than the "
-                                  "last completion records history without moving the due date.")
+        default=None, description="When it was done, with a timezone offset; defaults to now. At most a year before "
+                                  "the task was created and from 1900 on (else INVALID_INPUT); up to a day ahead is "
+                                  "recorded as now, later is DATE_IN_FUTURE. An earlier date than the last "
+                                  "completion records history: it moves neither lastCompletedAt nor the due date.")
     notes: str | None = strawberry.field(default=None, description="At most 10000 characters; else INVALID_INPUT.")
     cost_cents: int | None = strawberry.field(default=None, description="What it cost, in cents: 0 to "
                                                                         "1000000000000; else INVALID_INPUT.")
@@ -274,6 +284,7 @@ class CompleteTaskInput:
         default_factory=list, description=f"READY photos the caller uploaded for this task (COMPLETION_PHOTO); at "
                                           f"most {MAX_FILES}. Each wrong one is a user error at its index: "
                                           "MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.type
@@ -352,6 +363,7 @@ class TaskMutation:
     async def complete_task(self, info: Info[Context, None], input: CompleteTaskInput) -> CompletionResult:
         completion, row = await tasks.complete_task(
             info.context.require_user(), input.task_id, completed_at=input.completed_at, notes=input.notes,
-            cost_cents=input.cost_cents, photo_ids=file_ids(input.photo_ids, "photoIds"), now=utc_now(),
+            cost_cents=input.cost_cents, photo_ids=file_ids(input.photo_ids, "photoIds"),
+            idempotency_key=input.idempotency_key, now=utc_now(),
         )
         return CompletionResult(completion=TaskCompletion.from_row(completion), task=Task.from_row(row))

@@ -37,6 +37,7 @@ DB_BACKEND = os.environ.get("HONEYDUE_TEST_DATABASE", "postgres")
 pytest_plugins = [p for p in ("tests.plugins.s3",) if (REPO / (p.replace(".", "/") + ".py")).exists()]
 
 _TABLES = [
+    "idempotency_keys",
     "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
     "share_codes", "memberships", "notification_preferences", "auth_tokens", "residences", "users",
 ]

@@ -35,10 +35,19 @@ async def world(settings) -> World:
     return await make_world()
 
 
-async def make_task(world: World, **fields: object) -> models.Task:
+# Tasks made here have existed for years, so the completions back-filled into 2024 and 2025 lie within a year
+# of their creation (completedAt may reach back at most a year before it). Shifting keeps their order.
+AGE = timedelta(days=3 * 365)
+
+
+async def make_task(world: World, age: timedelta = AGE, **fields: object) -> models.Task:
     fields.setdefault("title", "Task")
     due = fields.get("due_date")
-    return await models.Task.create(residence=world.residence, anchor_date=due, **fields)
+    task = await models.Task.create(residence=world.residence, anchor_date=due, **fields)
+    # auto_now_add ignores a given value, hence the update.
+    await models.Task.filter(id=task.id).update(created_at=task.created_at - age)
+    await task.refresh_from_db()
+    return task
 
 
 async def create(api, world: World, **fields: object) -> dict:
@@ -256,6 +265,36 @@ async def test_backfilled_completion_still_ends_in_progress(api, world) -> None:
     assert (await models.Task.get(id=task.id)).in_progress is False
 
 
+async def test_backdated_first_completion_never_pulls_the_due_date_back(api, world) -> None:
+    task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=TODAY)
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    payload = await complete(api, world, task, completedAt=month_ago.isoformat())
+    assert payload["userErrors"] == []
+    assert payload["task"]["dueDate"] == TODAY.isoformat()  # not a week after that old date
+    assert datetime.fromisoformat(payload["task"]["lastCompletedAt"]) == month_ago
+    newer = await complete(api, world, task)
+    assert newer["task"]["dueDate"] == (TODAY + timedelta(weeks=1)).isoformat()
+    older = await complete(api, world, task, completedAt=(month_ago - timedelta(days=1)).isoformat())
+    assert older["task"]["lastCompletedAt"] == newer["task"]["lastCompletedAt"]
+    assert older["task"]["dueDate"] == newer["task"]["dueDate"]
+
+
+async def test_completed_at_lies_between_a_year_before_creation_and_a_day_ahead(api, world) -> None:
+    task = await make_task(world, frequency="WEEKLY", due_date=TODAY, age=timedelta(days=10))
+    created = task.created_at
+    too_old = await complete(api, world, task, completedAt=(created - timedelta(days=366)).isoformat())
+    assert too_old["userErrors"] == [{"field": ["completedAt"], "code": "INVALID_INPUT"}]
+    too_late = await complete(api, world, task, completedAt=(datetime.now(UTC) + timedelta(hours=25)).isoformat())
+    assert too_late["userErrors"] == [{"field": ["completedAt"], "code": "DATE_IN_FUTURE"}]
+    assert await models.TaskCompletion.all().count() == 0
+    # A phone an hour ahead is believed up to now; a back-fill within the year is history.
+    ahead = await complete(api, world, task, completedAt=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    assert ahead["userErrors"] == []
+    assert datetime.fromisoformat(ahead["completion"]["completedAt"]) <= datetime.now(UTC)
+    backfill = await complete(api, world, task, completedAt=(created - timedelta(days=364)).isoformat())
+    assert backfill["userErrors"] == [] and backfill["task"]["dueDate"] == ahead["task"]["dueDate"]
+
+
 # Rows written before due dates and intervals were bounded: their next date is past 9999-12-31.
 @pytest.mark.parametrize(
     ("frequency", "interval", "due"),
@@ -278,7 +317,7 @@ async def test_completing_past_the_calendar_is_a_user_error(api, world, frequenc
 @pytest.mark.parametrize(
     ("fields", "state", "code", "field"),
     [
-        ({"completedAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, {}, "DATE_IN_FUTURE",
+        ({"completedAt": (datetime.now(UTC) + timedelta(hours=25)).isoformat()}, {}, "DATE_IN_FUTURE",
          "completedAt"),
         ({"costCents": -1}, {}, "INVALID_INPUT", "costCents"),
         ({"completedAt": "0001-01-01T00:00:00Z"}, {}, "INVALID_INPUT", "completedAt"),

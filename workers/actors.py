@@ -53,6 +53,10 @@ async def cleanup_pending_uploads(at: str | None = None) -> None:
     await cleanup.cleanup_pending_uploads(res.storage, utcnow(), max_age)
 
 
+async def expire_idempotency_keys(at: str | None = None) -> None:
+    await cleanup.expire_idempotency_keys(utcnow())
+
+
 async def purge_account(purge_id: str) -> None:
     await purge.purge_account(uuid.UUID(purge_id), current_resources().storage, utcnow())
 
@@ -73,6 +77,7 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     "send_overdue_reminders": (send_overdue_reminders, {"time_limit": HOUR_MS}),
     "send_warranty_reminders": (send_warranty_reminders, {"time_limit": HOUR_MS}),
     "cleanup_pending_uploads": (cleanup_pending_uploads, {"time_limit": HOUR_MS}),
+    "expire_idempotency_keys": (expire_idempotency_keys, {"time_limit": HOUR_MS}),
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
     "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
     "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),

@@ -1,4 +1,6 @@
-"""Delete uploads that never became usable: PENDING media past the age limit and REJECTED leftovers.
+"""Delete what is past its use: uploads that never became usable, and expired idempotency keys.
+
+Uploads: PENDING media past the age limit and REJECTED leftovers.
 
 The object goes first and the row after: a crash between the two leaves a row whose object is already gone,
 which the next run deletes again (``Storage.delete`` is idempotent). The other order could leave an object
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from honeydue.media_policy import staging_key
-from honeydue.models import Media, MediaStatus
+from honeydue.models import IDEMPOTENCY_WINDOW, IdempotencyKey, Media, MediaStatus
 from honeydue.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -53,3 +55,14 @@ async def cleanup_pending_uploads(storage: Storage, now: datetime, max_age: time
                 report.rejected += len(batch)
     log.info("pending-upload cleanup: %d pending, %d rejected deleted", report.pending, report.rejected)
     return report
+
+
+async def expire_idempotency_keys(now: datetime) -> int:
+    """Delete idempotency keys older than their 24-hour window; returns how many.
+
+    An expired key already answers no repeat and may be claimed again (``resolvers.idempotency``); this only
+    keeps the table from growing.
+    """
+    deleted = await IdempotencyKey.filter(created_at__lt=now - IDEMPOTENCY_WINDOW).delete()
+    log.info("idempotency keys expired: %d deleted", deleted)
+    return deleted

@@ -36,6 +36,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("send_overdue_reminders", reminders, "overdue tasks (1, 2, 3, 6, 9, 12 days), at each member's hour"),
         _job("send_warranty_reminders", reminders, "documents expiring in 30 and 7 days, at each owner's hour"),
         _job("cleanup_pending_uploads", "7 * * * *", "stale PENDING and REJECTED uploads"),
+        _job("expire_idempotency_keys", "17 * * * *", "idempotency keys past their 24 h window"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
     ]

@@ -13,13 +13,15 @@ from honeydue.models.enums import (
     TaskFrequency,
     TaskPriority,
 )
+from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
 from honeydue.models.media import Media
 from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
 from honeydue.models.residences import Membership, Residence, ShareCode
 from honeydue.models.tasks import Task, TaskCompletion
 
 __all__ = [
-    "ROLE_RANK", "AccountPurge", "AuthToken", "Document", "DocumentKind", "Media", "MediaPurpose",
+    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "Document",
+    "DocumentKind", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
     "TaskFrequency", "TaskPriority", "User",

@@ -46,6 +46,9 @@ class Media(UUIDModel):
     reject_reason = fields.CharField(max_length=255, null=True)
     etag = fields.CharField(max_length=100, null=True)
     finalized_at = fields.DatetimeField(null=True)
+    # Set by the one finalizeUpload working on a PENDING row (a guarded update claims it), so a concurrent
+    # finalize never checks or copies the same upload; a claim older than the lease may be taken over.
+    finalize_claim = fields.UUIDField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
