@@ -11,19 +11,30 @@ READY file behind its row and ETag. Finalize copies the checked staging object t
 server-side, checks the copy again (the staging object may be rewritten between check and copy), and
 deletes the staging object; a late PUT then only writes a staging object nobody serves.
 
+Finalize claims the row first (a guarded update that only one finalize wins, ``Media.finalize_claim``), so
+of two concurrent finalizes only one checks and copies: two copies interleaved with a re-PUT could otherwise
+put unchecked bytes under a row the other one had just made READY. The other one waits for the outcome.
+
+The pending-upload limit is counted and the new row inserted in one transaction that first locks the
+uploader's user row (PostgreSQL; on SQLite a transaction holds the only connection), so concurrent requests
+take turns and cannot all see room for one more.
+
 A store outage is a STORAGE_UNAVAILABLE user error the client can retry, never an INTERNAL error, and it
 never leaves a half-changed row.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from honeydue.errors import Forbidden, NotFound
@@ -42,6 +53,7 @@ from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound, Storage, StorageError, UploadTarget
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
+from resolvers import idempotency
 from resolvers.access import membership_for, require_role, role_at_least, task_for
 from resolvers.ids import as_id
 
@@ -49,6 +61,12 @@ log = logging.getLogger(__name__)
 
 UPLOAD_LINK_SECONDS = 15 * 60
 RATE_WINDOW_SECONDS = 3600
+# A finalize's claim on a row: one that crashed mid-way blocks others for at most the lease. Checks and a
+# server-side copy of the largest allowed file take seconds; the lease leaves room for a slow store.
+FINALIZE_LEASE = timedelta(minutes=2)
+# How long a second finalize waits for the first one's outcome before asking the client to retry.
+FINALIZE_WAIT_SECONDS = 30.0
+FINALIZE_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,7 @@ class UploadSpec:
     content_type: str
     size: int
     md5: str | None = None
+    idempotency_key: str | None = None
 
 
 def _storage_unavailable() -> InputRejected:
@@ -140,33 +159,68 @@ def _check_declared(settings: Settings, spec: UploadSpec) -> str:
     return content_type
 
 
-async def request_upload(
-    user: User, settings: Settings, storage: Storage, limiter: RateLimiter, spec: UploadSpec
-) -> UploadRequest:
-    """Record a PENDING media row and presign the PUT that uploads it (valid 15 minutes)."""
-    # Every call counts, valid or not: the limit is on asking, so probing costs quota too.
-    if not await limiter.hit(f"upload:{user.id}", settings.upload_rate_per_hour, RATE_WINDOW_SECONDS):
-        raise reject(UserErrorCode.UPLOAD_RATE_LIMITED, "Too many uploads this hour; try again later.")
-    target_id, residence_id = await _target_of(user, spec)
-    content_type = _check_declared(settings, spec)
-    content_md5 = _content_md5(spec.md5)
+async def _presign(storage: Storage, media_key: str, content_type: str, size: int,
+                   content_md5: str | None) -> UploadTarget:
+    try:
+        return await storage.presign_put(staging_key(media_key), content_type, size, content_md5, UPLOAD_LINK_SECONDS)
+    except StorageError as exc:
+        log.warning("presigning an upload failed: %s", exc)
+        raise _storage_unavailable() from exc
+
+
+async def _hold_pending_slot(user: User, settings: Settings) -> None:
+    """Inside the transaction that inserts the row: TOO_MANY_PENDING_UPLOADS unless there is room for one more.
+
+    Locking the user's row makes concurrent requests of one user count and insert in turn (PostgreSQL;
+    Tortoise ignores the lock on SQLite, where the transaction already holds the only connection).
+    """
+    await User.filter(id=user.id).select_for_update().get()
     pending = await Media.filter(owner_id=user.id, status=MediaStatus.PENDING).count()
     if pending >= settings.upload_pending_limit:
         raise reject(UserErrorCode.TOO_MANY_PENDING_UPLOADS,
                      "Finish or delete your unfinished uploads before starting more.")
-    key = make_object_key(spec.purpose, target_id, user.id, content_type)
-    try:
-        target = await storage.presign_put(staging_key(key), content_type, spec.size, content_md5,
-                                           UPLOAD_LINK_SECONDS)
-    except StorageError as exc:
-        log.warning("presigning an upload failed: %s", exc)
-        raise _storage_unavailable() from exc
-    media = await Media.create(
-        key=key, owner_id=user.id, purpose=spec.purpose, target_id=target_id, residence_id=residence_id,
-        filename=sanitize_filename(spec.filename), content_type=content_type, size=spec.size,
-        status=MediaStatus.PENDING,
-    )
-    return UploadRequest(media=media, target=target)
+
+
+async def request_upload(
+    user: User, settings: Settings, storage: Storage, limiter: RateLimiter, spec: UploadSpec
+) -> UploadRequest:
+    """Record a PENDING media row and presign the PUT that uploads it (valid 15 minutes).
+
+    With an idempotency key a repeat returns the first request's media, with a fresh link to the same upload.
+    """
+    request = idempotency.request(user, spec.idempotency_key, "requestUpload", dict(
+        purpose=spec.purpose, target_id=spec.target_id, filename=spec.filename, content_type=spec.content_type,
+        size=spec.size, md5=spec.md5))
+
+    async def create() -> UploadRequest:
+        # Every call counts, valid or not: the limit is on asking, so probing costs quota too.
+        if not await limiter.hit(f"upload:{user.id}", settings.upload_rate_per_hour, RATE_WINDOW_SECONDS):
+            raise reject(UserErrorCode.UPLOAD_RATE_LIMITED, "Too many uploads this hour; try again later.")
+        target_id, residence_id = await _target_of(user, spec)
+        content_type = _check_declared(settings, spec)
+        content_md5 = _content_md5(spec.md5)
+        key = make_object_key(spec.purpose, target_id, user.id, content_type)
+        media_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(media_id)
+            await _hold_pending_slot(user, settings)
+            target = await _presign(storage, key, content_type, spec.size, content_md5)
+            media = await Media.create(
+                id=media_id, key=key, owner_id=user.id, purpose=spec.purpose, target_id=target_id,
+                residence_id=residence_id, filename=sanitize_filename(spec.filename), content_type=content_type,
+                size=spec.size, status=MediaStatus.PENDING,
+            )
+        return UploadRequest(media=media, target=target)
+
+    async def replay(media_id: uuid.UUID) -> UploadRequest:
+        media = await Media.get_or_none(id=media_id, owner_id=user.id)
+        if media is None:
+            raise idempotency.gone()
+        target = await _presign(storage, media.key, media.content_type, media.size, _content_md5(spec.md5))
+        return UploadRequest(media=media, target=target)
+
+    return await idempotency.once(request, create, replay)
 
 
 # --- finalizeUpload -----------------------------------------------------------------------------------
@@ -217,30 +271,58 @@ async def _publish(settings: Settings, storage: Storage, media: Media) -> tuple[
     return problem, etag
 
 
+async def _claim_for_finalize(media: Media) -> uuid.UUID | None:
+    """Claim the PENDING row for this finalize; the claim's token, or None once the row is finished.
+
+    The claim is a guarded update (only a row that is PENDING and unclaimed, or whose claim outlived the
+    lease), so exactly one of concurrent finalizes gets it. The others wait for the outcome; one still
+    waiting after FINALIZE_WAIT_SECONDS is asked to retry.
+    """
+    deadline = time.monotonic() + FINALIZE_WAIT_SECONDS
+    while media.status == MediaStatus.PENDING:
+        token, now = uuid.uuid4(), datetime.now(UTC)
+        unclaimed = Q(Q(finalize_claim=None), Q(updated_at__lt=now - FINALIZE_LEASE), join_type="OR")
+        # update() bypasses auto_now; updated_at is the claim's clock.
+        if await Media.filter(Q(id=media.id), Q(status=MediaStatus.PENDING), unclaimed).update(
+                finalize_claim=token, updated_at=now):
+            return token
+        if time.monotonic() >= deadline:
+            raise reject(UserErrorCode.STORAGE_UNAVAILABLE,
+                         "Another finalizeUpload of this file is still checking it; try again shortly.", "mediaId")
+        await asyncio.sleep(FINALIZE_POLL_SECONDS)
+        await media.refresh_from_db()
+    return None
+
+
 async def finalize_upload(user: User, settings: Settings, storage: Storage, media_id: object) -> Media:
     """Check the uploaded object and mark the media READY or REJECTED; a finished media is returned as is."""
     media = await _owned(user, media_id)
-    if media.status != MediaStatus.PENDING:
+    token = await _claim_for_finalize(media)
+    if token is None:
         return media
+    finished = False
     try:
         problem, etag = await _publish(settings, storage, media)
+        now = datetime.now(UTC)
+        changes: dict[str, object]
+        if problem is not None:
+            changes = {"status": MediaStatus.REJECTED, "reject_reason": problem[:255]}
+        else:
+            changes = {"status": MediaStatus.READY, "etag": etag, "finalized_at": now}
+        # Only the claim's holder writes (a finalize that outlived its lease lost the row to another one).
+        moved = await Media.filter(id=media.id, finalize_claim=token, status=MediaStatus.PENDING).update(
+            **changes, finalize_claim=None, updated_at=now)
+        finished = True
     except ObjectNotFound:
-        await media.refresh_from_db()
-        if media.status != MediaStatus.PENDING:  # a concurrent finalize published it and removed the staging copy
-            return media
         raise reject(UserErrorCode.UPLOAD_MISSING, "Nothing was uploaded yet; PUT the file, then finalize.",
                      "mediaId") from None
     except StorageError as exc:
         log.warning("finalizing media %s failed: %s", media.id, exc)
         raise _storage_unavailable() from exc
-    now = datetime.now(UTC)
-    if problem is not None:
-        changes = {"status": MediaStatus.REJECTED, "reject_reason": problem[:255], "updated_at": now}
-    else:  # update() bypasses auto_now, hence updated_at
-        changes = {"status": MediaStatus.READY, "etag": etag, "finalized_at": now, "updated_at": now}
-    # Only a PENDING row moves: of two concurrent finalizes, one writes and both answer the same row.
-    moved = await Media.filter(id=media.id, status=MediaStatus.PENDING).update(**changes)
-    if problem is None:
+    finally:
+        if not finished:  # the row stays PENDING for a retry; let the next finalize start at once
+            await Media.filter(id=media.id, finalize_claim=token).update(finalize_claim=None)
+    if problem is None and moved:
         await _drop_staging(storage, media)
     await media.refresh_from_db()
     if moved and media.status == MediaStatus.READY and media.purpose == MediaPurpose.AVATAR:

@@ -7,6 +7,7 @@ store, which refuses anything the presigned URL did not sign.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -482,6 +483,72 @@ async def test_store_outage_is_a_user_error_and_leaves_the_row_pending(
         assert (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]["status"] == "READY"
 
 
+async def test_concurrent_finalizes_with_a_re_put_never_serve_unchecked_bytes(gql: GraphQLClient, storage: object,
+                                                                            backend: Settings) -> None:
+    """Only the finalize that claimed the row checks and copies; the other waits for its outcome.
+
+    Without the claim both copy: the second copy, after a re-PUT of other bytes, lands on the served key under
+    the row the first one had already made READY, and its own check then deletes the served object.
+    """
+    token, _ = await register(gql)
+    payload = await request(gql, token)
+    media_id = payload["media"]["id"]
+    key = (await models.Media.get(id=media_id)).key
+    assert (await put(gql, payload["upload"], PNG)).status_code == 200
+    real_copy = storage.copy  # type: ignore[attr-defined]
+    copies: list[str] = []
+
+    async def copy_after_re_put(src: str, dst: str) -> None:
+        copies.append(dst)
+        if len(copies) == 2:  # a second finalize got this far: let the first one finish, then re-PUT
+            for _ in range(200):
+                if (await models.Media.get(id=media_id)).status == models.MediaStatus.READY:
+                    break
+                await asyncio.sleep(0.05)
+            await storage.put_bytes(src, HTML.ljust(len(PNG)), "image/png")  # type: ignore[attr-defined]
+        await real_copy(src, dst)
+
+    storage.copy = copy_after_re_put  # type: ignore[attr-defined]
+    try:
+        results = await asyncio.gather(*(gql.execute(FINALIZE, {"id": media_id}, token=token) for _ in range(2)))
+    finally:
+        del storage.copy  # type: ignore[attr-defined]
+    finalized = [r["data"]["finalizeUpload"] for r in results]
+    assert [(f["userErrors"], f["media"]["status"]) for f in finalized] == [([], "READY"), ([], "READY")]
+    assert copies == [key]
+    served = await gql.http.get(finalized[0]["media"]["url"])
+    assert served.status_code == 200 and served.content == PNG
+    assert (await storage.head(key)).etag == (await models.Media.get(id=media_id)).etag  # type: ignore[attr-defined]
+
+
+async def test_upload_carries_content_md5_and_a_body_with_another_digest_is_refused(
+    gql: GraphQLClient, storage: object, backend: Settings
+) -> None:
+    """The local backend checks Content-MD5 as S3 does: signed into the link, and a body that does not match
+    it is refused at the PUT (400 BadDigest) with nothing stored."""
+    import base64
+    import hashlib
+
+    token, _ = await register(gql)
+    md5 = base64.b64encode(hashlib.md5(PNG).digest()).decode()
+    payload = await request(gql, token, md5=md5)
+    key = (await models.Media.get(id=payload["media"]["id"])).key
+    headers = {h["name"]: h["value"] for h in payload["upload"]["headers"]}
+    assert headers["Content-MD5"] == md5
+
+    forged = await put(gql, payload["upload"], HTML.ljust(len(PNG)))
+    assert forged.status_code == 400 and "BadDigest" in forged.text, forged.text
+    assert not await stored(storage, staging_key(key))
+    other_digest = {**payload["upload"], "headers": [
+        {"name": n, "value": base64.b64encode(hashlib.md5(HTML).digest()).decode() if n == "Content-MD5" else v}
+        for n, v in headers.items()]}
+    assert (await put(gql, other_digest, HTML.ljust(len(PNG)))).status_code == 403
+    assert not await stored(storage, staging_key(key))
+
+    assert (await put(gql, payload["upload"], PNG)).status_code == 200
+    assert (await ok(gql, FINALIZE, {"id": payload["media"]["id"]}, token))["media"]["status"] == "READY"
+
+
 # --- limits -------------------------------------------------------------------------------------------
 
 
@@ -502,6 +569,17 @@ async def test_pending_and_hourly_limits(settings: Settings, tmp_path: Path) -> 
         fifth = await request(gql, token)
         assert [e["code"] for e in fifth["userErrors"]] == ["UPLOAD_RATE_LIMITED"]
         assert (await request(gql, other))["userErrors"] == []  # per user
+
+
+async def test_concurrent_requests_never_exceed_the_pending_limit(settings: Settings, tmp_path: Path) -> None:
+    limited = make_settings(tmp_path / "lim", DATABASE_URL=settings.database_url, UPLOAD_PENDING_LIMIT="3",
+                            UPLOAD_RATE_PER_HOUR="100")
+    async with running_app(limited) as (gql, _app):
+        token, user_id = await register(gql)
+        results = await asyncio.gather(*(gql.execute(REQUEST, upload_input(), token=token) for _ in range(10)))
+        codes = sorted(tuple(e["code"] for e in r["data"]["requestUpload"]["userErrors"]) for r in results)
+        assert codes == [()] * 3 + [("TOO_MANY_PENDING_UPLOADS",)] * 7
+        assert await models.Media.filter(owner_id=user_id, status=models.MediaStatus.PENDING).count() == 3
 
 
 # --- deleteMedia --------------------------------------------------------------------------------------
