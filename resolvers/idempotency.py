@@ -28,7 +28,7 @@ from tortoise.exceptions import IntegrityError
 
 from honeydue.clock import utc_now
 from honeydue.models import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey, User
-from honeydue.user_errors import InputRejected, UserErrorCode, reject
+from honeydue.user_errors import InputRejected, Rejection, UserErrorCode, attempt, reject
 
 FIELD = "idempotencyKey"
 T = TypeVar("T")
@@ -114,14 +114,15 @@ async def once(
         if first is not None:
             return await replay(first)
         try:
-            return await work()
+            outcome = await attempt(work())
         except KeyTaken:
             continue  # the winner committed: the next round's look-up finds it
-        except InputRejected:
-            first = await req.first_result()
-            if first is not None:
-                return await replay(first)
-            raise
+        if not isinstance(outcome, Rejection):
+            return outcome
+        first = await req.first_result()
+        if first is not None:
+            return await replay(first)
+        raise InputRejected(*outcome.errors)
     # Three winners that vanished right after winning (their user deleted?): give up like a conflict would.
     raise reject(UserErrorCode.IDEMPOTENCY_KEY_REUSED, "This idempotencyKey is in use; try again.", FIELD)
 

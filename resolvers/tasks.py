@@ -277,21 +277,22 @@ async def set_task_state(
     return task
 
 
-def _completion_time(completed_at: datetime | None, task: Task, now: datetime) -> datetime:
-    """When the task was done: between a year before its creation and now (up to a day ahead reads as now)."""
+def _completion_time_problem(completed_at: datetime | None, task: Task, now: datetime) -> UserError | None:
+    """Why ``completedAt`` is refused: it must lie between a year before the task's creation and a day ahead."""
     if completed_at is None:
-        return now
+        return None
+    where = ["completedAt"]
     if completed_at.tzinfo is None or completed_at.utcoffset() is None:
-        raise reject(UserErrorCode.INVALID_INPUT, "completedAt needs a timezone offset.", "completedAt")
+        return UserError(UserErrorCode.INVALID_INPUT, "completedAt needs a timezone offset.", where)
     if completed_at.date() < EARLIEST_DATE:
-        raise reject(UserErrorCode.INVALID_INPUT, f"completedAt must be after {EARLIEST_DATE.isoformat()}.",
-                     "completedAt")
+        return UserError(UserErrorCode.INVALID_INPUT, f"completedAt must be after {EARLIEST_DATE.isoformat()}.",
+                         where)
     if completed_at < task.created_at - MAX_BACKFILL:
-        raise reject(UserErrorCode.INVALID_INPUT, "completedAt may be at most a year before the task was created.",
-                     "completedAt")
+        return UserError(UserErrorCode.INVALID_INPUT, "completedAt may be at most a year before the task was "
+                         "created.", where)
     if completed_at > now + MAX_COMPLETION_AHEAD:
-        raise reject(UserErrorCode.DATE_IN_FUTURE, "A task cannot be completed in the future.", "completedAt")
-    return min(completed_at, now)
+        return UserError(UserErrorCode.DATE_IN_FUTURE, "A task cannot be completed in the future.", where)
+    return None
 
 
 def _not_completable(task: Task) -> UserError | None:
@@ -320,10 +321,11 @@ async def complete_task(
     async def complete() -> tuple[TaskCompletion, Task]:
         task = await task_for(user, task_id, ResidenceRole.EDITOR)
         errors: list[UserError] = []
-        try:
-            when = _completion_time(completed_at, task, now)
-        except InputRejected as rejected:
-            errors.extend(rejected.errors)
+        time_problem = _completion_time_problem(completed_at, task, now)
+        if time_problem is not None:
+            errors.append(time_problem)
+        # Up to a day ahead (a phone's clock or zone set wrong) is recorded as now.
+        when = now if completed_at is None else min(completed_at, now)
         if cost_cents is not None and not 0 <= cost_cents <= MAX_COST_CENTS:
             errors.append(UserError(UserErrorCode.INVALID_INPUT, "Cost must be zero or more cents.", ["costCents"]))
         if len(notes or "") > 10_000:
