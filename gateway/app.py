@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from gateway.routes import media_routes
+from honeydue.client_address import ClientAddressMiddleware
 from honeydue.db import close_db, init_db
 from honeydue.health import health_routes
 from honeydue.metrics import install_metrics
@@ -47,6 +48,7 @@ def create_gateway_app(settings: Settings | None = None, storage: Storage | None
     app = Starlette(routes=[*health_routes(needs_redis=False), *media_routes()], lifespan=lifespan)
     install_metrics(app, "gateway")
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ClientAddressMiddleware, settings=settings)  # outermost: logs see the client's address
     app.state.settings = settings
     if storage is not None:
         app.state.storage = storage

@@ -78,6 +78,7 @@ def create_embedded_app(settings: Settings) -> Starlette:
 
 
 def _finish(app: Starlette, settings: Settings) -> Starlette:
+    from honeydue.client_address import ClientAddressMiddleware
     from honeydue.graphiql import graphiql_static_mount
     from honeydue.metrics import install_metrics
     from honeydue.request_id import RequestIdMiddleware
@@ -89,4 +90,6 @@ def _finish(app: Starlette, settings: Settings) -> Starlette:
     serves_media = any(getattr(route, "path", "").startswith("/media/") for route in app.routes)
     install_metrics(app, "serve" if serves_media else "api")
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the access log and the rate limits see the client's address, not the proxy's.
+    app.add_middleware(ClientAddressMiddleware, settings=settings)
     return app

@@ -28,8 +28,9 @@ def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host:
 
     configure_logging(settings)
     app = app_factory(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True,
-                forwarded_allow_ips=settings.forwarded_allow_ips,
+    # Proxy headers are read by honeydue.client_address.ClientAddressMiddleware inside the app (it needs the
+    # real peer to decide whether to believe them, and knows CLIENT_IP_HEADER); uvicorn must leave them alone.
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False,
                 server_header=False, timeout_graceful_shutdown=10)
 
 

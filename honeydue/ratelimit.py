@@ -2,17 +2,34 @@
 
 When Redis is configured but down, limits fall back to memory for that call
 instead of failing the request: a degraded limit beats a crashed login.
+
+``hit`` counts every attempt. Limits that count only failures (logins) use ``add``
+before the work, so concurrent attempts cannot all slip under the limit, and
+``take_back`` when the attempt turned out not to be a failure.
+docs/rate-limits.md lists every limit.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
+
+
+_DECREMENT_IF_PRESENT = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One counted attempt: the window's key it went to, and the window's count including it."""
+
+    key: str
+    value: int
 
 
 class RateLimiter:
@@ -26,8 +43,30 @@ class RateLimiter:
         return await self.count(key, window_seconds) <= limit
 
     async def count(self, key: str, window_seconds: int) -> int:
-        window = int(time.time() // window_seconds)
-        full_key = f"{self._prefix}{key}:{window}"
+        return (await self.add(key, window_seconds)).value
+
+    async def add(self, key: str, window_seconds: int) -> Counted:
+        """Count one attempt in the current window; the result can be taken back with ``take_back``."""
+        full_key = self._window_key(key, window_seconds)
+        return Counted(full_key, await self._increment(full_key, window_seconds))
+
+    async def take_back(self, counted: Counted) -> None:
+        """Undo one ``add`` (in the window it was counted in): the attempt is not one this limit counts."""
+        if self._redis is not None:
+            try:
+                # Only while the window's key lives: a DECR after it expired would leave a -1 with no expiry.
+                await self._redis.eval(_DECREMENT_IF_PRESENT, 1, counted.key)
+                return
+            except (RedisError, OSError) as exc:
+                log.warning("rate limit falling back to memory: %s", exc.__class__.__name__)
+        entry = self._memory.get(counted.key)
+        if entry is not None and entry[0] > 0:
+            self._memory[counted.key] = (entry[0] - 1, entry[1])
+
+    def _window_key(self, key: str, window_seconds: int) -> str:
+        return f"{self._prefix}{key}:{int(time.time() // window_seconds)}"
+
+    async def _increment(self, full_key: str, window_seconds: int) -> int:
         if self._redis is not None:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
@@ -40,8 +79,7 @@ class RateLimiter:
         return self._count_in_memory(full_key, window_seconds)
 
     async def reset(self, key: str, window_seconds: int) -> None:
-        window = int(time.time() // window_seconds)
-        full_key = f"{self._prefix}{key}:{window}"
+        full_key = self._window_key(key, window_seconds)
         self._memory.pop(full_key, None)
         if self._redis is not None:
             try:

@@ -5,8 +5,9 @@ one request across the proxy, the API and the gateway. "Sane" means short and ma
 so a client cannot inject newlines or megabytes into the logs through this header.
 
 The id lives in a context variable for the duration of the request; ``RequestIdFilter`` copies it onto each
-log record (``None`` outside a request). The middleware also writes one access line per request, with the
-path but never the query string, which carries signed links' signatures.
+log record (``None`` outside a request). The middleware also writes one access line per request: the method,
+the path but never the query string (it carries signed links' signatures), the status, the time taken, and
+the client's address (``honeydue.client_address``; also the record's ``client`` field).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from honeydue.client_address import client_address
 
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:+=-]{1,128}$")
@@ -83,6 +86,7 @@ class RequestIdMiddleware:
             if scope["type"] == "http":
                 path = str(scope.get("path", ""))
                 level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-                access_log.log(level, "%s %s %d %.1fms", scope["method"], path, status,
-                               (time.perf_counter() - started) * 1000)
+                client = client_address(scope)
+                access_log.log(level, "%s %s %d %.1fms client=%s", scope["method"], path, status,
+                               (time.perf_counter() - started) * 1000, client, extra={"client": client})
             _request_id.reset(token)

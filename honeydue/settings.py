@@ -7,8 +7,10 @@ operator never has to read a traceback to find a typo in a ConfigMap.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 import secrets
 import sys
 from functools import lru_cache
@@ -69,14 +71,18 @@ class Settings(BaseSettings):
     public_gateway_url: str | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks). Trusting everyone would let
-    # any client pick the address the per-address login limit counts.
+    # Proxies whose X-Forwarded-For (and CLIENT_IP_HEADER) is believed (addresses or CIDR networks).
+    # Trusting everyone would let any client pick the address the per-address rate limits count.
     forwarded_allow_ips: str = "127.0.0.1"
+    # A header a trusted proxy sets to the client's address (CF-Connecting-IP behind Cloudflare); it wins
+    # over X-Forwarded-For. See honeydue.client_address.
+    client_ip_header: str | None = None
 
     token_ttl_days: int = Field(default=30, ge=1)
     upload_rate_per_hour: int = Field(default=50, ge=1)
     upload_pending_limit: int = Field(default=10, ge=1)
     login_attempts_per_15min: int = Field(default=10, ge=1)
+    register_attempts_per_hour: int = Field(default=20, ge=1)
     # Largest /graphql request body; a longer one is answered 413 without being read further.
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -104,6 +110,28 @@ class Settings(BaseSettings):
     def _strip(cls, value: object) -> object:
         # A Secret or ConfigMap value of only spaces or a newline is as missing as an empty one.
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if not item or item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    @field_validator("client_ip_header")
+    @classmethod
+    def _check_client_ip_header(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", value):
+            raise ValueError("must be a header name such as CF-Connecting-IP")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from honeydue import jobs
+from honeydue.client_address import limit_key
 from honeydue.errors import RateLimited
 from honeydue.models import (
     ROLE_RANK,
@@ -36,6 +37,7 @@ from honeydue.settings import Settings
 from honeydue.storage import Storage
 from honeydue.tokens import issue_token, revoke_all_tokens, revoke_token
 from honeydue.user_errors import UserErrorCode, reject
+from resolvers.login_limits import begin_login_attempt
 from resolvers.media import replace_avatar
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
 # proven by email, not by regex.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
-LOGIN_WINDOW = 15 * 60
 
 
 @dataclass
@@ -81,7 +82,16 @@ async def create_user(email: str, password: str, display_name: str, *, is_admin:
         raise reject(UserErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None
 
 
-async def register(settings: Settings, email: str, password: str, display_name: str) -> Session:
+REGISTER_WINDOW = 3600
+
+
+async def register(
+    settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str, display_name: str
+) -> Session:
+    """A new account and its first session; ``REGISTER_ATTEMPTS_PER_HOUR`` attempts per client address."""
+    if not await limiter.hit(f"register:addr:{limit_key(client_ip)}", settings.register_attempts_per_hour,
+                             REGISTER_WINDOW):
+        raise RateLimited("Too many sign-ups from this address; try again later.")
     user = await create_user(email, password, display_name)
     return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
 
@@ -89,13 +99,9 @@ async def register(settings: Settings, email: str, password: str, display_name: 
 async def login(
     settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str
 ) -> Session:
+    """A session for the right password; failures are limited as ``resolvers.login_limits`` describes."""
     email = normalise_email(email)
-    limit = settings.login_attempts_per_15min
-    # Both keys count every attempt: one address guessing many emails, or many addresses one email.
-    within_email = await limiter.hit(f"login:email:{email}", limit, LOGIN_WINDOW)
-    within_ip = await limiter.hit(f"login:ip:{client_ip}", limit * 5, LOGIN_WINDOW)
-    if not (within_email and within_ip):
-        raise RateLimited("Too many login attempts; try again in a few minutes.")
+    attempt = await begin_login_attempt(limiter, settings.login_attempts_per_15min, email, client_ip)
     # Nothing longer than an address or a password can be could match: answer without a query or a hash
     # (and without echoing megabytes of input into an error log).
     plausible = len(email) <= 254 and len(password) <= MAX_PASSWORD_LENGTH
@@ -105,10 +111,10 @@ async def login(
         raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     if not verify_password(user.password_hash, password):
         raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
+    await attempt.succeeded()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         await user.save(update_fields=["password_hash"])
-    await limiter.reset(f"login:email:{email}", LOGIN_WINDOW)
     return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
 
 

@@ -113,7 +113,9 @@ class AccountQuery:
 class AccountMutation:
     @mutation("Creates an account and signs it in. Needs no token.", public=True)
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthResult:
-        session = await accounts.register(info.context.settings, input.email, input.password, input.display_name)
+        ctx = info.context
+        session = await accounts.register(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password,
+                                          input.display_name)
         return AuthResult(token=session.token, user=User.from_row(session.user))
 
     @mutation("Signs in and returns a new token. Needs no token. RATE_LIMITED after too many attempts.",

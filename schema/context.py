@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
+from honeydue.client_address import client_address
 from honeydue.errors import Unauthenticated
 from honeydue.models import User
 from honeydue.ratelimit import RateLimiter
@@ -29,7 +30,8 @@ class Context:
 
     @property
     def client_ip(self) -> str:
-        return self.request.client.host if self.request.client else "unknown"
+        """The client's address as ``honeydue.client_address`` derived it (proxies resolved)."""
+        return client_address(self.request.scope)
 
     def require_user(self) -> User:
         if self.user is None:

@@ -75,7 +75,7 @@ async def test_wrong_password_and_unknown_email_look_the_same(api, make_user) ->
     assert wrong["data"]["login"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
 
 
-async def test_login_is_rate_limited_per_email(api, make_user, settings) -> None:
+async def test_login_is_rate_limited_per_email_and_address(api, make_user, settings) -> None:
     await make_user("carol@example.com")
     bad = {"input": {"email": "carol@example.com", "password": "wrong password!"}}
     for _ in range(settings.login_attempts_per_15min):
@@ -94,7 +94,8 @@ async def test_login_rate_limit_uses_redis_when_configured(api_app, api, make_us
     for _ in range(api_app.state.settings.login_attempts_per_15min):
         await api.execute(LOGIN, bad)
     assert error_code(await api.execute(LOGIN, bad)) == "RATE_LIMITED"
-    assert [k async for k in redis_client.scan_iter("honeydue:rl:login:email:dave@example.com:*")]
+    keys = [k.decode() async for k in redis_client.scan_iter("honeydue:rl:login:fail:*")]
+    assert len(keys) == 3 and not [k for k in keys if "dave" in k], keys  # pair, address, email (a digest)
 
 
 @pytest.mark.parametrize("query", [ME, LOGOUT, 'mutation { updateProfile(input: {displayName: "x"}) { user { id } } }'])
