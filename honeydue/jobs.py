@@ -2,7 +2,8 @@
 
 The broker is installed by whoever assembles the process (``workers.broker``);
 the API only needs to send a message. A failed send is logged and reported as
-False: every job the API sends has a durable record a periodic sweeper re-sends.
+False. Every job the API sends has a durable record: purges are re-sent by a periodic sweeper; notification
+emails (``send_notifications``) are tried at most once, like reminders' emails, behind the in-app notification.
 """
 
 from __future__ import annotations

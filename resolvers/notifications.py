@@ -1,20 +1,34 @@
-"""Notifications the workers leave for a user, and the user's choices about them."""
+"""Notifications left for a user (by the workers, and by events such as someone joining), and the user's choices."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from honeydue.models import Notification, NotificationPreference, NotificationType, User
+from honeydue import jobs
+from honeydue.models import (
+    Membership,
+    Notification,
+    NotificationPreference,
+    NotificationType,
+    Residence,
+    ResidenceRole,
+    User,
+)
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode
 from resolvers.ids import id_list
 from resolvers.paging import fetch_page
 from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS, check_length
 
+log = logging.getLogger(__name__)
+
 DEFAULT_HOUR = 20  # matches NotificationPreference.hour_of_day's default
+# The worker job that sends notifications recorded here through the channels (workers.actors).
+SEND_JOB = "send_notifications"
 
 
 @dataclass(frozen=True)
@@ -73,3 +87,32 @@ async def update_preferences(user: User, changes: list[Preference]) -> None:
                 user_id=user.id, type=change.type,
                 defaults={"enabled": change.enabled, "hour_of_day": change.hour_of_day},
             )
+
+
+async def notify_owners_of_join(residence: Residence, joiner: User, role: ResidenceRole) -> list[Notification]:
+    """A ``RESIDENCE_SHARED`` notification for each owner who has not turned that type off.
+
+    Call it in the transaction that adds the membership. Unlike reminders it is not held for the owner's
+    ``hourOfDay``: it tells of something that just happened.
+    """
+    owner_ids = await Membership.filter(residence_id=residence.id, role=ResidenceRole.OWNER).values_list(
+        "user_id", flat=True)
+    muted = set(await NotificationPreference.filter(
+        user_id__in=list(owner_ids), type=NotificationType.RESIDENCE_SHARED, enabled=False,
+    ).values_list("user_id", flat=True))
+    title = f"{joiner.display_name} joined {residence.name}"[:200]
+    body = f"{joiner.display_name} joined {residence.name} as {role.value.lower()} with a share code."
+    return [
+        await Notification.create(user_id=owner_id, type=NotificationType.RESIDENCE_SHARED, title=title, body=body)
+        for owner_id in owner_ids if owner_id not in muted
+    ]
+
+
+def send_notifications(notices: list[Notification]) -> None:
+    """Hand recorded notifications to the workers for the channels (email); call after the commit.
+
+    As with reminders, the in-app notification is the durable part and an email is tried at most once: if the
+    job cannot be sent, the notifications still show in the app and the miss is logged.
+    """
+    if notices and not jobs.enqueue(SEND_JOB, [str(n.id) for n in notices]):
+        log.warning("%d notification(s) recorded but not sent to channels", len(notices))

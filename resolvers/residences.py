@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from honeydue.client_address import limit_key
 from honeydue.errors import NotFound, RateLimited
-from honeydue.models import Media, Membership, Residence, ResidenceRole, ShareCode, Task, User
+from honeydue.models import Media, MemberRemoval, Membership, Residence, ResidenceRole, ShareCode, Task, User
 from honeydue.ratelimit import RateLimiter
 from honeydue.schedule import validate_timezone
 from honeydue.user_errors import UserErrorCode, reject
 from resolvers import attachments, idempotency
 from resolvers.access import require_role
+from resolvers.notifications import notify_owners_of_join, send_notifications
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read aloud and type on a phone.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -24,6 +26,8 @@ DEFAULT_CODE_TTL = timedelta(days=7)
 MIN_CODE_TTL = timedelta(minutes=5)
 MAX_CODE_TTL = timedelta(days=30)
 JOIN_ATTEMPTS_PER_HOUR = 20
+# Per client address as well: otherwise every fresh account would bring a fresh budget of guesses.
+JOIN_ATTEMPTS_PER_HOUR_PER_ADDRESS = 30
 _CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
@@ -148,9 +152,16 @@ async def revoke_share_code(user: User, code: str, now: datetime) -> None:
         await share.save(update_fields=["revoked_at"])
 
 
-async def join_residence(user: User, limiter: RateLimiter, code: str, now: datetime) -> Residence:
-    """Become a member through a share code; an unknown, expired or revoked code is a user error."""
-    if not await limiter.hit(f"join:{user.id}", JOIN_ATTEMPTS_PER_HOUR, 3600):
+async def join_residence(user: User, limiter: RateLimiter, client_ip: str, code: str, now: datetime) -> Residence:
+    """Become a member through a share code; an unknown, expired or revoked code is a user error.
+
+    Attempts are limited per user and per client address (docs/rate-limits.md), so fresh accounts do not
+    buy fresh guesses. A code made before the caller was last removed from its residence does not admit
+    them. The owners are notified (``RESIDENCE_SHARED``, as their preferences allow).
+    """
+    within_user = await limiter.hit(f"join:{user.id}", JOIN_ATTEMPTS_PER_HOUR, 3600)
+    within_address = await limiter.hit(f"join:addr:{limit_key(client_ip)}", JOIN_ATTEMPTS_PER_HOUR_PER_ADDRESS, 3600)
+    if not (within_user and within_address):
         raise RateLimited("Too many attempts to join; try again later.")
     share = await ShareCode.get_or_none(code=normalise_code(code))
     if share is None or share.revoked_at is not None or share.expires_at <= now:
@@ -158,16 +169,28 @@ async def join_residence(user: User, limiter: RateLimiter, code: str, now: datet
         raise reject(UserErrorCode.INVALID_CODE, "This code is invalid or has expired.", "code")
     if await Membership.filter(user_id=user.id, residence_id=share.residence_id).exists():
         raise reject(UserErrorCode.ALREADY_MEMBER, "You are already a member of this residence.", "code")
+    if await MemberRemoval.filter(residence_id=share.residence_id, user_id=user.id,
+                                  removed_at__gte=share.created_at).exists():
+        raise reject(UserErrorCode.INVALID_CODE, "You were removed from this residence after this code was made; "
+                     "ask an owner for a new code.", "code")
+    residence = await Residence.get(id=share.residence_id)
     try:
-        await Membership.create(user=user, residence_id=share.residence_id, role=share.role)
+        async with in_transaction():
+            await Membership.create(user=user, residence_id=share.residence_id, role=share.role)
+            notices = await notify_owners_of_join(residence, user, share.role)
     except IntegrityError:  # a double-submitted join
         raise reject(UserErrorCode.ALREADY_MEMBER, "You are already a member of this residence.", "code") from None
-    return await Residence.get(id=share.residence_id)
+    send_notifications(notices)
+    return residence
 
 
-async def remove_member(user: User, residence_id: uuid.UUID, member_id: uuid.UUID) -> Residence | None:
+async def remove_member(
+    user: User, residence_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+) -> Residence | None:
     """Remove a member (owners), or leave (anyone removing themselves); the last OWNER must stay.
 
+    A removal by an owner is recorded with its time: share codes made before it no longer admit that person
+    (``join_residence``). Leaving of one's own accord is not recorded; the same code lets them back.
     Returns the residence, or None when the caller left it and may no longer see it.
     """
     leaving = member_id == user.id
@@ -183,6 +206,9 @@ async def remove_member(user: User, residence_id: uuid.UUID, member_id: uuid.UUI
                 raise reject(UserErrorCode.LAST_OWNER, "The last owner cannot leave or be removed; delete the "
                              "residence instead.", "userId")
         await target.delete()
+        if not leaving:
+            await MemberRemoval.update_or_create(residence_id=residence_id, user_id=member_id,
+                                                 defaults={"removed_at": now})
         # Their assignments go with them: nobody should be assigned a chore in a home they cannot see.
         await Task.filter(residence_id=residence_id, assignee_id=member_id).update(assignee_id=None)
     return None if leaving else await Residence.get(id=residence_id)

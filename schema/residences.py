@@ -246,7 +246,8 @@ class ResidenceMutation:
     @mutation("Joins a residence with a share code, in the code's role. RATE_LIMITED after too many attempts.")
     async def join_residence(self, info: Info[Context, None], input: JoinResidenceInput) -> ResidenceResult:
         ctx = info.context
-        row = await residences.join_residence(ctx.require_user(), ctx.rate_limiter, input.code, utc_now())
+        row = await residences.join_residence(ctx.require_user(), ctx.rate_limiter, ctx.client_ip, input.code,
+                                              utc_now())
         return ResidenceResult(residence=Residence.from_row(row))
 
     @mutation("Removes a member (OWNER), or leaves (anyone removing themselves); the member's task assignments "
@@ -254,5 +255,5 @@ class ResidenceMutation:
               "NOT_FOUND for non-members.")
     async def remove_member(self, info: Info[Context, None], input: RemoveMemberInput) -> ResidenceResult:
         row = await residences.remove_member(info.context.require_user(), as_id(input.residence_id),
-                                             reference_id(input.user_id))
+                                             reference_id(input.user_id), utc_now())
         return ResidenceResult(residence=Residence.from_row(row) if row else None)

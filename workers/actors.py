@@ -14,7 +14,7 @@ from typing import Any
 
 import dramatiq
 
-from workers import cleanup, purge, reconcile, reminders
+from workers import cleanup, notifications, purge, reconcile, reminders
 from workers.broker import current_resources
 
 QUEUE = "default"
@@ -44,6 +44,10 @@ async def send_overdue_reminders(at: str | None = None) -> None:
 
 async def send_warranty_reminders(at: str | None = None) -> None:
     await reminders.send_warranty_reminders(run_instant(at), current_resources().channels)
+
+
+async def send_notifications(ids: list[str]) -> None:
+    await notifications.send_notifications(ids, current_resources().channels)
 
 
 async def cleanup_pending_uploads(at: str | None = None) -> None:
@@ -76,6 +80,8 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     "send_due_reminders": (send_due_reminders, {"time_limit": HOUR_MS}),
     "send_overdue_reminders": (send_overdue_reminders, {"time_limit": HOUR_MS}),
     "send_warranty_reminders": (send_warranty_reminders, {"time_limit": HOUR_MS}),
+    # Channels are tried once (see workers.notifications): a retry would repeat emails already sent.
+    "send_notifications": (send_notifications, {"time_limit": 10 * 60_000, "max_retries": 0}),
     "cleanup_pending_uploads": (cleanup_pending_uploads, {"time_limit": HOUR_MS}),
     "expire_idempotency_keys": (expire_idempotency_keys, {"time_limit": HOUR_MS}),
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),

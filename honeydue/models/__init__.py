@@ -16,13 +16,13 @@ from honeydue.models.enums import (
 from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
 from honeydue.models.media import Media
 from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
-from honeydue.models.residences import Membership, Residence, ShareCode
+from honeydue.models.residences import MemberRemoval, Membership, Residence, ShareCode
 from honeydue.models.tasks import Task, TaskCompletion
 
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "Document",
     "DocumentKind", "IdempotencyKey", "Media", "MediaPurpose",
-    "MediaStatus", "Membership", "Notification", "NotificationPreference", "NotificationType",
+    "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
     "TaskFrequency", "TaskPriority", "User",
 ]

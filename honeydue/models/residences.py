@@ -55,3 +55,21 @@ class ShareCode(UUIDModel):
 
     class Meta:
         table = "share_codes"
+
+
+class MemberRemoval(UUIDModel):
+    # When an owner last removed this person from this residence: share codes made before it no longer
+    # admit them (a removed member cannot walk back in with the code they joined by).
+    residence: fields.ForeignKeyRelation[Residence] = fields.ForeignKeyField(
+        "honeydue.Residence", related_name=False, on_delete=fields.CASCADE
+    )
+    residence_id: uuid.UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
+    removed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "member_removals"
+        unique_together = (("residence", "user"),)
