@@ -30,6 +30,7 @@ PURPOSE_TYPES: dict[MediaPurpose, tuple[str, ...]] = {
     MediaPurpose.AVATAR: IMAGE_TYPES,
     MediaPurpose.COMPLETION_PHOTO: IMAGE_TYPES,
     MediaPurpose.DOCUMENT_FILE: (PDF, *IMAGE_TYPES),
+    MediaPurpose.RESIDENCE_PHOTO: IMAGE_TYPES,
 }
 
 # Served inline by the gateway; anything else goes out as an attachment.
@@ -77,7 +78,8 @@ def make_object_key(
 ) -> str:
     """A fresh, immutable key per DESIGN.md: a new file is always a new key, so caches are never stale.
 
-    Avatars live under their owner; photos under the task; documents under the residence.
+    Avatars live under their owner; completion photos under the task; documents and the residence's photo under
+    the residence.
     """
     purpose = MediaPurpose(purpose)
     name = f"{uuid.uuid4()}.{extension_for(content_type)}"
@@ -88,6 +90,8 @@ def make_object_key(
     target = UUID(str(target_id))  # canonical form; rejects anything that is not a UUID
     if purpose is MediaPurpose.COMPLETION_PHOTO:
         return f"tasks/{target}/completions/{name}"
+    if purpose is MediaPurpose.RESIDENCE_PHOTO:
+        return f"residences/{target}/photo/{name}"
     return f"residences/{target}/documents/{name}"
 
 

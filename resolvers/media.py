@@ -33,6 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -48,7 +49,7 @@ from honeydue.media_policy import (
     sniff_matches,
     staging_key,
 )
-from honeydue.models import Media, MediaPurpose, MediaStatus, ResidenceRole, User
+from honeydue.models import Media, MediaPurpose, MediaStatus, Residence, ResidenceRole, User
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound, Storage, StorageError, UploadTarget
@@ -325,8 +326,11 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
     if problem is None and moved:
         await _drop_staging(storage, media)
     await media.refresh_from_db()
-    if moved and media.status == MediaStatus.READY and media.purpose == MediaPurpose.AVATAR:
-        await replace_avatar(user, storage, media)
+    if moved and media.status == MediaStatus.READY:
+        if media.purpose == MediaPurpose.AVATAR:
+            await replace_avatar(user, storage, media)
+        elif media.purpose == MediaPurpose.RESIDENCE_PHOTO:
+            await replace_residence_photo(storage, media)
     return media
 
 
@@ -340,19 +344,43 @@ async def _drop_staging(storage: Storage, media: Media) -> None:
 
 async def replace_avatar(user: User, storage: Storage, media: Media) -> None:
     """Make ``media`` the user's avatar and delete the one it replaces (row and object)."""
-    old_id = user.avatar_id
     user.avatar_id = media.id
-    await User.filter(id=user.id).update(avatar_id=media.id)
+    await _replace_single(storage, User, user.id, "avatar_id", media, owner_id=user.id)
+
+
+async def replace_residence_photo(storage: Storage, media: Media) -> None:
+    """Make ``media`` its residence's photo and delete the one it replaces (row and object)."""
+    assert media.residence_id is not None  # requestUpload sets it for RESIDENCE_PHOTO
+    await _replace_single(storage, Residence, media.residence_id, "photo_id", media,
+                          residence_id=media.residence_id, purpose=MediaPurpose.RESIDENCE_PHOTO)
+
+
+async def _replace_single(
+    storage: Storage, model: type[User] | type[Residence], row_id: uuid.UUID, column: str, media: Media,
+    **old_must_match: Any,
+) -> None:
+    """Point ``model``'s ``column`` (a one-file slot: avatar, residence photo) at ``media``; delete what it held.
+
+    The slot's row is locked while it is read and changed, so two photos finalized at once replace one another
+    in turn and neither old file is left behind. The old file is deleted only if it still matches
+    ``old_must_match`` (the slot names a file of the same owner/residence), object first, then row.
+    """
+    async with in_transaction():
+        row = await model.filter(id=row_id).select_for_update().first()
+        if row is None:  # the user or residence went away meanwhile; its media went with it
+            return
+        old_id = getattr(row, column)
+        await model.filter(id=row_id).update(**{column: media.id})
     if old_id is None or old_id == media.id:
         return
-    old = await Media.get_or_none(id=old_id, owner_id=user.id)
+    old = await Media.get_or_none(id=old_id, **old_must_match)
     if old is None:
         return
     try:
         await storage.delete(old.key)
     except StorageError as exc:
-        # The new avatar is in place; the old file stays listed among the user's media for deleteMedia.
-        log.warning("could not delete replaced avatar %s: %s", old.id, exc)
+        # The new file is in place; the old one stays listed among its owner's media for deleteMedia.
+        log.warning("could not delete replaced media %s: %s", old.id, exc)
         return
     await old.delete()
 
@@ -376,8 +404,9 @@ async def delete_media(user: User, storage: Storage, media_id: object, detach: b
     if not await _may_delete(user, media):
         raise Forbidden("Only the uploader or an editor of the residence may delete this file.")
     avatar_of = await User.filter(avatar_id=media.id).values_list("id", flat=True)
+    photo_of = await Residence.filter(photo_id=media.id).values_list("id", flat=True)
     attached = media.completion_id is not None or media.document_id is not None
-    if (attached or avatar_of) and not detach:
+    if (attached or avatar_of or photo_of) and not detach:
         raise reject(UserErrorCode.MEDIA_IN_USE,
                      "The file is still attached; pass detach: true to remove it anyway.", "mediaId")
     try:
@@ -389,6 +418,8 @@ async def delete_media(user: User, storage: Storage, media_id: object, detach: b
     async with in_transaction():
         if avatar_of:
             await User.filter(id__in=list(avatar_of), avatar_id=media.id).update(avatar_id=None)
+        if photo_of:
+            await Residence.filter(id__in=list(photo_of), photo_id=media.id).update(photo_id=None)
         await Media.filter(id=media.id).delete()
     if user.id in avatar_of:
         user.avatar_id = None

@@ -5,13 +5,24 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from honeydue.client_address import limit_key
 from honeydue.errors import NotFound, RateLimited
-from honeydue.models import Media, MemberRemoval, Membership, Residence, ResidenceRole, ShareCode, Task, User
+from honeydue.models import (
+    Media,
+    MemberRemoval,
+    Membership,
+    Residence,
+    ResidenceRole,
+    ResidenceType,
+    ShareCode,
+    Task,
+    User,
+)
 from honeydue.ratelimit import RateLimiter
 from honeydue.schedule import validate_timezone
 from honeydue.user_errors import UserErrorCode, reject
@@ -29,6 +40,10 @@ JOIN_ATTEMPTS_PER_HOUR = 20
 # Per client address as well: otherwise every fresh account would bring a fresh budget of guesses.
 JOIN_ATTEMPTS_PER_HOUR_PER_ADDRESS = 30
 _CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# The home profile's columns (Residence.profile); a profile change is a dict of some of them.
+PROFILE_COLUMNS = ("year_built", "heating", "cooling", "water_heater", "roof", "has_pool", "has_septic",
+                   "has_fireplace", "has_basement", "has_sprinklers", "climate_region")
+EARLIEST_YEAR_BUILT = 1600
 
 
 def _check_name(name: str) -> str:
@@ -52,23 +67,42 @@ def _check_timezone(timezone: str) -> str:
     return timezone
 
 
+def _check_profile(profile: dict[str, object] | None, now: datetime) -> dict[str, Any]:
+    """The profile columns to write; ``yearBuilt`` must be 1600 .. next year (null clears it, like any field)."""
+    profile = dict(profile or {})
+    unknown = set(profile) - set(PROFILE_COLUMNS)
+    if unknown:
+        raise ValueError(f"not profile columns: {sorted(unknown)}")
+    year = profile.get("year_built")
+    if year is not None and not EARLIEST_YEAR_BUILT <= int(year) <= now.year + 1:  # type: ignore[call-overload]
+        raise reject(UserErrorCode.INVALID_INPUT, f"yearBuilt must be from {EARLIEST_YEAR_BUILT} to {now.year + 1}.",
+                     "profile", "yearBuilt")
+    return profile
+
+
 async def create_residence(
-    user: User, name: str, address: str | None, timezone: str | None, idempotency_key: str | None = None
+    user: User, name: str, address: str | None, timezone: str | None, idempotency_key: str | None = None, *,
+    type: ResidenceType = ResidenceType.HOUSE, profile: dict[str, object] | None = None, now: datetime,
 ) -> Residence:
-    """A new residence with the caller as its OWNER; with an ``idempotency_key`` a repeat returns the first one."""
+    """A new residence with the caller as its OWNER; ``profile`` holds the home profile columns given.
+
+    With an ``idempotency_key`` a repeat returns the first one.
+    """
     request = idempotency.request(user, idempotency_key, "createResidence",
-                                  dict(name=name, address=address, timezone=timezone))
+                                  dict(name=name, address=address, timezone=timezone, type=type,
+                                       profile=profile or {}))
 
     async def create() -> Residence:
         checked_name = _check_name(name)
         checked_address = _check_address(address or "")
         checked_timezone = _check_timezone(timezone or "UTC")
+        columns = _check_profile(profile, now)
         residence_id = uuid.uuid4()
         async with in_transaction():
             if request is not None:
                 await request.claim(residence_id)
             residence = await Residence.create(id=residence_id, name=checked_name, address=checked_address,
-                                               timezone=checked_timezone)
+                                               timezone=checked_timezone, type=type, **columns)
             await Membership.create(residence=residence, user=user, role=ResidenceRole.OWNER)
         return residence
 
@@ -83,12 +117,23 @@ async def create_residence(
 
 
 async def update_residence(
-    user: User, residence_id: uuid.UUID, name: str | None, address: str | None, timezone: str | None
+    user: User, residence_id: uuid.UUID, name: str | None, address: str | None, timezone: str | None, *,
+    type: ResidenceType | None = None, profile: dict[str, object] | None = None, now: datetime,
 ) -> Residence:
-    """Rename, re-address or move a residence to another timezone (owners only)."""
+    """Rename, re-address, re-type, re-profile or move a residence to another timezone (owners only).
+
+    ``profile`` holds only the profile columns the client sent; a None in it clears that column (unset).
+    """
     await require_role(user, residence_id, ResidenceRole.OWNER)
     residence = await Residence.get(id=residence_id)
+    columns = _check_profile(profile, now)
     fields: list[str] = []
+    if type is not None:
+        residence.type = type
+        fields.append("type")
+    for column, value in columns.items():
+        setattr(residence, column, value)
+        fields.append(column)
     if name is not None:
         residence.name = _check_name(name)
         fields.append("name")
@@ -108,7 +153,7 @@ async def delete_residence(user: User, residence_id: uuid.UUID) -> Residence:
     await require_role(user, residence_id, ResidenceRole.OWNER)
     residence = await Residence.get(id=residence_id)
     async with in_transaction():
-        # Documents and completion photos both carry the residence (requestUpload sets it).
+        # Documents, completion photos and the residence's photo all carry the residence (requestUpload sets it).
         await attachments.discard(Media.filter(residence_id=residence_id), "Deleted with its residence.")
         await residence.delete()
     return residence

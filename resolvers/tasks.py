@@ -7,6 +7,7 @@ the residence's timezone, so "today" is the residence's today, not the server's.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from honeydue import catalogue
 from honeydue.models import (
     Media,
     MediaPurpose,
@@ -41,12 +43,12 @@ from honeydue.schedule import (
     validate_due_date,
     validate_schedule,
 )
-from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
+from honeydue.user_errors import InputRejected, Rejection, UserError, UserErrorCode, attempt, reject
 from resolvers import attachments, idempotency
 from resolvers.access import require_role, task_for
 from resolvers.ids import as_id, reference_id
 from resolvers.paging import fetch_page
-from resolvers.validation import checked_title
+from resolvers.validation import MAX_BULK_TASKS, check_length, checked_title
 
 # completedAt may be up to a day ahead (a phone's clock or zone set wrong; it is recorded as now) and as far
 # back as a year before the task was created (back-filling the history of a chore done for years).
@@ -181,23 +183,14 @@ async def create_task(
         rid = as_id(residence_id)
         await require_role(user, rid, ResidenceRole.EDITOR)
         residence = await Residence.get(id=rid)
-        problem = validate_schedule(frequency, interval_days)
-        if problem:
-            raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
-        values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
-                                      assignee_id=await _assignee(rid, assignee_id))
-        due = _due_date(due_date)
-        if due is None and frequency is not TaskFrequency.ONCE:
-            due = local_today(residence.timezone, now)
+        values = await new_task_values(residence, NewTask(
+            title=title, description=description, category=category, priority=priority, frequency=frequency,
+            interval_days=interval_days, rolling=rolling, due_date=due_date, assignee_id=assignee_id), now)
         task_id = uuid.uuid4()
         async with in_transaction():
             if request is not None:
                 await request.claim(task_id)
-            return await Task.create(
-                id=task_id, residence_id=rid, category=category, priority=priority, frequency=frequency,
-                interval_days=stored_interval_days(frequency, interval_days), rolling=rolling, due_date=due,
-                anchor_date=due, created_by=user, **values,
-            )
+            return await Task.create(id=task_id, created_by=user, **values)
 
     async def replay(task_id: uuid.UUID) -> Task:
         if not await Task.exists(id=task_id):
@@ -205,6 +198,89 @@ async def create_task(
         return await task_for(user, task_id, ResidenceRole.VIEWER)
 
     return await idempotency.once(request, create, replay)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """One task as a client asked for it (createTask's input, or one item of createTasks).
+
+    ``None`` in ``title``, ``description``, ``category``, ``frequency`` or ``interval_days`` means "not
+    given": the template's value when there is a ``template_id``, else the usual default.
+    """
+
+    title: str | None = None
+    description: str | None = None
+    category: TaskCategory | None = None
+    priority: TaskPriority = TaskPriority.MEDIUM
+    frequency: TaskFrequency | None = None
+    interval_days: int | None = None
+    rolling: bool = False
+    due_date: date | None = None
+    assignee_id: object = None
+    template_id: str | None = None
+
+
+async def new_task_values(residence: Residence, task: NewTask, now: datetime) -> dict[str, Any]:
+    """The checked column values of a new task in ``residence``; the one validation of createTask and createTasks.
+
+    A ``template_id`` fills title, description, category, frequency and intervalDays from the catalogue where
+    the client gave none; an unknown one is INVALID_INPUT on ``templateId``. Raises InputRejected with fields
+    relative to the task (``["title"]``).
+    """
+    template = None
+    if task.template_id is not None:
+        template = catalogue.template(task.template_id)
+        if template is None:
+            raise reject(UserErrorCode.INVALID_INPUT, "No task template has this id; see taskTemplates.",
+                         "templateId")
+    title = task.title if task.title is not None or template is None else template.title
+    description = task.description if task.description is not None or template is None else template.description
+    category = task.category or (template.category if template else TaskCategory.OTHER)
+    frequency = task.frequency or (template.frequency if template else TaskFrequency.ONCE)
+    interval_days = task.interval_days
+    if interval_days is None and template is not None and frequency == template.frequency:
+        interval_days = template.interval_days
+    problem = validate_schedule(frequency, interval_days)
+    if problem:
+        raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
+    values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
+                                  assignee_id=await _assignee(residence.id, task.assignee_id))
+    due_date = _due_date(task.due_date)
+    if due_date is None and frequency is not TaskFrequency.ONCE:
+        due_date = local_today(residence.timezone, now)
+    return dict(
+        residence_id=residence.id, category=category, priority=task.priority, frequency=frequency,
+        interval_days=stored_interval_days(frequency, interval_days), rolling=task.rolling, due_date=due_date,
+        anchor_date=due_date, template_id=template.id if template else None, **values,
+    )
+
+
+async def create_tasks(user: User, residence_id: object, tasks: Sequence[NewTask], now: datetime) -> list[Task]:
+    """1 to 50 new tasks in one transaction (EDITOR): all are created, or none.
+
+    Every item is checked as createTask checks its input (``new_task_values``); each problem is a user error
+    whose field starts with the item's index (``["tasks", "3", "title"]``), and every item's problems are
+    reported at once.
+    """
+    if not tasks:
+        raise reject(UserErrorCode.INVALID_INPUT, "Give at least one task.", "tasks")
+    check_length(tasks, MAX_BULK_TASKS, "tasks")
+    rid = as_id(residence_id)
+    await require_role(user, rid, ResidenceRole.EDITOR)
+    residence = await Residence.get(id=rid)
+    checked: list[dict[str, Any]] = []
+    errors: list[UserError] = []
+    for index, item in enumerate(tasks):
+        outcome = await attempt(new_task_values(residence, item, now))
+        if isinstance(outcome, Rejection):
+            errors.extend(UserError(e.code, e.message, ["tasks", str(index), *(e.field or [])])
+                          for e in outcome.errors)
+        else:
+            checked.append(outcome)
+    if errors:
+        raise InputRejected(*errors)
+    async with in_transaction():
+        return [await Task.create(created_by=user, **values) for values in checked]
 
 
 async def update_task(

@@ -13,11 +13,12 @@ MAX_TITLE_LENGTH = 200
 # "Limits"): without one, 10,000 unknown IDs tied the server up for seconds.
 MAX_FILES = 20  # files per document, photos per completion
 MAX_NOTIFICATION_IDS = 100  # markNotificationsRead
+MAX_BULK_TASKS = 50  # createTasks.tasks: one transaction, so kept short
 MAX_LIST = 100  # any other list
 # The longest list any argument accepts. A request's variables are cut to one entry more than this before
 # GraphQL coerces them (schema.view): a longer list is refused by its cap anyway, and coercing 10,000
 # IDs only to refuse them cost ten times a small query.
-LONGEST_LIST = max(MAX_FILES, MAX_NOTIFICATION_IDS, MAX_LIST)
+LONGEST_LIST = max(MAX_FILES, MAX_NOTIFICATION_IDS, MAX_BULK_TASKS, MAX_LIST)
 
 
 def checked_title(value: str | None) -> str:

@@ -20,6 +20,7 @@ from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.tasks import TaskMutation, TaskQuery
+from schema.templates import TemplateQuery
 from schema.text_inputs import refuse_control_characters
 
 log = logging.getLogger("honeydue.graphql")
@@ -34,7 +35,8 @@ QUERY_CACHE_SIZE = 256
 
 @strawberry.type(description="What can be read. Every field needs a signed-in caller (`Authorization: Bearer "
                              "<token>`): without one it is the top-level error UNAUTHENTICATED.")
-class Query(AccountQuery, ResidenceQuery, TaskQuery, DocumentQuery, MediaQuery, NotificationQuery, AdminQuery):
+class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, DocumentQuery, MediaQuery, NotificationQuery,
+            AdminQuery):
     """Every area's query fields in one root type."""
 
 

@@ -46,6 +46,8 @@ UploadPurpose = described_enum(
                                               "(EDITOR).",
         models.MediaPurpose.DOCUMENT_FILE: "A file of a document: a PDF or an image, the residence as target "
                                            "(EDITOR).",
+        models.MediaPurpose.RESIDENCE_PHOTO: "The residence's photo (Residence.photo): an image, the residence as "
+                                             "target (EDITOR); finalizing it replaces and deletes the previous one.",
     },
 )
 EXPIRES_IN = "Seconds the link stays valid: default 3600, at most 604800 (7 days); less than 1 is read as 1."
@@ -154,8 +156,9 @@ class UploadTarget:
 class RequestUploadInput:
     purpose: UploadPurpose = strawberry.field(description="What the file is for.")  # type: ignore[valid-type]
     target_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The task (COMPLETION_PHOTO) or residence (DOCUMENT_FILE), where the caller is "
-                                  "an EDITOR; none for AVATAR. INVALID_INPUT when missing or given wrongly.")
+        default=None, description="The task (COMPLETION_PHOTO) or residence (DOCUMENT_FILE, RESIDENCE_PHOTO), where "
+                                  "the caller is an EDITOR; none for AVATAR. INVALID_INPUT when missing or given "
+                                  "wrongly.")
     filename: str = strawberry.field(description="Name to show and download under; its path, control characters "
                                                  "and quotes are dropped, and it is cut to 200 characters.")
     content_type: str = strawberry.field(description="MIME type: an image (image/jpeg, image/png, image/gif, "
@@ -178,7 +181,8 @@ class FinalizeUploadInput:
 class DeleteMediaInput:
     media_id: strawberry.ID = strawberry.field(description="The file to delete.")
     detach: bool = strawberry.field(default=False, description="Also remove it from where it is attached (a "
-                                                               "completion, a document, an avatar); without it an "
+                                                               "completion, a document, an avatar, a residence "
+                                                               "photo); without it an "
                                                                "attached file is MEDIA_IN_USE.")
 
 

@@ -27,6 +27,7 @@ from schema.common import (
 )
 from schema.context import Context
 from schema.documents import Document
+from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
 from schema.tasks import Task, TaskFilter
 
@@ -42,6 +43,145 @@ ResidenceRole = described_enum(
         models.ResidenceRole.VIEWER: "Reads the residence, its members, tasks, documents and files.",
     },
 )
+ResidenceType = described_enum(
+    models.ResidenceType,
+    name="ResidenceType",
+    description="What kind of home a residence is. APARTMENT and CONDO get no roof, gutter, yard or exterior "
+                "suggestions (the building looks after those).",
+    values={
+        models.ResidenceType.HOUSE: "A detached house (the default).",
+        models.ResidenceType.APARTMENT: "A rented or owned flat in a building the household does not maintain.",
+        models.ResidenceType.CONDO: "An owned unit in a building an association maintains.",
+        models.ResidenceType.TOWNHOUSE: "A house sharing walls with its neighbours, with its own roof and yard.",
+        models.ResidenceType.MOBILE_HOME: "A manufactured or mobile home.",
+        models.ResidenceType.CABIN: "A cabin or holiday home, often closed for part of the year.",
+        models.ResidenceType.OTHER: "Anything else.",
+    },
+)
+HeatingSystem = described_enum(
+    models.HeatingSystem,
+    name="HeatingSystem",
+    description="How a home is heated (HomeProfile.heating).",
+    values={
+        models.HeatingSystem.FORCED_AIR_GAS: "A gas furnace blowing air through ducts.",
+        models.HeatingSystem.HEAT_PUMP: "An air- or ground-source heat pump.",
+        models.HeatingSystem.BOILER: "A boiler heating water for radiators.",
+        models.HeatingSystem.ELECTRIC_BASEBOARD: "Electric baseboard or panel heaters.",
+        models.HeatingSystem.RADIANT: "Radiant floor or ceiling heating.",
+        models.HeatingSystem.WOOD_STOVE: "A wood or pellet stove.",
+        models.HeatingSystem.NONE: "No heating system.",
+        models.HeatingSystem.OTHER: "Another kind of heating.",
+    },
+)
+CoolingSystem = described_enum(
+    models.CoolingSystem,
+    name="CoolingSystem",
+    description="How a home is cooled (HomeProfile.cooling).",
+    values={
+        models.CoolingSystem.CENTRAL_AC: "Central air conditioning through ducts.",
+        models.CoolingSystem.HEAT_PUMP: "A heat pump, also used for heating.",
+        models.CoolingSystem.WINDOW_UNITS: "Window or portable air conditioners.",
+        models.CoolingSystem.MINI_SPLIT: "Ductless mini-split units.",
+        models.CoolingSystem.EVAPORATIVE: "An evaporative (swamp) cooler.",
+        models.CoolingSystem.NONE: "No cooling system.",
+        models.CoolingSystem.OTHER: "Another kind of cooling.",
+    },
+)
+WaterHeaterType = described_enum(
+    models.WaterHeaterType,
+    name="WaterHeaterType",
+    description="How a home heats its water (HomeProfile.waterHeater).",
+    values={
+        models.WaterHeaterType.TANK_GAS: "A gas-fired storage tank.",
+        models.WaterHeaterType.TANK_ELECTRIC: "An electric storage tank.",
+        models.WaterHeaterType.TANKLESS_GAS: "A gas tankless (on-demand) heater.",
+        models.WaterHeaterType.TANKLESS_ELECTRIC: "An electric tankless (on-demand) heater.",
+        models.WaterHeaterType.HEAT_PUMP: "A heat-pump water heater (with a tank).",
+        models.WaterHeaterType.SOLAR: "Solar water heating (with a tank).",
+        models.WaterHeaterType.NONE: "No water heater of its own.",
+        models.WaterHeaterType.OTHER: "Another kind of water heater.",
+    },
+)
+RoofType = described_enum(
+    models.RoofType,
+    name="RoofType",
+    description="What a home's roof is covered with (HomeProfile.roof).",
+    values={
+        models.RoofType.ASPHALT_SHINGLE: "Asphalt or composite shingles.",
+        models.RoofType.METAL: "Metal panels or shingles.",
+        models.RoofType.TILE: "Clay or concrete tiles.",
+        models.RoofType.SLATE: "Slate.",
+        models.RoofType.WOOD_SHAKE: "Wood shakes or shingles.",
+        models.RoofType.FLAT_MEMBRANE: "A flat roof with a membrane (EPDM, TPO, bitumen).",
+        models.RoofType.NONE: "No roof to look after (no roof or gutter suggestions).",
+        models.RoofType.OTHER: "Another covering.",
+    },
+)
+ClimateRegion = described_enum(
+    models.ClimateRegion,
+    name="ClimateRegion",
+    description="The climate a home is in, as its owner judges it (HomeProfile.climateRegion); seasonal "
+                "suggestions follow it.",
+    values={
+        models.ClimateRegion.COLD: "Long freezing winters, snow.",
+        models.ClimateRegion.MIXED: "Cold winters and hot summers.",
+        models.ClimateRegion.HOT_HUMID: "Hot, humid summers, mild winters; storms.",
+        models.ClimateRegion.HOT_DRY: "Hot, dry summers; wildfire risk.",
+        models.ClimateRegion.MARINE: "Mild, damp all year (coastal).",
+        models.ClimateRegion.TROPICAL: "Warm all year, wet seasons, hurricanes.",
+    },
+)
+
+
+@strawberry.type(description="What a home is built with, as its owners stated it. Every field is null until "
+                             "stated; suggestions read an unstated has* flag as false (absent).")
+class HomeProfile:
+    year_built: int | None = strawberry.field(description="The year the home was built (1600 to next year).")
+    heating: HeatingSystem | None = strawberry.field(description="How it is heated.")  # type: ignore[valid-type]
+    cooling: CoolingSystem | None = strawberry.field(description="How it is cooled.")  # type: ignore[valid-type]
+    water_heater: WaterHeaterType | None = strawberry.field(  # type: ignore[valid-type]
+        description="How it heats water.")
+    roof: RoofType | None = strawberry.field(description="Its roof covering.")  # type: ignore[valid-type]
+    has_pool: bool | None = strawberry.field(description="Whether it has a swimming pool.")
+    has_septic: bool | None = strawberry.field(description="Whether it has a septic system.")
+    has_fireplace: bool | None = strawberry.field(description="Whether it has a fireplace or chimney.")
+    has_basement: bool | None = strawberry.field(description="Whether it has a basement.")
+    has_sprinklers: bool | None = strawberry.field(description="Whether it has lawn sprinklers or irrigation.")
+    climate_region: ClimateRegion | None = strawberry.field(  # type: ignore[valid-type]
+        description="Its climate, as the owner judges it.")
+
+    @classmethod
+    def from_row(cls, row: models.Residence) -> HomeProfile:
+        return cls(**{column: getattr(row, column) for column in residences.PROFILE_COLUMNS})
+
+
+@strawberry.input(description="The home profile. Every field is optional. On createResidence the fields given are "
+                              "set; on updateResidence only the fields sent change, and null clears a field "
+                              "(back to unstated).")
+class HomeProfileInput:
+    year_built: int | None = strawberry.field(
+        default=strawberry.UNSET, description="1600 to next year; else INVALID_INPUT on [profile, yearBuilt].")
+    heating: HeatingSystem | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="How it is heated.")
+    cooling: CoolingSystem | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="How it is cooled.")
+    water_heater: WaterHeaterType | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="How it heats water.")
+    roof: RoofType | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="Its roof covering.")
+    has_pool: bool | None = strawberry.field(default=strawberry.UNSET, description="Has a swimming pool.")
+    has_septic: bool | None = strawberry.field(default=strawberry.UNSET, description="Has a septic system.")
+    has_fireplace: bool | None = strawberry.field(default=strawberry.UNSET,
+                                                  description="Has a fireplace or chimney.")
+    has_basement: bool | None = strawberry.field(default=strawberry.UNSET, description="Has a basement.")
+    has_sprinklers: bool | None = strawberry.field(default=strawberry.UNSET,
+                                                   description="Has lawn sprinklers or irrigation.")
+    climate_region: ClimateRegion | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="Its climate, as the owner judges it.")
+
+    def columns(self) -> dict[str, object]:
+        """The profile columns sent (an unsent field is left out; a null one clears its column)."""
+        return {column: value for column, value in vars(self).items() if value is not strawberry.UNSET}
 
 
 @strawberry.type(description="A user's membership of a residence.")
@@ -64,6 +204,8 @@ class Residence:
     name: str = strawberry.field(description="1 to 200 characters.")
     address: str = strawberry.field(description="Free text, at most 1000 characters; empty when not given.")
     timezone: str = strawberry.field(description="IANA name; every due date of the residence is in this zone.")
+    type: ResidenceType = strawberry.field(description="What kind of home it is.")  # type: ignore[valid-type]
+    profile: HomeProfile = strawberry.field(description="What the home is built with; drives suggestedTasks.")
     created_at: datetime = strawberry.field(description="When the residence was created.")
     _row: strawberry.Private[models.Residence]
     _role: strawberry.Private[models.ResidenceRole | None] = None
@@ -71,7 +213,14 @@ class Residence:
     @classmethod
     def from_row(cls, row: models.Residence, role: models.ResidenceRole | None = None) -> Residence:
         return cls(id=strawberry.ID(str(row.id)), name=row.name, address=row.address, timezone=row.timezone,
-                   created_at=row.created_at, _row=row, _role=role)
+                   type=row.type, profile=HomeProfile.from_row(row), created_at=row.created_at, _row=row,
+                   _role=role)
+
+    @strawberry.field(description="The residence's photo (requestUpload with purpose RESIDENCE_PHOTO; a new one "
+                                  "replaces and deletes the old); null when none.")
+    async def photo(self, info: Info[Context, None]) -> Media | None:
+        media = await load_media(info.context, self._row.photo_id)
+        return media if media is not None and media.status == models.MediaStatus.READY else None
 
     @strawberry.field(description="The caller's role here.")
     async def my_role(self, info: Info[Context, None]) -> ResidenceRole:  # type: ignore[valid-type]
@@ -113,6 +262,10 @@ class CreateResidenceInput:
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. Europe/Paris; else "
                                                                 "INVALID_TIMEZONE.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    type: ResidenceType = strawberry.field(  # type: ignore[valid-type]
+        default=models.ResidenceType.HOUSE, description="What kind of home it is; HOUSE by default.")
+    profile: HomeProfileInput | None = strawberry.field(
+        default=None, description="What the home is built with; every field optional.")
 
 
 @strawberry.input(description="Only the fields sent change.")
@@ -123,6 +276,10 @@ class UpdateResidenceInput:
     address: str | None = strawberry.field(default=None, description="At most 1000 characters; else INVALID_INPUT.")
     timezone: str | None = strawberry.field(default=None, description="IANA name, e.g. Europe/Paris; else "
                                                                       "INVALID_TIMEZONE. Due dates keep their dates.")
+    type: ResidenceType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="What kind of home it is; null or left out keeps the current type.")
+    profile: HomeProfileInput | None = strawberry.field(
+        default=None, description="Only the profile fields sent change; null in a field clears it.")
 
 
 @strawberry.input(description="The residence to delete.")
@@ -210,15 +367,17 @@ class ResidenceQuery:
 class ResidenceMutation:
     @mutation("Creates a residence with the caller as its OWNER.")
     async def create_residence(self, info: Info[Context, None], input: CreateResidenceInput) -> ResidenceResult:
-        row = await residences.create_residence(info.context.require_user(), input.name, input.address,
-                                                input.timezone, input.idempotency_key)
+        row = await residences.create_residence(
+            info.context.require_user(), input.name, input.address, input.timezone, input.idempotency_key,
+            type=input.type, profile=input.profile.columns() if input.profile else None, now=utc_now())
         return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
     @mutation("Renames, re-addresses or moves a residence to another timezone. OWNER only: FORBIDDEN for other "
               "members, NOT_FOUND for non-members.")
     async def update_residence(self, info: Info[Context, None], input: UpdateResidenceInput) -> ResidenceResult:
-        row = await residences.update_residence(info.context.require_user(), as_id(input.residence_id), input.name,
-                                                input.address, input.timezone)
+        row = await residences.update_residence(
+            info.context.require_user(), as_id(input.residence_id), input.name, input.address, input.timezone,
+            type=input.type, profile=input.profile.columns() if input.profile else None, now=utc_now())
         return ResidenceResult(residence=Residence.from_row(row, models.ResidenceRole.OWNER))
 
     @mutation("Deletes a residence with its tasks, documents, files and memberships. OWNER only: FORBIDDEN for "

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from honeydue import models
+from honeydue import catalogue, models
 from honeydue.clock import utc_now
 from honeydue.schedule import TaskColumn as _TaskColumn
 from resolvers import tasks
 from resolvers.attachments import file_ids
 from resolvers.ids import reference_id
-from resolvers.validation import MAX_FILES, MAX_LIST, check_argument_length
+from resolvers.validation import MAX_BULK_TASKS, MAX_FILES, MAX_LIST, check_argument_length
 from schema import loaders
 from schema.accounts import User
 from schema.common import (
@@ -32,6 +32,7 @@ from schema.mutation import mutation
 
 if TYPE_CHECKING:
     from schema.residences import Residence
+    from schema.templates import TaskTemplate
 
 TaskCategory = described_enum(
     models.TaskCategory,
@@ -175,6 +176,14 @@ class Task:
         row = await loaders.load_user(info.context, self._row.assignee_id)
         return User.from_row(row) if row else None
 
+    @strawberry.field(description="The catalogue template the task was made from (createTasks with templateId); "
+                                  "null for tasks written from scratch.")
+    def template(self) -> Annotated[TaskTemplate, strawberry.lazy("schema.templates")] | None:
+        from schema.templates import TaskTemplate
+
+        found = catalogue.template(self._row.template_id) if self._row.template_id else None
+        return TaskTemplate.from_template(found) if found else None
+
     @strawberry.field(description="The times it was done, newest first.")
     async def completions(
         self, info: Info[Context, None], first: First = None, after: After = None
@@ -232,6 +241,46 @@ class CreateTaskInput:
                                                                                   "is due today.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description=ASSIGNEE)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+
+@strawberry.input(description="One task of createTasks: CreateTaskInput without residenceId, with an optional "
+                              "templateId. With a template, title, description, category, frequency and "
+                              "intervalDays default to the template's; the fields given override them.")
+class CreateTaskItemInput:
+    template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A taskTemplates id; an unknown one is INVALID_INPUT on "
+                                  "[tasks, <index>, templateId].")
+    title: str | None = strawberry.field(default=None, description="1 to 200 characters; required without "
+                                                                   "templateId.")
+    description: str | None = strawberry.field(default=None, description="At most 10000 characters.")
+    category: TaskCategory | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="The template's, else OTHER.")
+    priority: TaskPriority = strawberry.field(  # type: ignore[valid-type]
+        default=models.TaskPriority.MEDIUM, description="MEDIUM by default.")
+    frequency: TaskFrequency | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="The template's, else ONCE.")
+    interval_days: int | None = strawberry.field(
+        default=None, description="For CUSTOM (1 to 36600); the template's when the frequency is the template's.")
+    rolling: bool = strawberry.field(default=False, description="Count the next date from the completion.")
+    due_date: date | None = strawberry.field(default=None, description="Defaults to today for recurring tasks.")
+    assignee_id: strawberry.ID | None = strawberry.field(default=None,
+                                                         description="A member of the residence.")
+
+    def to_new_task(self) -> tasks.NewTask:
+        return tasks.NewTask(
+            title=self.title, description=self.description, category=self.category, priority=self.priority,
+            frequency=self.frequency, interval_days=self.interval_days, rolling=self.rolling,
+            due_date=self.due_date, assignee_id=self.assignee_id,
+            template_id=str(self.template_id) if self.template_id is not None else None)
+
+
+@strawberry.input(description="Tasks to create together in one residence: all of them, or none.")
+class CreateTasksInput:
+    residence_id: strawberry.ID = strawberry.field(description="The residence (EDITOR role).")
+    tasks: list[CreateTaskItemInput] = strawberry.field(
+        description=f"1 to {MAX_BULK_TASKS} tasks; at most {MAX_BULK_TASKS}, else one INVALID_INPUT on [tasks]. "
+                    "An item's problems are userErrors whose field starts with its index, e.g. "
+                    "[tasks, 3, title].")
 
 
 @strawberry.input(description="Only the fields sent change; null clears dueDate, intervalDays and assigneeId.")
@@ -293,6 +342,12 @@ class TaskResult:
 
 
 @strawberry.type
+class TasksResult:
+    tasks: list[Task] | None = strawberry.field(default=None, description="The tasks created, in input order; "
+                                                                          "null when nothing was created.")
+
+
+@strawberry.type
 class DeletedTaskResult:
     task: Task | None = strawberry.field(default=None, description="The task as it was; its own fields only.")
     deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the deleted task.")
@@ -337,6 +392,14 @@ class TaskMutation:
     async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> TaskResult:
         row = await tasks.create_task(info.context.require_user(), **sent_fields(input), now=utc_now())  # type: ignore[arg-type]
         return TaskResult(task=Task.from_row(row))
+
+    @mutation("Creates 1 to 50 tasks, each optionally from a catalogue template (taskTemplates), in one "
+              "transaction: all of them or none; each item's problems are userErrors at [tasks, <index>, ...]. "
+              "EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
+    async def create_tasks(self, info: Info[Context, None], input: CreateTasksInput) -> TasksResult:
+        rows = await tasks.create_tasks(info.context.require_user(), input.residence_id,
+                                        [item.to_new_task() for item in input.tasks], now=utc_now())
+        return TasksResult(tasks=[Task.from_row(r) for r in rows])
 
     @mutation("Changes a task. A new due date or schedule makes the schedule count from there. EDITOR: FORBIDDEN "
               "for viewers, NOT_FOUND for non-members.")

@@ -34,6 +34,8 @@ UPDATE_DOC = """mutation($i: UpdateDocumentInput!) { updateDocument(input: $i) {
   userErrors { field code } } }"""
 MARK = """mutation($i: MarkNotificationsReadInput!) { markNotificationsRead(input: $i) { ok marked
   userErrors { field code } } }"""
+CREATE_TASKS = """mutation($i: CreateTasksInput!) { createTasks(input: $i) { tasks { id }
+  userErrors { field code } } }"""
 PREFERENCES = """mutation($i: UpdateNotificationPreferencesInput!) { updateNotificationPreferences(input: $i) {
   preferences { type } userErrors { field code } } }"""
 TASKS = """query($id: ID!, $filter: TaskFilter) { residence(id: $id) { tasks(filter: $filter) { totalCount } } }"""
@@ -45,6 +47,7 @@ CAPS = {
     "CreateDocumentInput.fileIds": 20,
     "UpdateDocumentInput.fileIds": 20,
     "MarkNotificationsReadInput.ids": 100,
+    "CreateTasksInput.tasks": 50,
     "UpdateNotificationPreferencesInput.preferences": 100,
     "TaskFilter.columns": 100,
     "TaskFilter.categories": 100,
@@ -74,6 +77,9 @@ async def mutation_case(world: World, name: str, count: int) -> tuple[str, dict,
                 ["fileIds"])
     if name == "MarkNotificationsReadInput.ids":
         return MARK, {"ids": unknown_ids(count)}, "markNotificationsRead", ["ids"]
+    if name == "CreateTasksInput.tasks":
+        tasks = [{"title": "t", "assigneeId": assignee} for assignee in unknown_ids(count)]
+        return CREATE_TASKS, {"residenceId": world.rid, "tasks": tasks}, "createTasks", ["tasks"]
     assert name == "UpdateNotificationPreferencesInput.preferences"
     prefs = [{"type": "TASK_DUE_SOON", "enabled": True}] * count
     return PREFERENCES, {"preferences": prefs}, "updateNotificationPreferences", ["preferences"]
@@ -92,6 +98,7 @@ async def test_a_list_over_its_cap_is_one_user_error(api, world, name) -> None:
         assert result["data"][key]["userErrors"] == [{"field": field, "code": "INVALID_INPUT"}]
         assert await models.Document.all().count() == documents  # nothing written
     assert await models.TaskCompletion.all().count() == await models.NotificationPreference.all().count() == 0
+    assert not await models.Task.filter(residence_id=world.rid, created_by_id__isnull=False).exists()
 
 
 @pytest.mark.parametrize("name", MUTATION_LISTS)
@@ -102,6 +109,9 @@ async def test_a_list_at_its_cap_is_accepted_for_checking(api, world, name) -> N
     assert {"field": field, "code": "INVALID_INPUT"} not in errors
     if field[0] in ("photoIds", "fileIds"):  # each unknown file is named at its index
         assert errors == [{"field": [*field, str(i)], "code": "MEDIA_NOT_ALLOWED"} for i in range(CAPS[name])]
+    if field[0] == "tasks":  # each item's unknown assignee is named at its index
+        assert errors == [{"field": ["tasks", str(i), "assigneeId"], "code": "INVALID_INPUT"}
+                          for i in range(CAPS[name])]
 
 
 @pytest.mark.parametrize("name", ["TaskFilter.columns", "TaskFilter.categories"])

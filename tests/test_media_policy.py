@@ -23,6 +23,7 @@ UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
         (MediaPurpose.COMPLETION_PHOTO, "image/jpeg", rf"tasks/{TARGET}/completions/{UUID_RE}\.jpg"),
         (MediaPurpose.DOCUMENT_FILE, "application/pdf", rf"residences/{TARGET}/documents/{UUID_RE}\.pdf"),
         (MediaPurpose.DOCUMENT_FILE, "Image/WEBP; q=1", rf"residences/{TARGET}/documents/{UUID_RE}\.webp"),
+        (MediaPurpose.RESIDENCE_PHOTO, "image/jpeg", rf"residences/{TARGET}/photo/{UUID_RE}\.jpg"),
         ("COMPLETION_PHOTO", "image/gif", rf"tasks/{TARGET}/completions/{UUID_RE}\.gif"),
     ],
 )
@@ -45,6 +46,7 @@ def test_allowed_types_per_purpose_within_the_setting() -> None:
     default = load_settings({})
     assert mp.allowed_types_for(MediaPurpose.AVATAR, default) == mp.IMAGE_TYPES
     assert mp.allowed_types_for(MediaPurpose.COMPLETION_PHOTO, default) == mp.IMAGE_TYPES
+    assert mp.allowed_types_for(MediaPurpose.RESIDENCE_PHOTO, default) == mp.IMAGE_TYPES
     assert mp.allowed_types_for("DOCUMENT_FILE", default) == ("application/pdf", *mp.IMAGE_TYPES)
     narrow = load_settings({"STORAGE_ALLOWED_TYPES": "application/pdf, IMAGE/JPEG,text/html,image/svg+xml"})
     assert mp.allowed_types_for(MediaPurpose.AVATAR, narrow) == ("image/jpeg",)

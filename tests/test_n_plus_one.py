@@ -102,3 +102,20 @@ async def test_statement_count_does_not_grow_with_the_list(api, settings, query)
         else:
             assert data["upcomingTasks"]["totalCount"] > 0
     assert counts[3] == counts[60], counts
+
+
+SUGGESTIONS = """query($id: ID!, $first: Int) { suggestedTasks(residenceId: $id, first: $first) { score reasons
+  template { id title description category frequency intervalDays season month features residenceTypes climates
+  importance } } }"""
+
+
+async def test_suggestions_cost_the_same_statements_for_3_or_60(api, settings) -> None:
+    world = await make_world()
+    await models.Residence.filter(id=world.residence.id).update(has_pool=True, has_septic=True, has_basement=True)
+    await models.Task.create(residence=world.residence, title="used", template_id="hvac-filter-replace")
+    counts = {}
+    for size in (3, 60):
+        counts[size], data = await statements_for(api, world.viewer, SUGGESTIONS, {"id": world.rid, "first": size})
+        assert len(data["suggestedTasks"]) == size
+        assert "hvac-filter-replace" not in {s["template"]["id"] for s in data["suggestedTasks"]}
+    assert counts[3] == counts[60], counts

@@ -244,6 +244,52 @@ async def test_avatar_chosen_with_update_profile_deletes_the_one_it_replaces(gql
     assert await stored(storage, spare.key)
 
 
+RESIDENCE_PHOTO = "query($id: ID!) { residence(id: $id) { photo { id status url } } }"
+
+
+async def test_residence_photo_upload_replace_detach_and_delete_with_the_residence(
+    gql: GraphQLClient, storage: object
+) -> None:
+    owner, _ = await register(gql)
+    editor, _ = await register(gql)
+    viewer, _ = await register(gql)
+    rid, _ = await residence_with_task(gql, owner)
+    await join(gql, owner, editor, rid, "EDITOR")
+    await join(gql, owner, viewer, rid, "VIEWER")
+    assert (await gql.execute(RESIDENCE_PHOTO, {"id": rid}, token=viewer))["data"]["residence"]["photo"] is None
+
+    first = await uploaded(gql, editor, purpose="RESIDENCE_PHOTO", target=rid)
+    row = await models.Media.get(id=first["id"])
+    assert row.key.startswith(f"residences/{rid}/photo/") and row.key.endswith(".png") and str(row.residence_id) == rid
+    shown = (await gql.execute(RESIDENCE_PHOTO, {"id": rid}, token=viewer))["data"]["residence"]["photo"]
+    assert shown["id"] == first["id"] and shown["status"] == "READY"
+    assert (await gql.http.get(shown["url"])).content == PNG
+
+    # A new photo (by another editor or owner) replaces the old one, which is deleted, row and object.
+    second = await uploaded(gql, owner, purpose="RESIDENCE_PHOTO", target=rid)
+    shown = (await gql.execute(RESIDENCE_PHOTO, {"id": rid}, token=viewer))["data"]["residence"]["photo"]
+    assert shown["id"] == second["id"]
+    assert not await models.Media.exists(id=first["id"]) and not await stored(storage, row.key)
+
+    # Images only; viewers may not upload one.
+    pdf = await request(gql, owner, purpose="RESIDENCE_PHOTO", target=rid, data=PDF, content_type="application/pdf")
+    assert [e["code"] for e in pdf["userErrors"]] == ["TYPE_NOT_ALLOWED"]
+    assert error_code(await gql.execute(REQUEST, upload_input("RESIDENCE_PHOTO", rid), token=viewer)) == "FORBIDDEN"
+
+    # Deleting the photo needs detach, then the residence has none.
+    in_use = await gql.execute(DELETE, {"id": second["id"], "detach": False}, token=editor)
+    assert in_use["data"]["deleteMedia"]["userErrors"] == [{"field": ["mediaId"], "code": "MEDIA_IN_USE"}]
+    await ok(gql, DELETE, {"id": second["id"], "detach": True}, editor)
+    assert (await gql.execute(RESIDENCE_PHOTO, {"id": rid}, token=viewer))["data"]["residence"]["photo"] is None
+
+    # Deleting the residence retires its photo with its other media (the cleanup job deletes the object).
+    third = await uploaded(gql, editor, purpose="RESIDENCE_PHOTO", target=rid)
+    await ok(gql, "mutation($i: DeleteResidenceInput!) { deleteResidence(input: $i) { deletedId "
+                  "userErrors { code } } }", {"i": {"residenceId": rid}}, owner)
+    retired = await models.Media.get(id=third["id"])
+    assert retired.status == models.MediaStatus.REJECTED
+
+
 async def test_completion_photo_and_document_targets_and_roles(gql: GraphQLClient) -> None:
     owner, _ = await register(gql)
     editor, _ = await register(gql)

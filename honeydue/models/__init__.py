@@ -4,14 +4,20 @@ from honeydue.models.accounts import AuthToken, NotificationPreference, User
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
     ROLE_RANK,
+    ClimateRegion,
+    CoolingSystem,
     DocumentKind,
+    HeatingSystem,
     MediaPurpose,
     MediaStatus,
     NotificationType,
     ResidenceRole,
+    ResidenceType,
+    RoofType,
     TaskCategory,
     TaskFrequency,
     TaskPriority,
+    WaterHeaterType,
 )
 from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
 from honeydue.models.media import Media
@@ -20,9 +26,10 @@ from honeydue.models.residences import MemberRemoval, Membership, Residence, Sha
 from honeydue.models.tasks import Task, TaskCompletion
 
 __all__ = [
-    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "Document",
-    "DocumentKind", "IdempotencyKey", "Media", "MediaPurpose",
+    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "ClimateRegion",
+    "CoolingSystem", "Document", "DocumentKind", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
+    "ResidenceType", "RoofType", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
     "TaskFrequency", "TaskPriority", "User",
 ]

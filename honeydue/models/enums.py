@@ -65,6 +65,7 @@ class MediaPurpose(StrEnum):
     AVATAR = "AVATAR"
     COMPLETION_PHOTO = "COMPLETION_PHOTO"
     DOCUMENT_FILE = "DOCUMENT_FILE"
+    RESIDENCE_PHOTO = "RESIDENCE_PHOTO"
 
 
 class NotificationType(StrEnum):
@@ -72,3 +73,69 @@ class NotificationType(StrEnum):
     TASK_OVERDUE = "TASK_OVERDUE"
     WARRANTY_EXPIRING = "WARRANTY_EXPIRING"
     RESIDENCE_SHARED = "RESIDENCE_SHARED"
+
+
+class ResidenceType(StrEnum):
+    HOUSE = "HOUSE"
+    APARTMENT = "APARTMENT"
+    CONDO = "CONDO"
+    TOWNHOUSE = "TOWNHOUSE"
+    MOBILE_HOME = "MOBILE_HOME"
+    CABIN = "CABIN"
+    OTHER = "OTHER"
+
+
+# The home profile (Residence.profile): what the home is built with. NONE says the home has no such system;
+# a field left unset (null) says nothing.
+
+
+class HeatingSystem(StrEnum):
+    FORCED_AIR_GAS = "FORCED_AIR_GAS"
+    HEAT_PUMP = "HEAT_PUMP"
+    BOILER = "BOILER"
+    ELECTRIC_BASEBOARD = "ELECTRIC_BASEBOARD"
+    RADIANT = "RADIANT"
+    WOOD_STOVE = "WOOD_STOVE"
+    NONE = "NONE"
+    OTHER = "OTHER"
+
+
+class CoolingSystem(StrEnum):
+    CENTRAL_AC = "CENTRAL_AC"
+    HEAT_PUMP = "HEAT_PUMP"
+    WINDOW_UNITS = "WINDOW_UNITS"
+    MINI_SPLIT = "MINI_SPLIT"
+    EVAPORATIVE = "EVAPORATIVE"
+    NONE = "NONE"
+    OTHER = "OTHER"
+
+
+class WaterHeaterType(StrEnum):
+    TANK_GAS = "TANK_GAS"
+    TANK_ELECTRIC = "TANK_ELECTRIC"
+    TANKLESS_GAS = "TANKLESS_GAS"
+    TANKLESS_ELECTRIC = "TANKLESS_ELECTRIC"
+    HEAT_PUMP = "HEAT_PUMP"
+    SOLAR = "SOLAR"
+    NONE = "NONE"
+    OTHER = "OTHER"
+
+
+class RoofType(StrEnum):
+    ASPHALT_SHINGLE = "ASPHALT_SHINGLE"
+    METAL = "METAL"
+    TILE = "TILE"
+    SLATE = "SLATE"
+    WOOD_SHAKE = "WOOD_SHAKE"
+    FLAT_MEMBRANE = "FLAT_MEMBRANE"
+    NONE = "NONE"
+    OTHER = "OTHER"
+
+
+class ClimateRegion(StrEnum):
+    COLD = "COLD"
+    MIXED = "MIXED"
+    HOT_HUMID = "HOT_HUMID"
+    HOT_DRY = "HOT_DRY"
+    MARINE = "MARINE"
+    TROPICAL = "TROPICAL"

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
-from honeydue.models.enums import ResidenceRole
+from honeydue.models.enums import (
+    ClimateRegion,
+    CoolingSystem,
+    HeatingSystem,
+    ResidenceRole,
+    ResidenceType,
+    RoofType,
+    WaterHeaterType,
+)
 
 if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
     from honeydue.models.accounts import User
@@ -18,6 +26,23 @@ class Residence(UUIDModel):
     name = fields.CharField(max_length=200)
     address = fields.TextField(default="")
     timezone = fields.CharField(max_length=64, default="UTC")
+    type = fields.CharEnumField(ResidenceType, max_length=16, default=ResidenceType.HOUSE)
+    # A plain column like User.avatar_id: media rows point at residences, and the migration autodetector
+    # cannot order a Residence <-> Media cycle.
+    photo_id = fields.UUIDField(null=True)
+    # The home profile (Residence.profile). Every column is nullable: null is "not stated", which the
+    # suggestions read as absent for the has_* features.
+    year_built = fields.SmallIntField(null=True)
+    heating = fields.CharEnumField(HeatingSystem, max_length=24, null=True)
+    cooling = fields.CharEnumField(CoolingSystem, max_length=24, null=True)
+    water_heater = fields.CharEnumField(WaterHeaterType, max_length=24, null=True)
+    roof = fields.CharEnumField(RoofType, max_length=24, null=True)
+    has_pool = fields.BooleanField(null=True)
+    has_septic = fields.BooleanField(null=True)
+    has_fireplace = fields.BooleanField(null=True)
+    has_basement = fields.BooleanField(null=True)
+    has_sprinklers = fields.BooleanField(null=True)
+    climate_region = fields.CharEnumField(ClimateRegion, max_length=16, null=True)
 
     class Meta:
         table = "residences"

@@ -43,11 +43,14 @@ class Task(UUIDModel):
     )
     created_by_id: uuid.UUID | None
     last_completed_at = fields.DatetimeField(null=True)
+    # The catalogue template the task was made from (honeydue.catalogue), by its stable id; null for tasks
+    # written from scratch. An id, not a foreign key: the catalogue is data in the package, not a table.
+    template_id = fields.CharField(max_length=64, null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "tasks"
-        indexes = (("residence_id", "due_date"),)
+        indexes = (("residence_id", "due_date"), ("residence_id", "template_id"))
 
 
 class TaskCompletion(UUIDModel):
