@@ -21,7 +21,7 @@ from aiohttp import web
 
 from honeydue.settings import Settings
 from honeydue.storage import create_storage
-from honeydue.storage.base import AccessDenied, ObjectNotFound, StorageError, StorageUnavailable
+from honeydue.storage.base import AccessDenied, BucketNotFound, ObjectNotFound, StorageError, StorageUnavailable
 from honeydue.storage.presigned_reader import CHUNK_SIZE, PresignedUrlCache
 from honeydue.storage.s3 import S3Storage
 from tests.s3server import S3TestServer
@@ -159,7 +159,7 @@ async def test_missing_key_bucket_and_bad_credentials(s3: S3Storage, s3_settings
     with pytest.raises(ObjectNotFound):
         await s3.open("no/such.bin", (0, 9))
     for overrides, error in (
-        ({"bucket": "honeyDue-no-such-bucket"}, ObjectNotFound),
+        ({"bucket": "honeyDue-no-such-bucket"}, BucketNotFound),  # a configuration fault, named as such
         ({"secret_key": "not-the-secret"}, AccessDenied),
         ({"access_key": "NOTOURKEY"}, AccessDenied),
     ):
