@@ -6,7 +6,7 @@ stop being different questions. The checks are the ones a replica depends on: th
 ``SELECT 1`` and has every migration this code ships (the API and gateway are not ready until it does),
 Redis answers ``PING`` (when configured), and the bucket lets this key list, write and delete (a probe
 object under ``_honeydue-probe/``). The exit code is 0 only when every check passed. Settings that work
-but are probably not what the operator meant (``PUBLIC_GATEWAY_URL`` unset) get a ``warn`` line.
+but are probably not what the operator meant (``PUBLIC_GATEWAY_URL`` or ``PUBLIC_APP_URL`` unset) get a ``warn`` line.
 """
 
 from __future__ import annotations
@@ -120,6 +120,15 @@ def check_public_gateway_url(settings: Settings) -> CheckResult:
                               "gateway`); set it to where clients reach the gateway")
 
 
+def check_public_app_url(settings: Settings) -> CheckResult:
+    if settings.public_app_url:
+        return CheckResult("app-links", True, f"links in emails point at {settings.public_app_url}")
+    return CheckResult("app-links", True, warning=True,
+                       detail=f"PUBLIC_APP_URL unset: links in emails (password reset, verification) point at "
+                              f"{settings.effective_public_app_url} (the default address of `honeydue api`); set "
+                              "it to where people reach the app")
+
+
 async def check_redis(settings: Settings) -> CheckResult:
     if not settings.redis_url:
         return CheckResult("redis", True, "REDIS_URL unset: jobs run in process, no cache", skipped=True)
@@ -188,6 +197,7 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         await _bounded("redis", check_redis, settings),
         await _bounded("bucket", check_bucket, settings),
         check_public_gateway_url(settings),
+        check_public_app_url(settings),
     ]
 
 

@@ -34,18 +34,29 @@ def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host:
                 server_header=False, timeout_graceful_shutdown=10)
 
 
+def serve_link_defaults(settings: Settings, host: str, port: int) -> dict[str, str]:
+    """The link bases ``honeydue serve`` sets when unset: one process serves the API, the media and the account
+    pages, so by default every link it hands out (media, and the pages its emails link to) names its address."""
+    unset = [name for name, value in (("PUBLIC_GATEWAY_URL", settings.public_gateway_url),
+                                       ("PUBLIC_APP_URL", settings.public_app_url)) if not value]
+    if not unset:
+        return {}
+    # Links must name an address clients can reach; a wildcard bind address is not one.
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if reachable != host:
+        log.warning("links will use http://%s:%s; set %s for other devices", reachable, port, " and ".join(unset))
+    return {name: f"http://{reachable}:{port}" for name in unset}
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from honeydue import db
     from honeydue.app import create_embedded_app
     from honeydue.logging_setup import configure_logging
 
     settings = settings_or_exit()
-    if not settings.public_gateway_url:
-        # Links must name an address clients can reach; a wildcard bind address is not one.
-        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-        if host != args.host:
-            log.warning("media links will use http://%s:%s; set PUBLIC_GATEWAY_URL for other devices", host, args.port)
-        os.environ["PUBLIC_GATEWAY_URL"] = f"http://{host}:{args.port}"
+    defaults = serve_link_defaults(settings, args.host, args.port)
+    if defaults:
+        os.environ.update(defaults)
         from honeydue.settings import reset_settings_cache
 
         reset_settings_cache()
@@ -67,6 +78,9 @@ def cmd_api(args: argparse.Namespace) -> None:
         # Said once, at start: a link to a port nothing listens on is otherwise a puzzle for the client.
         log.warning("PUBLIC_GATEWAY_URL is unset: media links point at %s, where `honeydue gateway` listens "
                     "by default", settings.effective_public_gateway_url)
+    if not settings.public_app_url:
+        log.warning("PUBLIC_APP_URL is unset: links in emails (password reset, verification) point at %s",
+                    settings.effective_public_app_url)
     _serve(create_api_app, settings, args.host, args.port)
 
 

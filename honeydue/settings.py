@@ -29,6 +29,9 @@ POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
 # Where `honeydue gateway` listens by default: in development the API's media links point here unless
 # PUBLIC_GATEWAY_URL says otherwise (`honeydue serve` points them at its own address instead).
 DEFAULT_PUBLIC_GATEWAY_URL = "http://127.0.0.1:8001"
+# Where `honeydue api` listens by default: the base of the app's own links (account pages, unsubscribe) in
+# development unless PUBLIC_APP_URL says otherwise (`honeydue serve` points them at its own address instead).
+DEFAULT_PUBLIC_APP_URL = "http://127.0.0.1:8000"
 
 
 class ConfigError(Exception):
@@ -69,6 +72,8 @@ class Settings(BaseSettings):
     # The key being rotated out: links it signed stay valid until they expire.
     media_signing_key_previous: str | None = None
     public_gateway_url: str | None = None
+    # The base of every link the app sends (account pages, one-click unsubscribe); may be a universal-link domain.
+    public_app_url: str | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For (and CLIENT_IP_HEADER) is believed (addresses or CIDR networks).
@@ -105,7 +110,8 @@ class Settings(BaseSettings):
     def _split_lists(cls, value: object) -> object:
         return _comma_list(value)
 
-    @field_validator("database_url", "redis_url", "public_gateway_url", "media_signing_key", mode="before")
+    @field_validator("database_url", "redis_url", "public_gateway_url", "public_app_url", "media_signing_key",
+                     mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         # A Secret or ConfigMap value of only spaces or a newline is as missing as an empty one.
@@ -140,9 +146,9 @@ class Settings(BaseSettings):
             raise ValueError(f"scheme must be one of {', '.join(DATABASE_SCHEMES)}")
         return value
 
-    @field_validator("public_gateway_url")
+    @field_validator("public_gateway_url", "public_app_url")
     @classmethod
-    def _check_gateway_url(cls, value: str | None) -> str | None:
+    def _check_http_url(cls, value: str | None) -> str | None:
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/") if value else value
@@ -154,6 +160,10 @@ class Settings(BaseSettings):
         if self.honeydue_env == "production" and not self.public_gateway_url:
             # Otherwise every media link would silently point at a loopback address.
             raise ValueError("PUBLIC_GATEWAY_URL is required when HONEYDUE_ENV=production")
+        if self.honeydue_env == "production" and not self.public_app_url:
+            # Otherwise every password-reset and verification link would point at a loopback address.
+            raise ValueError("PUBLIC_APP_URL is required when HONEYDUE_ENV=production (the base of the links "
+                             "the app sends)")
         if self.honeydue_env == "production":
             # Without these a replica would "work" on a throwaway SQLite file and in-process jobs,
             # pass its readiness check, and lose every write when the pod goes. An empty value is missing.
@@ -177,6 +187,11 @@ class Settings(BaseSettings):
     def effective_public_gateway_url(self) -> str:
         """The base of media links: ``PUBLIC_GATEWAY_URL``, else the gateway's default address."""
         return self.public_gateway_url or DEFAULT_PUBLIC_GATEWAY_URL
+
+    @property
+    def effective_public_app_url(self) -> str:
+        """The base of the app's own links: ``PUBLIC_APP_URL``, else the API's default address."""
+        return self.public_app_url or DEFAULT_PUBLIC_APP_URL
 
     @property
     def is_postgres(self) -> bool:
@@ -227,7 +242,8 @@ def _field_env_name(loc: tuple[object, ...]) -> str:
 
 
 # Messages of the cross-field checks, which already name their variable.
-PRODUCTION_REQUIRED = ("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL", "DATABASE_URL", "REDIS_URL")
+PRODUCTION_REQUIRED = ("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL", "PUBLIC_APP_URL", "DATABASE_URL",
+                       "REDIS_URL")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -102,6 +102,7 @@ def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the_gatew
         lines = check.stdout.splitlines()
         assert any(line.split()[:2] == ["FAIL", "migrations"] and "0001_initial" in line for line in lines), lines
         assert any(line.split()[:2] == ["warn", "links"] and "http://127.0.0.1:8001" in line for line in lines)
+        assert any(line.split()[:2] == ["warn", "app-links"] and "http://127.0.0.1:8000" in line for line in lines)
         assert lines[-1] == "check-config: FAILED: migrations"
 
         migrated = _cli(tmp_path, env, "migrate")
@@ -117,6 +118,8 @@ def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the_gatew
         assert upload["userErrors"] == []
         assert upload["upload"]["url"].startswith("http://127.0.0.1:8001/media/upload/"), upload
         assert api.log().count("PUBLIC_GATEWAY_URL is unset: media links point at http://127.0.0.1:8001") == 1
+        assert api.log().count("PUBLIC_APP_URL is unset: links in emails (password reset, verification) point at "
+                               "http://127.0.0.1:8000") == 1
     finally:
         stop_serve(api)
         if backend == "postgres":

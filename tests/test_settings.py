@@ -12,6 +12,7 @@ from honeydue.settings import ConfigError, load_settings
 
 PRODUCTION = {
     "HONEYDUE_ENV": "production", "MEDIA_SIGNING_KEY": "k" * 40, "PUBLIC_GATEWAY_URL": "https://media.example",
+    "PUBLIC_APP_URL": "https://app.example",
     "DATABASE_URL": "postgres://honeydue@db.example:5432/honeydue", "REDIS_URL": "redis://redis:6379/0",
 }
 
@@ -39,6 +40,9 @@ def _without(env: dict[str, str], name: str) -> dict[str, str]:
         pytest.param({**PRODUCTION, "DATABASE_URL": "sqlite:///tmp/h.sqlite3"}, "DATABASE_URL",
                      id="production-sqlite-DATABASE_URL"),
         pytest.param({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL", id="production-empty-REDIS_URL"),
+        pytest.param(_without(PRODUCTION, "PUBLIC_APP_URL"), "PUBLIC_APP_URL", id="production-no-PUBLIC_APP_URL"),
+        pytest.param({**PRODUCTION, "PUBLIC_APP_URL": " "}, "PUBLIC_APP_URL", id="production-blank-PUBLIC_APP_URL"),
+        pytest.param({"PUBLIC_APP_URL": "app.example.com"}, "PUBLIC_APP_URL", id="PUBLIC_APP_URL-no-scheme"),
         pytest.param(_without(PRODUCTION, "REDIS_URL"), "REDIS_URL", id="production-no-REDIS_URL"),
     ],
     ids=lambda v: next(iter(v)) if isinstance(v, dict) else v,
@@ -124,3 +128,42 @@ def test_media_links_default_to_the_gateways_own_address_in_development() -> Non
     assert load_settings({}).effective_public_gateway_url == "http://127.0.0.1:8001"
     assert load_settings({"PUBLIC_GATEWAY_URL": "https://media.example/"}).effective_public_gateway_url == (
         "https://media.example")
+
+
+def test_app_links_default_to_the_apis_own_address_in_development() -> None:
+    assert load_settings({}).effective_public_app_url == "http://127.0.0.1:8000"
+    assert load_settings({"PUBLIC_APP_URL": "https://app.example/"}).effective_public_app_url == "https://app.example"
+
+
+def test_production_without_public_app_url_is_one_line_naming_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_without(PRODUCTION, "PUBLIC_APP_URL"))
+    assert str(caught.value) == ("configuration error: PUBLIC_APP_URL is required when HONEYDUE_ENV=production "
+                                 "(the base of the links the app sends)")
+
+
+def test_app_link_joins_the_base_path_and_encoded_query() -> None:
+    from honeydue.links import app_link
+
+    settings = load_settings({"PUBLIC_APP_URL": "https://links.example/app/"})
+    assert app_link(settings, "/account/reset-password", token="abc-_123") == (
+        "https://links.example/app/account/reset-password?token=abc-_123")
+    assert app_link(settings, "/calendar") == "https://links.example/app/calendar"
+    assert app_link(settings, "/x", q="a b&c=d") == "https://links.example/app/x?q=a+b%26c%3Dd"
+    with pytest.raises(ValueError):
+        app_link(settings, "account")
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "expected"),
+    [
+        ({}, "127.0.0.1", {"PUBLIC_GATEWAY_URL": "http://127.0.0.1:9000", "PUBLIC_APP_URL": "http://127.0.0.1:9000"}),
+        ({}, "0.0.0.0", {"PUBLIC_GATEWAY_URL": "http://127.0.0.1:9000", "PUBLIC_APP_URL": "http://127.0.0.1:9000"}),
+        ({"PUBLIC_APP_URL": "https://app.example"}, "192.0.2.5", {"PUBLIC_GATEWAY_URL": "http://192.0.2.5:9000"}),
+        ({"PUBLIC_APP_URL": "https://a.example", "PUBLIC_GATEWAY_URL": "https://m.example"}, "127.0.0.1", {}),
+    ],
+)
+def test_serve_points_unset_links_at_its_own_address(env: dict[str, str], host: str, expected: dict) -> None:
+    from honeydue.cli import serve_link_defaults
+
+    assert serve_link_defaults(load_settings(env), host, 9000) == expected
