@@ -5,7 +5,10 @@ A bearer read is checked against the database: the owner, any member of the
 media's residence, and for avatars anyone sharing a residence with the owner.
 Bearer decisions are cached in Redis for a few seconds because a page of
 thumbnails is dozens of identical checks; the cache is an optimisation only,
-so any Redis failure falls back to the database without a sound.
+so any Redis failure falls back to the database without a sound. The token
+itself is never cached: it is checked (expiry, revocation) on every request
+before the cache is consulted, so a revoked session is refused at once
+(docs/architecture.md, "Sessions").
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from honeydue.passwords import (
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.storage import Storage
-from honeydue.tokens import issue_token, revoke_all_tokens, revoke_token
+from honeydue.tokens import SessionOrigin, issue_token, revoke_all_tokens, revoke_token
 from honeydue.user_errors import UserErrorCode, reject
 from resolvers.login_limits import begin_login_attempt
 from resolvers.media import replace_avatar
@@ -86,18 +86,20 @@ REGISTER_WINDOW = 3600
 
 
 async def register(
-    settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str, display_name: str
+    settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str, display_name: str,
+    origin: SessionOrigin | None = None,
 ) -> Session:
     """A new account and its first session; ``REGISTER_ATTEMPTS_PER_HOUR`` attempts per client address."""
     if not await limiter.hit(f"register:addr:{limit_key(client_ip)}", settings.register_attempts_per_hour,
                              REGISTER_WINDOW):
         raise RateLimited("Too many sign-ups from this address; try again later.")
     user = await create_user(email, password, display_name)
-    return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
+    return Session(token=await issue_token(user, settings.token_ttl_days, origin), user=user)
 
 
 async def login(
-    settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str
+    settings: Settings, limiter: RateLimiter, client_ip: str, email: str, password: str,
+    origin: SessionOrigin | None = None,
 ) -> Session:
     """A session for the right password; failures are limited as ``resolvers.login_limits`` describes."""
     email = normalise_email(email)
@@ -115,7 +117,7 @@ async def login(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         await user.save(update_fields=["password_hash"])
-    return Session(token=await issue_token(user, settings.token_ttl_days), user=user)
+    return Session(token=await issue_token(user, settings.token_ttl_days, origin), user=user)
 
 
 async def logout(token: str) -> None:

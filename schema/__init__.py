@@ -19,6 +19,7 @@ from schema.media import MediaMutation, MediaQuery
 from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.residences import ResidenceMutation, ResidenceQuery
+from schema.sessions import SessionMutation
 from schema.tasks import TaskMutation, TaskQuery
 from schema.templates import TemplateQuery
 from schema.text_inputs import refuse_control_characters
@@ -43,7 +44,7 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, DocumentQuer
 @strawberry.type(description="What can be changed. Each mutation takes one `input` and answers a payload whose "
                              "`userErrors` lists refused input. All but register and login need a signed-in caller: "
                              "without one it is UNAUTHENTICATED, before the input is read.")
-class Mutation(AccountMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation,
+class Mutation(AccountMutation, SessionMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation,
                NotificationMutation):
     """Every area's mutations in one root type."""
 

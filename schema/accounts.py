@@ -17,6 +17,7 @@ from schema.mutation import OkResult, mutation
 
 if TYPE_CHECKING:
     from schema.notifications import NotificationPreference
+    from schema.sessions import Session
 
 
 @strawberry.type(description="A person with an account. Co-members of a residence see each other.")
@@ -40,6 +41,14 @@ class User:
         from schema.notifications import preferences_of
 
         return await preferences_of(info.context, self._row)
+
+    @strawberry.field(description="The user's live sessions (signed-in clients: neither revoked nor expired), "
+                                  "newest first, at most the 100 most recent. Only the user (or an admin); "
+                                  "anyone else gets FORBIDDEN.")
+    async def sessions(self, info: Info[Context, None]) -> list[Annotated[Session, strawberry.lazy("schema.sessions")]]:
+        from schema.sessions import sessions_of
+
+        return await sessions_of(info.context, self._row)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:
@@ -115,14 +124,15 @@ class AccountMutation:
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthResult:
         ctx = info.context
         session = await accounts.register(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password,
-                                          input.display_name)
+                                          input.display_name, ctx.session_origin())
         return AuthResult(token=session.token, user=User.from_row(session.user))
 
     @mutation("Signs in and returns a new token. Needs no token. RATE_LIMITED after too many attempts.",
               public=True)
     async def login(self, info: Info[Context, None], input: LoginInput) -> AuthResult:
         ctx = info.context
-        session = await accounts.login(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password)
+        session = await accounts.login(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password,
+                                       ctx.session_origin())
         return AuthResult(token=session.token, user=User.from_row(session.user))
 
     @mutation("Ends the session of the token sent; the user's other sessions stay.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from honeydue.errors import Unauthenticated
 from honeydue.models import User
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
+from honeydue.tokens import SessionOrigin, session_origin
 
 
 @dataclass
@@ -26,12 +28,17 @@ class Context:
     user: User | None
     token: str | None
     storage: Any = None
+    session_id: uuid.UUID | None = None  # the id of the token making the request (its session)
     _loaders: dict[str, DataLoader] = field(default_factory=dict)
 
     @property
     def client_ip(self) -> str:
         """The client's address as ``honeydue.client_address`` derived it (proxies resolved)."""
         return client_address(self.request.scope)
+
+    def session_origin(self) -> SessionOrigin:
+        """This request's user agent and client address, as a token issued now records them."""
+        return session_origin(self.request.headers.get("user-agent"), self.client_ip)
 
     def require_user(self) -> User:
         if self.user is None:

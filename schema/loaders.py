@@ -20,7 +20,8 @@ from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from honeydue import models
+from honeydue import clock, models
+from honeydue.tokens import live_tokens_of
 from resolvers import tasks as task_rules
 from schema.context import Context
 
@@ -176,6 +177,10 @@ async def _completions_of(task_ids: list[uuid.UUID], _: None) -> QuerySet[models
     return models.TaskCompletion.filter(task_id__in=task_ids)
 
 
+async def _live_sessions_of(user_ids: list[uuid.UUID], _: None) -> QuerySet[models.AuthToken]:
+    return live_tokens_of(user_ids, clock.utc_now())
+
+
 async def _documents_of(residence_ids: list[uuid.UUID], _: None) -> QuerySet[models.Document]:
     return models.Document.filter(residence_id__in=residence_ids)
 
@@ -184,6 +189,7 @@ async def _documents_of(residence_ids: list[uuid.UUID], _: None) -> QuerySet[mod
 TASK_ORDER = "CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, created_at, id"
 COMPLETION_ORDER = "completed_at DESC, id DESC"
 DOCUMENT_ORDER = "created_at DESC, id DESC"
+SESSION_ORDER = "created_at DESC, id DESC"
 
 
 async def load_task_page(
@@ -205,3 +211,10 @@ async def load_document_page(
 ) -> Page[models.Document]:
     loader = _loader(ctx, "document_page", _paged(_documents_of, "residence_id", DOCUMENT_ORDER))
     return await loader.load((residence_id, offset, limit, None))
+
+
+async def load_live_sessions(ctx: Context, user_id: uuid.UUID, limit: int) -> list[models.AuthToken]:
+    """The user's newest ``limit`` live sessions (tokens neither revoked nor expired), newest first."""
+    loader = _loader(ctx, "live_sessions", _paged(_live_sessions_of, "user_id", SESSION_ORDER))
+    page: Page[models.AuthToken] = await loader.load((user_id, 0, limit, None))
+    return page.rows

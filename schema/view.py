@@ -18,7 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
-from honeydue.tokens import authenticate_token, bearer_from_header
+from honeydue.tokens import authenticate_session, bearer_from_header
 from resolvers.validation import LONGEST_LIST
 from schema.context import Context
 
@@ -119,7 +119,8 @@ class HoneydueGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         state = request.app.state
         token = bearer_from_header(request.headers.get("authorization"))
-        user = await authenticate_token(token) if token else None
+        session = await authenticate_session(token) if token else None
+        user = session.user if session else None
         return Context(
             request=request,
             response=response,
@@ -128,6 +129,7 @@ class HoneydueGraphQL(GraphQL[Context, None]):
             user=user,
             token=token if user else None,
             storage=getattr(state, "storage", None),
+            session_id=session.id if session else None,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

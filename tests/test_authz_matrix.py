@@ -48,6 +48,7 @@ class Ctx:
     notification: models.Notification  # the owner's
     foreign_photo: models.Media  # READY completion photo in the outsider's own residence
     foreign_task: models.Task
+    owner_session: models.AuthToken  # the owner's signed-in session (their token)
 
 
 async def build(storage: object) -> Ctx:
@@ -74,8 +75,9 @@ async def build(storage: object) -> Ctx:
     foreign_task = await models.Task.create(residence=elsewhere, title="Theirs", due_date=date.today())
     foreign_photo = await ready_media(world.outsider, MediaPurpose.COMPLETION_PHOTO, foreign_task.id, elsewhere.id)
     await storage.put_bytes(foreign_photo.key, b"f" * foreign_photo.size, "image/jpeg")  # type: ignore[attr-defined]
+    owner_session = await models.AuthToken.get(user_id=world.owner.user.id)
     return Ctx(world, task, document, doc_file, pending, owner_avatar, bystander, share.code, notification,
-               foreign_photo, foreign_task)
+               foreign_photo, foreign_task, owner_session)
 
 
 def at_least(minimum: str) -> dict[str, str]:
@@ -234,6 +236,15 @@ OPS = [
        f"mutation($i: DeleteAccountInput!) {{ deleteAccount(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"password": "not it"}}, members(USER_ERROR, USER_ERROR)),
     Op("logout", "mutation { logout { ok } }", lambda c: {}, members(OK, OK)),
+    # --- sessions: only one's own; another user's session is answered as a missing one -----------------------
+    Op("me.sessions", "{ me { sessions { id current } } }", lambda c: {}, members(OK, OK)),
+    Op("residence.members.sessions", "query($id: ID!) { residence(id: $id) { members { user { sessions { id } } } } }",
+       lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
+    Op("revokeSession(owner's)", f"mutation($i: RevokeSessionInput!) {{ revokeSession(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"sessionId": str(c.owner_session.id)}},
+       {"owner": OK, "editor": "NOT_FOUND", "viewer": "NOT_FOUND", "outsider": "NOT_FOUND"}),
+    Op("revokeOtherSessions", f"mutation {{ revokeOtherSessions {{ revokedCount {I} }} }}", lambda c: {},
+       members(OK, OK)),
 ]
 PUBLIC_OPS = {"register", "login"}
 

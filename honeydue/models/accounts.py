@@ -25,6 +25,7 @@ class User(UUIDModel):
 
 class AuthToken(UUIDModel):
     # An opaque bearer token; only its SHA-256 is stored, so a database leak leaks no sessions.
+    # Each row is one session the user sees (``User.sessions``), created_at being when it was issued.
 
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "honeydue.User", related_name="tokens", on_delete=fields.CASCADE
@@ -33,7 +34,9 @@ class AuthToken(UUIDModel):
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
-    last_used_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)  # written at most once a minute (honeydue.tokens)
+    user_agent = fields.CharField(max_length=255, null=True)  # as sent at sign-in, control characters removed
+    ip_address = fields.CharField(max_length=64, null=True)  # the client address at sign-in
 
     class Meta:
         table = "auth_tokens"
