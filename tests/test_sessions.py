@@ -18,7 +18,7 @@ from honeydue.settings import Settings
 from honeydue.storage import create_storage
 from honeydue.tokens import hash_token, issue_token
 from resolvers.sessions import MAX_SESSIONS_LISTED
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, attach_test_services, make_settings
 from tests.plugins.domain import make_actor
 from tests.test_gateway import GATEWAY_REDIS_URL
 from tests.test_n_plus_one import count_statements
@@ -87,6 +87,28 @@ async def test_register_and_login_record_the_client_and_the_list_is_newest_first
     # Signing in is a use: lastUsedAt starts at the sign-in.
     assert all(s["lastUsedAt"] is not None for s in seen_by_phone)
     assert [s["current"] for s in await sessions(api, laptop)] == [True, False]
+
+
+async def test_the_address_is_the_client_behind_trusted_proxies(settings, tmp_path) -> None:
+    """The session records the one client address (honeydue.client_address): the visitor Cloudflare names
+    when the request comes through the trusted ingress, the peer itself when a header is forged."""
+    from honeydue.app import create_embedded_app
+
+    app_settings = make_settings(tmp_path, DATABASE_URL=settings.database_url, FORWARDED_ALLOW_IPS="10.42.0.0/16",
+                                 CLIENT_IP_HEADER="CF-Connecting-IP")
+    app = create_embedded_app(app_settings)
+    await attach_test_services(app, app_settings)
+    forwarded = {"CF-Connecting-IP": "2001:db8::5", "X-Forwarded-For": "2001:db8::5, 172.68.1.1"}
+    try:
+        for peer, expected in (("10.42.0.7", "2001:db8::5"), ("192.0.2.50", "192.0.2.50")):
+            transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                         headers=forwarded) as http:
+                client = GraphQLClient(http)
+                _, token = await register(client)
+                assert [s["ipAddress"] for s in await sessions(client, token)] == [expected]
+    finally:
+        await app.state.storage.close()
 
 
 async def test_user_agent_is_stripped_of_control_characters_and_cut(api, settings) -> None:
