@@ -10,7 +10,7 @@ import uuid
 from typing import TypeVar
 
 from honeydue.errors import Forbidden, NotFound
-from honeydue.models import ROLE_RANK, Document, Membership, ResidenceRole, Task, User
+from honeydue.models import ROLE_RANK, Contractor, Document, Membership, ResidenceRole, Task, User
 from resolvers.ids import as_id
 
 
@@ -33,7 +33,7 @@ async def require_role(user: User, residence_id: uuid.UUID, minimum: ResidenceRo
     return membership
 
 
-ResidenceObject = TypeVar("ResidenceObject", Task, Document)
+ResidenceObject = TypeVar("ResidenceObject", Task, Document, Contractor)
 
 
 async def residence_object(
@@ -56,3 +56,7 @@ async def task_for(user: User, task_id: object, minimum: ResidenceRole) -> Task:
 
 async def document_for(user: User, document_id: object, minimum: ResidenceRole) -> Document:
     return await residence_object(Document, user, document_id, minimum)
+
+
+async def contractor_for(user: User, contractor_id: object, minimum: ResidenceRole) -> Contractor:
+    return await residence_object(Contractor, user, contractor_id, minimum)

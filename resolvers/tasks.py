@@ -46,6 +46,7 @@ from honeydue.schedule import (
 from honeydue.user_errors import InputRejected, Rejection, UserError, UserErrorCode, attempt, reject
 from resolvers import attachments, idempotency
 from resolvers.access import require_role, task_for
+from resolvers.contractor_links import linked_contractor
 from resolvers.ids import as_id, reference_id
 from resolvers.paging import fetch_page
 from resolvers.validation import MAX_BULK_TASKS, check_length, checked_title
@@ -164,11 +165,18 @@ async def _assignee(residence_id: uuid.UUID, assignee_id: object) -> uuid.UUID |
     return user_id
 
 
+def _sent(**optional: object) -> dict[str, object]:
+    """The optional inputs a client sent (not None), for an idempotency digest: a field added later leaves the
+    digest of requests without it unchanged, so a retry across a deploy still matches its first request."""
+    return {name: value for name, value in optional.items() if value is not None}
+
+
 async def create_task(
     user: User, residence_id: object, *, title: str, description: str | None = None,
     category: TaskCategory = TaskCategory.OTHER, priority: TaskPriority = TaskPriority.MEDIUM,
     frequency: TaskFrequency = TaskFrequency.ONCE, interval_days: int | None = None, rolling: bool = False,
-    due_date: date | None = None, assignee_id: object = None, idempotency_key: str | None = None, now: datetime,
+    due_date: date | None = None, assignee_id: object = None, contractor_id: object = None,
+    idempotency_key: str | None = None, now: datetime,
 ) -> Task:
     """A new task (EDITOR). A recurring task without a due date is due today, in the residence's timezone.
 
@@ -177,7 +185,7 @@ async def create_task(
     request = idempotency.request(user, idempotency_key, "createTask", dict(
         residence_id=residence_id, title=title, description=description, category=category, priority=priority,
         frequency=frequency, interval_days=interval_days, rolling=rolling, due_date=due_date,
-        assignee_id=assignee_id))
+        assignee_id=assignee_id, **_sent(contractor_id=contractor_id)))
 
     async def create() -> Task:
         rid = as_id(residence_id)
@@ -185,7 +193,8 @@ async def create_task(
         residence = await Residence.get(id=rid)
         values = await new_task_values(residence, NewTask(
             title=title, description=description, category=category, priority=priority, frequency=frequency,
-            interval_days=interval_days, rolling=rolling, due_date=due_date, assignee_id=assignee_id), now)
+            interval_days=interval_days, rolling=rolling, due_date=due_date, assignee_id=assignee_id,
+            contractor_id=contractor_id), now)
         task_id = uuid.uuid4()
         async with in_transaction():
             if request is not None:
@@ -217,6 +226,7 @@ class NewTask:
     rolling: bool = False
     due_date: date | None = None
     assignee_id: object = None
+    contractor_id: object = None
     template_id: str | None = None
 
 
@@ -244,7 +254,8 @@ async def new_task_values(residence: Residence, task: NewTask, now: datetime) ->
     if problem:
         raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
     values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
-                                  assignee_id=await _assignee(residence.id, task.assignee_id))
+                                  assignee_id=await _assignee(residence.id, task.assignee_id),
+                                  contractor_id=await linked_contractor(residence.id, task.contractor_id))
     due_date = _due_date(task.due_date)
     if due_date is None and frequency is not TaskFrequency.ONCE:
         due_date = local_today(residence.timezone, now)
@@ -286,9 +297,9 @@ async def create_tasks(user: User, residence_id: object, tasks: Sequence[NewTask
 async def update_task(
     user: User, task_id: object, *, title: Any = KEEP, description: Any = KEEP, category: Any = KEEP,
     priority: Any = KEEP, frequency: Any = KEEP, interval_days: Any = KEEP, rolling: Any = KEEP,
-    due_date: Any = KEEP, assignee_id: Any = KEEP, now: datetime,
+    due_date: Any = KEEP, assignee_id: Any = KEEP, contractor_id: Any = KEEP, now: datetime,
 ) -> Task:
-    """Change what the client sent (EDITOR); ``null`` clears dueDate, intervalDays and assigneeId.
+    """Change what the client sent (EDITOR); ``null`` clears dueDate, intervalDays, assigneeId and contractorId.
 
     A new due date or schedule re-anchors the fixed schedule there, so slots count from what the user
     last said rather than from the task's original date.
@@ -304,6 +315,8 @@ async def update_task(
             setattr(task, name, value)
     if assignee_id is not KEEP:
         task.assignee_id = await _assignee(rid, assignee_id)
+    if contractor_id is not KEEP:
+        task.contractor_id = await linked_contractor(rid, contractor_id)
     schedule_changed = frequency is not KEEP or interval_days is not KEEP
     new_frequency = TaskFrequency(task.frequency if frequency in (KEEP, None) else frequency)
     new_interval = task.interval_days if interval_days is KEEP else interval_days
@@ -381,7 +394,8 @@ def _not_completable(task: Task) -> UserError | None:
 
 async def complete_task(
     user: User, task_id: object, *, completed_at: datetime | None, notes: str | None, cost_cents: int | None,
-    photo_ids: list[uuid.UUID], idempotency_key: str | None = None, now: datetime,
+    photo_ids: list[uuid.UUID], contractor_id: object = None, idempotency_key: str | None = None,
+    now: datetime,
 ) -> tuple[TaskCompletion, Task]:
     """Record that the task was done and move it to its next due date (EDITOR).
 
@@ -392,7 +406,7 @@ async def complete_task(
     """
     request = idempotency.request(user, idempotency_key, "completeTask", dict(
         task_id=task_id, completed_at=completed_at, notes=notes, cost_cents=cost_cents,
-        photo_ids=[str(p) for p in photo_ids]))
+        photo_ids=[str(p) for p in photo_ids], **_sent(contractor_id=contractor_id)))
 
     async def complete() -> tuple[TaskCompletion, Task]:
         task = await task_for(user, task_id, ResidenceRole.EDITOR)
@@ -414,6 +428,7 @@ async def complete_task(
             raise InputRejected(*errors)
         photos = await attachments.check_attachable(user, photo_ids, MediaPurpose.COMPLETION_PHOTO, task.id,
                                                     "photoIds")
+        contractor = await linked_contractor(task.residence_id, contractor_id)
         completion_id = uuid.uuid4()
         async with in_transaction():
             if request is not None:
@@ -427,7 +442,7 @@ async def complete_task(
             residence = await Residence.get(id=task.residence_id)
             completion = await TaskCompletion.create(id=completion_id, task=task, completed_at=when,
                                                      completed_by=user, notes=(notes or "").strip(),
-                                                     cost_cents=cost_cents)
+                                                     cost_cents=cost_cents, contractor_id=contractor)
             await attachments.attach_to_completion(photos, completion.id, "photoIds")
             task.in_progress = False
             try:

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
+from schema.contractors import ContractorMutation, ContractorQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryLimits
@@ -36,16 +37,16 @@ QUERY_CACHE_SIZE = 256
 
 @strawberry.type(description="What can be read. Every field needs a signed-in caller (`Authorization: Bearer "
                              "<token>`): without one it is the top-level error UNAUTHENTICATED.")
-class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, DocumentQuery, MediaQuery, NotificationQuery,
-            AdminQuery):
+class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQuery, DocumentQuery, MediaQuery,
+            NotificationQuery, AdminQuery):
     """Every area's query fields in one root type."""
 
 
 @strawberry.type(description="What can be changed. Each mutation takes one `input` and answers a payload whose "
                              "`userErrors` lists refused input. All but register and login need a signed-in caller: "
                              "without one it is UNAUTHENTICATED, before the input is read.")
-class Mutation(AccountMutation, SessionMutation, ResidenceMutation, TaskMutation, DocumentMutation, MediaMutation,
-               NotificationMutation):
+class Mutation(AccountMutation, SessionMutation, ResidenceMutation, TaskMutation, ContractorMutation, DocumentMutation,
+               MediaMutation, NotificationMutation):
     """Every area's mutations in one root type."""
 
 

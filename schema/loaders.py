@@ -22,6 +22,7 @@ from tortoise.queryset import QuerySet
 
 from honeydue import clock, models
 from honeydue.tokens import live_tokens_of
+from resolvers import contractors as contractor_rules
 from resolvers import tasks as task_rules
 from schema.context import Context
 
@@ -41,9 +42,8 @@ async def paged_by_parent(
     """Rows ``offset .. offset+limit`` of each parent's children, and each parent's total, in two statements.
 
     ``queryset`` must already be restricted to ``parent_ids``; ``parent_column`` and ``order_sql`` are
-    trusted column names from this module, never client input. The filter values are rendered inline
-    (Tortoise's ``sql(params_inline=True)``) because the outer statement is raw SQL; callers pass only
-    UUIDs, enums, booleans and dates there, never free text.
+    trusted column names from this module, never client input. The filter values stay bound parameters of
+    the inner query (a contractor search is free text), and the outer statement adds only integers.
     """
     model: type[M] = queryset.model
     counts = await queryset.annotate(_n=Count("id")).group_by(parent_column).values(parent_column, "_n")
@@ -52,10 +52,13 @@ async def paged_by_parent(
     if limit > 0 and totals:
         ranked = queryset.annotate(
             _rn=RawSQL(f"ROW_NUMBER() OVER (PARTITION BY {parent_column} ORDER BY {order_sql})")
-        ).sql(params_inline=True)
-        rows = await model.raw(
-            f"SELECT * FROM ({ranked}) AS ranked WHERE _rn > {int(offset)} AND _rn <= {int(offset) + int(limit)} "
-            f"ORDER BY {parent_column}, _rn"
+        )
+        ranked.sql()  # builds the query for the connection it runs on (a transaction's, if any)
+        inner, params = ranked.query.get_parameterized_sql()
+        executor = ranked._db.executor_class(model=model, db=ranked._db)
+        rows = await executor.execute_select(
+            f"SELECT * FROM ({inner}) AS ranked WHERE _rn > {int(offset)} AND _rn <= {int(offset) + int(limit)} "
+            f"ORDER BY {parent_column}, _rn", params,
         )
     by_parent: dict[Any, list[M]] = defaultdict(list)
     for row in rows:
@@ -91,6 +94,12 @@ async def load_document(ctx: Context, document_id: uuid.UUID | None) -> models.D
     if document_id is None:
         return None
     return await _loader(ctx, "document", _rows_by_id(models.Document)).load(document_id)
+
+
+async def load_contractor(ctx: Context, contractor_id: uuid.UUID | None) -> models.Contractor | None:
+    if contractor_id is None:
+        return None
+    return await _loader(ctx, "contractor", _rows_by_id(models.Contractor)).load(contractor_id)
 
 
 async def load_my_role(ctx: Context, residence_id: uuid.UUID) -> models.ResidenceRole | None:
@@ -185,11 +194,19 @@ async def _documents_of(residence_ids: list[uuid.UUID], _: None) -> QuerySet[mod
     return models.Document.filter(residence_id__in=residence_ids)
 
 
+async def _contractors_of(
+    residence_ids: list[uuid.UUID], spec: contractor_rules.ContractorFilterSpec
+) -> QuerySet[models.Contractor]:
+    return contractor_rules.filtered_contractors(residence_ids, spec)
+
+
 # Undated tasks last, then soonest due first; created_at and id make the order total and stable.
 TASK_ORDER = "CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, created_at, id"
 COMPLETION_ORDER = "completed_at DESC, id DESC"
 DOCUMENT_ORDER = "created_at DESC, id DESC"
 SESSION_ORDER = "created_at DESC, id DESC"
+# Favourites first, then by name (LOWER folds ASCII on SQLite, all of Unicode on PostgreSQL).
+CONTRACTOR_ORDER = "favorite DESC, LOWER(name), id"
 
 
 async def load_task_page(
@@ -218,3 +235,10 @@ async def load_live_sessions(ctx: Context, user_id: uuid.UUID, limit: int) -> li
     loader = _loader(ctx, "live_sessions", _paged(_live_sessions_of, "user_id", SESSION_ORDER))
     page: Page[models.AuthToken] = await loader.load((user_id, 0, limit, None))
     return page.rows
+
+
+async def load_contractor_page(
+    ctx: Context, residence_id: uuid.UUID, spec: contractor_rules.ContractorFilterSpec, offset: int, limit: int
+) -> Page[models.Contractor]:
+    loader = _loader(ctx, "contractor_page", _paged(_contractors_of, "residence_id", CONTRACTOR_ORDER))
+    return await loader.load((residence_id, offset, limit, spec))

@@ -26,6 +26,7 @@ from schema.common import (
     page_bounds,
 )
 from schema.context import Context
+from schema.contractors import contractor_list
 from schema.documents import Document
 from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
@@ -245,6 +246,8 @@ class Residence:
         spec = filter.to_spec() if filter else TaskFilter().to_spec()
         page = await loaders.load_task_page(info.context, self._row.id, spec, offset, limit)
         return make_connection([Task.from_row(r) for r in page.rows], offset, page.total)
+
+    contractors = contractor_list()
 
     @strawberry.field(description="The residence's documents, newest first.")
     async def documents(

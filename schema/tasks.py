@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,8 +32,13 @@ from schema.media import Media
 from schema.mutation import mutation
 
 if TYPE_CHECKING:
+    from schema.contractors import Contractor
     from schema.residences import Residence
     from schema.templates import TaskTemplate
+
+LazyContractor = Annotated["Contractor", strawberry.lazy("schema.contractors")]
+CONTRACTOR_ID_DESCRIPTION = ("A contractor of the task's residence (`Residence.contractors`); another residence's, "
+                             "an unknown or a malformed ID is an INVALID_INPUT error on contractorId.")
 
 TaskCategory = described_enum(
     models.TaskCategory,
@@ -119,6 +125,11 @@ class TaskCompletion:
         row = await loaders.load_user(info.context, self._row.completed_by_id)
         return User.from_row(row) if row else None
 
+    @strawberry.field(description="The contractor who did the job (and charged `costCents`); null when none "
+                                  "was named or the contractor was deleted.")
+    async def contractor(self, info: Info[Context, None]) -> LazyContractor | None:
+        return await _contractor(info, self._row.contractor_id)
+
     @strawberry.field(description="The READY photos attached to this completion.")
     async def photos(self, info: Info[Context, None]) -> list[Media]:
         return [Media.from_row(m) for m in await loaders.load_completion_photos(info.context, self._row.id)]
@@ -184,6 +195,11 @@ class Task:
         found = catalogue.template(self._row.template_id) if self._row.template_id else None
         return TaskTemplate.from_template(found) if found else None
 
+    @strawberry.field(description="The contractor who usually does this task; null when none is set or the "
+                                  "contractor was deleted.")
+    async def contractor(self, info: Info[Context, None]) -> LazyContractor | None:
+        return await _contractor(info, self._row.contractor_id)
+
     @strawberry.field(description="The times it was done, newest first.")
     async def completions(
         self, info: Info[Context, None], first: First = None, after: After = None
@@ -191,6 +207,13 @@ class Task:
         offset, limit = page_bounds(first, after)
         page = await loaders.load_completion_page(info.context, self._row.id, offset, limit)
         return make_connection([TaskCompletion.from_row(r) for r in page.rows], offset, page.total)
+
+
+async def _contractor(info: Info[Context, None], contractor_id: uuid.UUID | None) -> Contractor | None:
+    from schema.contractors import Contractor
+
+    row = await loaders.load_contractor(info.context, contractor_id)
+    return Contractor.from_row(row) if row else None
 
 
 TITLE = "1 to 200 characters after trimming; else INVALID_INPUT."
@@ -240,6 +263,7 @@ class CreateTaskInput:
     due_date: date | None = strawberry.field(default=None, description=DUE_DATE + " A recurring task without one "
                                                                                   "is due today.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description=ASSIGNEE)
+    contractor_id: strawberry.ID | None = strawberry.field(default=None, description=CONTRACTOR_ID_DESCRIPTION)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
@@ -265,12 +289,13 @@ class CreateTaskItemInput:
     due_date: date | None = strawberry.field(default=None, description="Defaults to today for recurring tasks.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None,
                                                          description="A member of the residence.")
+    contractor_id: strawberry.ID | None = strawberry.field(default=None, description=CONTRACTOR_ID_DESCRIPTION)
 
     def to_new_task(self) -> tasks.NewTask:
         return tasks.NewTask(
             title=self.title, description=self.description, category=self.category, priority=self.priority,
             frequency=self.frequency, interval_days=self.interval_days, rolling=self.rolling,
-            due_date=self.due_date, assignee_id=self.assignee_id,
+            due_date=self.due_date, assignee_id=self.assignee_id, contractor_id=self.contractor_id,
             template_id=str(self.template_id) if self.template_id is not None else None)
 
 
@@ -283,7 +308,8 @@ class CreateTasksInput:
                     "[tasks, 3, title].")
 
 
-@strawberry.input(description="Only the fields sent change; null clears dueDate, intervalDays and assigneeId.")
+@strawberry.input(description="Only the fields sent change; null clears dueDate, intervalDays, assigneeId and "
+                              "contractorId.")
 class UpdateTaskInput:
     task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR.")
     title: str | None = strawberry.field(default=strawberry.UNSET, description=TITLE)
@@ -300,6 +326,8 @@ class UpdateTaskInput:
     due_date: date | None = strawberry.field(default=strawberry.UNSET, description=DUE_DATE + " The schedule "
                                                                                              "counts from it.")
     assignee_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description=ASSIGNEE)
+    contractor_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET,
+                                                           description=CONTRACTOR_ID_DESCRIPTION)
 
 
 @strawberry.input(description="The task to delete.")
@@ -333,6 +361,8 @@ class CompleteTaskInput:
         default_factory=list, description=f"READY photos the caller uploaded for this task (COMPLETION_PHOTO); at "
                                           f"most {MAX_FILES}. Each wrong one is a user error at its index: "
                                           "MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE.")
+    contractor_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Who did the job (and charged costCents). " + CONTRACTOR_ID_DESCRIPTION)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
@@ -427,6 +457,6 @@ class TaskMutation:
         completion, row = await tasks.complete_task(
             info.context.require_user(), input.task_id, completed_at=input.completed_at, notes=input.notes,
             cost_cents=input.cost_cents, photo_ids=file_ids(input.photo_ids, "photoIds"),
-            idempotency_key=input.idempotency_key, now=utc_now(),
+            contractor_id=input.contractor_id, idempotency_key=input.idempotency_key, now=utc_now(),
         )
         return CompletionResult(completion=TaskCompletion.from_row(completion), task=Task.from_row(row))

@@ -39,7 +39,8 @@ pytest_plugins = [p for p in ("tests.plugins.s3",) if (REPO / (p.replace(".", "/
 _TABLES = [
     "idempotency_keys",
     "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
-    "member_removals", "share_codes", "memberships", "notification_preferences", "auth_tokens", "residences", "users",
+    "contractors", "member_removals", "share_codes", "memberships", "notification_preferences", "auth_tokens",
+    "residences", "users",
 ]
 
 

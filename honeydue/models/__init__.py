@@ -1,6 +1,7 @@
 """Tortoise models for the whole domain; the app label is ``honeydue``."""
 
 from honeydue.models.accounts import AuthToken, NotificationPreference, User
+from honeydue.models.contractors import Contractor
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
     ROLE_RANK,
@@ -27,6 +28,7 @@ from honeydue.models.tasks import Task, TaskCompletion
 
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "ClimateRegion",
+    "Contractor",
     "CoolingSystem", "Document", "DocumentKind", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "WaterHeaterType",

@@ -12,6 +12,7 @@ from honeydue.models.enums import TaskCategory, TaskFrequency, TaskPriority
 
 if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
     from honeydue.models.accounts import User
+    from honeydue.models.contractors import Contractor
     from honeydue.models.residences import Residence
 
 
@@ -46,6 +47,11 @@ class Task(UUIDModel):
     # The catalogue template the task was made from (honeydue.catalogue), by its stable id; null for tasks
     # written from scratch. An id, not a foreign key: the catalogue is data in the package, not a table.
     template_id = fields.CharField(max_length=64, null=True)
+    # Who usually does it; deleting the contractor clears the link.
+    contractor: fields.ForeignKeyNullableRelation[Contractor] = fields.ForeignKeyField(
+        "honeydue.Contractor", related_name="tasks", null=True, on_delete=fields.SET_NULL
+    )
+    contractor_id: uuid.UUID | None
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -65,6 +71,11 @@ class TaskCompletion(UUIDModel):
     completed_by_id: uuid.UUID | None
     notes = fields.TextField(default="")
     cost_cents = fields.BigIntField(null=True)
+    # Who did the job (and charged cost_cents); deleting the contractor clears the link.
+    contractor: fields.ForeignKeyNullableRelation[Contractor] = fields.ForeignKeyField(
+        "honeydue.Contractor", related_name="completions", null=True, on_delete=fields.SET_NULL
+    )
+    contractor_id: uuid.UUID | None
 
     class Meta:
         table = "task_completions"
