@@ -24,7 +24,6 @@ from resolvers.access import contractor_for, require_role
 from resolvers.accounts import EMAIL_RE
 from resolvers.ids import as_id
 from resolvers.tasks import KEEP
-from resolvers.validation import check_length
 
 # The documented specialties (docs/api.md). Free text is accepted too; a free-text entry that is one of
 # these with spaces or hyphens for underscores ("Pest Control", "general-contractor") is stored as the word.
@@ -66,25 +65,25 @@ def normalise_specialty(value: str) -> str:
     return known if known in _KNOWN else word
 
 
-def checked_specialties(values: Sequence[str]) -> list[str]:
+def _specialties(values: Sequence[str], errors: list[UserError]) -> list[str]:
     """The specialties to store, in the order given, without duplicates.
 
-    More than 20 entries is one INVALID_INPUT error on ``specialties``, checked first; an entry that is blank
-    or longer than 50 characters (after trimming) is an error at its index.
+    More than 20 entries is one INVALID_INPUT error on ``specialties``, checked before any entry is looked
+    at; an entry that is blank or longer than 50 characters (once trimmed) is an error at its index.
     """
-    check_length(values, MAX_SPECIALTIES, "specialties")
+    if len(values) > MAX_SPECIALTIES:
+        errors.append(UserError(UserErrorCode.INVALID_INPUT,
+                                f"specialties may hold at most {MAX_SPECIALTIES} entries.", ["specialties"]))
+        return []
     kept: dict[str, None] = {}
-    errors: list[UserError] = []
     for index, value in enumerate(values):
         specialty = normalise_specialty(value)
-        if not 1 <= len(specialty) <= MAX_SPECIALTY_LENGTH:
+        if 1 <= len(specialty) <= MAX_SPECIALTY_LENGTH:
+            kept.setdefault(specialty)
+        else:
             errors.append(UserError(UserErrorCode.INVALID_INPUT,
                                     f"A specialty must be 1 to {MAX_SPECIALTY_LENGTH} characters.",
                                     ["specialties", str(index)]))
-        else:
-            kept.setdefault(specialty)
-    if errors:
-        raise InputRejected(*errors)
     return list(kept)
 
 
@@ -199,11 +198,8 @@ async def create_contractor(
         phone=_text(phone, "phone", "Phone", MAX_PHONE_LENGTH, errors),
         email=_email(email, errors), website=_website(website, errors),
         notes=_text(notes, "notes", "Notes", MAX_NOTES_LENGTH, errors),
+        specialties=_specialties(specialties, errors),
     )
-    try:
-        values["specialties"] = checked_specialties(specialties)
-    except InputRejected as rejected:
-        errors.extend(rejected.errors)
     if errors:
         raise InputRejected(*errors)
     values.update(search_columns(values["name"], values["company"], values["specialties"]))
@@ -231,10 +227,7 @@ async def update_contractor(
     if notes is not KEEP:
         contractor.notes = _text(notes, "notes", "Notes", MAX_NOTES_LENGTH, errors)
     if specialties is not KEEP:
-        try:
-            contractor.specialties = checked_specialties(specialties or [])
-        except InputRejected as rejected:
-            errors.extend(rejected.errors)
+        contractor.specialties = _specialties(specialties or [], errors)
     if favorite is not KEEP and favorite is not None:
         contractor.favorite = favorite
     if errors:

@@ -1,6 +1,6 @@
 """The authorization matrix: every query, mutation and gateway read, tried by each role, against API.md.
 
-Roles (API.md): VIEWER reads; EDITOR also writes tasks, completions, documents and uploads; OWNER also
+Roles (API.md): VIEWER reads; EDITOR also writes tasks, completions, contractors, documents and uploads; OWNER also
 manages members, share codes and deletes the residence. A non-member gets NOT_FOUND (IDs are not
 probeable), a member whose role is too low FORBIDDEN, and nobody reaches anything of another residence:
 not through ``media(id)``, a gateway bearer read, ``Media.url`` of foreign media, nor an upload target.
@@ -49,6 +49,8 @@ class Ctx:
     foreign_photo: models.Media  # READY completion photo in the outsider's own residence
     foreign_task: models.Task
     owner_session: models.AuthToken  # the owner's signed-in session (their token)
+    contractor: models.Contractor
+    foreign_contractor: models.Contractor  # in the outsider's own residence
 
 
 async def build(storage: object) -> Ctx:
@@ -76,8 +78,10 @@ async def build(storage: object) -> Ctx:
     foreign_photo = await ready_media(world.outsider, MediaPurpose.COMPLETION_PHOTO, foreign_task.id, elsewhere.id)
     await storage.put_bytes(foreign_photo.key, b"f" * foreign_photo.size, "image/jpeg")  # type: ignore[attr-defined]
     owner_session = await models.AuthToken.get(user_id=world.owner.user.id)
+    contractor = await models.Contractor.create(residence=world.residence, name="Plumber")
+    foreign_contractor = await models.Contractor.create(residence=elsewhere, name="Their plumber")
     return Ctx(world, task, document, doc_file, pending, owner_avatar, bystander, share.code, notification,
-               foreign_photo, foreign_task, owner_session)
+               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor)
 
 
 def at_least(minimum: str) -> dict[str, str]:
@@ -176,6 +180,34 @@ OPS = [
     Op("completeTask(foreign photo)", f"mutation($i: CompleteTaskInput!) {{ completeTask(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"taskId": str(c.task.id), "photoIds": [str(c.foreign_photo.id)]}},
        {**at_least("editor"), "owner": USER_ERROR, "editor": USER_ERROR}),
+    Op("createTask(foreign contractor)", f"mutation($i: CreateTaskInput!) {{ createTask(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"residenceId": str(c.world.residence.id), "title": "New",
+                        "contractorId": str(c.foreign_contractor.id)}},
+       {**at_least("editor"), "owner": USER_ERROR, "editor": USER_ERROR}),
+    Op("completeTask(foreign contractor)",
+       f"mutation($i: CompleteTaskInput!) {{ completeTask(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"taskId": str(c.task.id), "contractorId": str(c.foreign_contractor.id)}},
+       {**at_least("editor"), "owner": USER_ERROR, "editor": USER_ERROR}),
+    # --- contractors ----------------------------------------------------------------------------------------
+    Op("contractor", "query($id: ID!) { contractor(id: $id) { id vcard } }",
+       lambda c: {"id": str(c.contractor.id)}, at_least("viewer")),
+    Op("contractor(foreign)", "query($id: ID!) { contractor(id: $id) { id } }",
+       lambda c: {"id": str(c.foreign_contractor.id)}, members("NOT_FOUND", OK)),
+    Op("residence.contractors",
+       "query($id: ID!) { residence(id: $id) { contractors(search: \"plumb\") { edges { node { id } } } } }",
+       lambda c: {"id": str(c.world.residence.id)}, at_least("viewer")),
+    Op("createContractor",
+       f"mutation($i: CreateContractorInput!) {{ createContractor(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"residenceId": str(c.world.residence.id), "name": "Roofer"}}, at_least("editor")),
+    Op("updateContractor",
+       f"mutation($i: UpdateContractorInput!) {{ updateContractor(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"contractorId": str(c.contractor.id), "favorite": True}}, at_least("editor")),
+    Op("updateContractor(foreign)",
+       f"mutation($i: UpdateContractorInput!) {{ updateContractor(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"contractorId": str(c.foreign_contractor.id), "favorite": True}}, members("NOT_FOUND", OK)),
+    Op("deleteContractor",
+       f"mutation($i: DeleteContractorInput!) {{ deleteContractor(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"contractorId": str(c.contractor.id)}}, at_least("editor")),
     # --- documents ------------------------------------------------------------------------------------------
     Op("createDocument", f"mutation($i: CreateDocumentInput!) {{ createDocument(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"residenceId": str(c.world.residence.id), "title": "Receipt"}}, at_least("editor")),

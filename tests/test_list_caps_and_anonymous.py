@@ -38,6 +38,10 @@ CREATE_TASKS = """mutation($i: CreateTasksInput!) { createTasks(input: $i) { tas
   userErrors { field code } } }"""
 PREFERENCES = """mutation($i: UpdateNotificationPreferencesInput!) { updateNotificationPreferences(input: $i) {
   preferences { type } userErrors { field code } } }"""
+CREATE_CONTRACTOR = """mutation($i: CreateContractorInput!) { createContractor(input: $i) { contractor { id }
+  userErrors { field code } } }"""
+UPDATE_CONTRACTOR = """mutation($i: UpdateContractorInput!) { updateContractor(input: $i) { contractor { id }
+  userErrors { field code } } }"""
 TASKS = """query($id: ID!, $filter: TaskFilter) { residence(id: $id) { tasks(filter: $filter) { totalCount } } }"""
 
 # Every list argument of the schema, with its cap. A new list argument fails
@@ -51,6 +55,8 @@ CAPS = {
     "UpdateNotificationPreferencesInput.preferences": 100,
     "TaskFilter.columns": 100,
     "TaskFilter.categories": 100,
+    "CreateContractorInput.specialties": 20,
+    "UpdateContractorInput.specialties": 20,
 }
 
 
@@ -75,6 +81,13 @@ async def mutation_case(world: World, name: str, count: int) -> tuple[str, dict,
         document = await models.Document.create(residence=world.residence, title="d")
         return (UPDATE_DOC, {"documentId": str(document.id), "fileIds": unknown_ids(count)}, "updateDocument",
                 ["fileIds"])
+    if name == "CreateContractorInput.specialties":  # free text: any distinct strings will do
+        return (CREATE_CONTRACTOR, {"residenceId": world.rid, "name": "c", "specialties": unknown_ids(count)},
+                "createContractor", ["specialties"])
+    if name == "UpdateContractorInput.specialties":
+        contractor = await models.Contractor.create(residence=world.residence, name="c")
+        return (UPDATE_CONTRACTOR, {"contractorId": str(contractor.id), "specialties": unknown_ids(count)},
+                "updateContractor", ["specialties"])
     if name == "MarkNotificationsReadInput.ids":
         return MARK, {"ids": unknown_ids(count)}, "markNotificationsRead", ["ids"]
     if name == "CreateTasksInput.tasks":
@@ -97,6 +110,7 @@ async def test_a_list_over_its_cap_is_one_user_error(api, world, name) -> None:
         assert "errors" not in result, result
         assert result["data"][key]["userErrors"] == [{"field": field, "code": "INVALID_INPUT"}]
         assert await models.Document.all().count() == documents  # nothing written
+        assert await models.Contractor.filter(specialties__not=[]).count() == 0
     assert await models.TaskCompletion.all().count() == await models.NotificationPreference.all().count() == 0
     assert not await models.Task.filter(residence_id=world.rid, created_by_id__isnull=False).exists()
 

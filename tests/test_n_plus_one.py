@@ -15,16 +15,20 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from honeydue import models
+from resolvers.contractors import search_columns
 from tests.plugins.domain import Actor, World, make_world
 
 PAGE = """query($id: ID!) { residence(id: $id) { name myRole
   members { role joinedAt user { displayName avatar { id } } }
   tasks(first: 100) { totalCount edges { node { title dueDate column lastCompletedAt assignee { displayName }
-    residence { name } completions(first: 5) { totalCount edges { node { completedAt costCents
-      completedBy { displayName } photos { id filename } } } } } } }
-  documents { totalCount edges { node { title files { id } } } } } }"""
+    residence { name } contractor { name } completions(first: 5) { totalCount edges { node { completedAt costCents
+      completedBy { displayName } contractor { name phone } photos { id filename } } } } } } }
+  documents { totalCount edges { node { title files { id } } } }
+  contractors(first: 100, search: "FIX") { totalCount edges { node { name specialties vcard residence { name } } } }
+} }"""
 EVERYWHERE = """{ residences { edges { node { name tasks(filter: {columns: [OVERDUE, DUE_SOON]}) { totalCount
-  edges { node { title assignee { id } completions { totalCount } } } } } } }
+  edges { node { title assignee { id } contractor { id } completions { totalCount } } } }
+  contractors(specialty: "plumbing", favoritesOnly: true) { totalCount edges { node { name } } } } } }
   upcomingTasks(first: 100) { totalCount edges { node { title column residence { name } assignee { id } } } } }"""
 SQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
@@ -55,16 +59,23 @@ def count_statements() -> Iterator[StatementCounter]:
 
 
 async def furnish(world: World, tasks: int, assignee: Actor) -> None:
-    """``tasks`` tasks, each with an assignee, two completions with a photo each; and a document with a file."""
+    """``tasks`` tasks, each with an assignee and a contractor, two completions with a photo and a contractor
+    each; ``tasks`` contractors (favourite plumbers); and a document with a file."""
     today = datetime.now(UTC).date()
+    contractors = [models.Contractor(id=uuid.uuid4(), residence=world.residence, name=f"Fixer {i}", phone="555",
+                                     favorite=True, specialties=["plumbing"],
+                                     **search_columns(f"Fixer {i}", "", ["plumbing"])) for i in range(tasks)]
+    await models.Contractor.bulk_create(contractors)
     task_rows = [models.Task(id=uuid.uuid4(), residence=world.residence, title=f"task {i}", frequency="WEEKLY",
                              due_date=today + timedelta(days=i - tasks // 2), anchor_date=date(2025, 1, 1),
-                             assignee=assignee.user, last_completed_at=datetime(2025, 1, 2, tzinfo=UTC))
+                             assignee=assignee.user, last_completed_at=datetime(2025, 1, 2, tzinfo=UTC),
+                             contractor_id=contractors[i].id)
                  for i in range(tasks)]
     await models.Task.bulk_create(task_rows)
     completions = [models.TaskCompletion(id=uuid.uuid4(), task_id=task.id, completed_by=assignee.user,
-                                         completed_at=datetime(2025, 1, d, tzinfo=UTC), cost_cents=100)
-                   for task in task_rows for d in (1, 2)]
+                                         completed_at=datetime(2025, 1, d, tzinfo=UTC), cost_cents=100,
+                                         contractor_id=contractors[-1 - n].id)
+                   for n, task in enumerate(task_rows) for d in (1, 2)]
     await models.TaskCompletion.bulk_create(completions)
     photos = [models.Media(key=f"tasks/{c.task_id}/completions/{uuid.uuid4()}.jpg", owner=assignee.user,  # type: ignore[attr-defined]
                            purpose="COMPLETION_PHOTO", target_id=c.task_id, completion_id=c.id,  # type: ignore[attr-defined]
@@ -99,8 +110,16 @@ async def test_statement_count_does_not_grow_with_the_list(api, settings, query)
             assert first["completions"]["totalCount"] == 2 and len(first["completions"]["edges"][0]["node"]
                                                                    ["photos"]) == 1
             assert first["assignee"] == {"displayName": "Editor"}
+            assert first["contractor"] == {"name": "Fixer 0"}
+            assert first["completions"]["edges"][0]["node"]["contractor"] == {"name": f"Fixer {size - 1}",
+                                                                              "phone": "555"}
+            contractors = data["residence"]["contractors"]
+            assert contractors["totalCount"] == size and len(contractors["edges"]) == size
+            assert contractors["edges"][0]["node"]["vcard"].startswith("BEGIN:VCARD\r\n")
         else:
             assert data["upcomingTasks"]["totalCount"] > 0
+            (residence,) = data["residences"]["edges"]
+            assert residence["node"]["contractors"]["totalCount"] == size
     assert counts[3] == counts[60], counts
 
 
