@@ -21,7 +21,7 @@ from resolvers.contractors import (
     MAX_WEBSITE_LENGTH,
 )
 from schema import loaders
-from schema.common import Connection, make_connection, page_bounds
+from schema.common import After, Connection, First, make_connection, page_bounds
 from schema.context import Context
 from schema.mutation import mutation
 from schema.tasks import sent_fields
@@ -108,10 +108,8 @@ def contractor_list() -> Any:
             f"at most {MAX_SPECIALTY_LENGTH} characters, else an INVALID_INPUT error. Blank or null: any."))] = None,
         favorites_only: Annotated[bool, strawberry.argument(
             description="Only the contractors marked `favorite`.")] = False,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size: default 20, at most 100.")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="The `endCursor` of the page before; omitted, the list starts at the beginning.")] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Contractor]:
         offset, limit = page_bounds(first, after)
         spec = contractors.filter_spec(search, specialty, favorites_only)
