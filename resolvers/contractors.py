@@ -16,10 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from honeydue.errors import InvalidInput
 from honeydue.models import Contractor, ResidenceRole, User
 from honeydue.user_errors import InputRejected, UserError, UserErrorCode
+from resolvers import idempotency
 from resolvers.access import contractor_for, require_role
 from resolvers.accounts import EMAIL_RE
 from resolvers.ids import as_id
@@ -186,24 +188,43 @@ async def get_contractor(user: User, contractor_id: object) -> Contractor:
 async def create_contractor(
     user: User, residence_id: object, *, name: str, company: str | None = None, phone: str | None = None,
     email: str | None = None, website: str | None = None, specialties: Sequence[str] = (),
-    notes: str | None = None, favorite: bool = False,
+    notes: str | None = None, favorite: bool = False, idempotency_key: str | None = None,
 ) -> Contractor:
-    """A new contractor of a residence (EDITOR). Every field is checked; all problems are reported at once."""
-    rid = as_id(residence_id)
-    await require_role(user, rid, ResidenceRole.EDITOR)
-    errors: list[UserError] = []
-    values: dict[str, Any] = dict(
-        name=_text(name, "name", "Name", MAX_NAME_LENGTH, errors, required=True),
-        company=_text(company, "company", "Company", MAX_NAME_LENGTH, errors),
-        phone=_text(phone, "phone", "Phone", MAX_PHONE_LENGTH, errors),
-        email=_email(email, errors), website=_website(website, errors),
-        notes=_text(notes, "notes", "Notes", MAX_NOTES_LENGTH, errors),
-        specialties=_specialties(specialties, errors),
-    )
-    if errors:
-        raise InputRejected(*errors)
-    values.update(search_columns(values["name"], values["company"], values["specialties"]))
-    return await Contractor.create(residence_id=rid, favorite=favorite, **values)
+    """A new contractor of a residence (EDITOR). Every field is checked; all problems are reported at once.
+
+    With an ``idempotency_key`` a repeat returns the contractor the first request created.
+    """
+    request = idempotency.request(user, idempotency_key, "createContractor", dict(
+        residence_id=residence_id, name=name, company=company, phone=phone, email=email, website=website,
+        specialties=list(specialties), notes=notes, favorite=favorite))
+
+    async def create() -> Contractor:
+        rid = as_id(residence_id)
+        await require_role(user, rid, ResidenceRole.EDITOR)
+        errors: list[UserError] = []
+        values: dict[str, Any] = dict(
+            name=_text(name, "name", "Name", MAX_NAME_LENGTH, errors, required=True),
+            company=_text(company, "company", "Company", MAX_NAME_LENGTH, errors),
+            phone=_text(phone, "phone", "Phone", MAX_PHONE_LENGTH, errors),
+            email=_email(email, errors), website=_website(website, errors),
+            notes=_text(notes, "notes", "Notes", MAX_NOTES_LENGTH, errors),
+            specialties=_specialties(specialties, errors),
+        )
+        if errors:
+            raise InputRejected(*errors)
+        values.update(search_columns(values["name"], values["company"], values["specialties"]))
+        contractor_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(contractor_id)
+            return await Contractor.create(id=contractor_id, residence_id=rid, favorite=favorite, **values)
+
+    async def replay(contractor_id: uuid.UUID) -> Contractor:
+        if not await Contractor.exists(id=contractor_id):
+            raise idempotency.gone()
+        return await contractor_for(user, contractor_id, ResidenceRole.VIEWER)
+
+    return await idempotency.once(request, create, replay)
 
 
 async def update_contractor(

@@ -21,7 +21,7 @@ from resolvers.contractors import (
     MAX_WEBSITE_LENGTH,
 )
 from schema import loaders
-from schema.common import After, Connection, First, make_connection, page_bounds
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, After, Connection, First, make_connection, page_bounds
 from schema.context import Context
 from schema.mutation import mutation
 from schema.tasks import sent_fields
@@ -133,6 +133,7 @@ class CreateContractorInput:
     specialties: list[str] = strawberry.field(default_factory=list, description=SPECIALTIES_DESCRIPTION)
     notes: str | None = strawberry.field(default=None, description=NOTES_DESCRIPTION)
     favorite: bool = strawberry.field(default=False, description=FAVORITE_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.input(description="Changes to a contractor (EDITOR or OWNER). Only the fields sent change; null "
@@ -192,7 +193,7 @@ class ContractorMutation:
         row = await contractors.create_contractor(
             info.context.require_user(), input.residence_id, name=input.name, company=input.company,
             phone=input.phone, email=input.email, website=input.website, specialties=input.specialties,
-            notes=input.notes, favorite=input.favorite,
+            notes=input.notes, favorite=input.favorite, idempotency_key=input.idempotency_key,
         )
         return ContractorResult(contractor=Contractor.from_row(row))
 

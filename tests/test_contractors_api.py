@@ -3,6 +3,7 @@ and the vCard (parsed with the ``vobject`` library, as an address book would rea
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 
@@ -365,3 +366,36 @@ async def test_vcard_lines_are_crlf_and_folded_at_75_octets(api, world) -> None:
     assert card.fn.value == "Ω" * 60 and card.note.value == notes.strip()
     # Empty fields are left out rather than sent empty.
     assert {child.name for child in card.getChildren()} == {"VERSION", "FN", "NOTE", "UID", "REV"}
+
+
+async def test_search_folds_case_beyond_ascii(api, world) -> None:
+    await contractor(world, "Hausmeister", company="Hauptstraße 5 GmbH")
+    await contractor(world, "ΣΟΦΙΑ Cleaning")
+    assert await names(api, world, search="STRASSE") == ["Hausmeister"]
+    assert await names(api, world, search="σοφια") == ["ΣΟΦΙΑ Cleaning"]
+
+
+# --- retries ------------------------------------------------------------------------------------------------
+
+
+async def test_ten_concurrent_creates_with_one_key_create_one_contractor(api, world) -> None:
+    variables = {"i": {"residenceId": world.rid, "name": "Plumber", "specialties": ["plumbing"],
+                       "idempotencyKey": "add-plumber"}}
+    results = await asyncio.gather(*(api.execute(CREATE, variables, token=world.editor.token) for _ in range(10)))
+    payloads = [r["data"]["createContractor"] for r in results]
+    assert all(p["userErrors"] == [] for p in payloads), payloads
+    assert len({p["contractor"]["id"] for p in payloads}) == 1
+    assert await models.Contractor.filter(residence_id=world.rid).count() == 1
+    other = await api.execute(CREATE, {"i": {**variables["i"], "name": "Roofer"}}, token=world.editor.token)
+    assert other["data"]["createContractor"] == {
+        "contractor": None, "userErrors": [{"field": ["idempotencyKey"], "code": "IDEMPOTENCY_KEY_REUSED"}]}
+    await models.Contractor.filter(residence_id=world.rid).delete()
+    gone = await api.execute(CREATE, variables, token=world.editor.token)
+    assert gone["data"]["createContractor"]["userErrors"] == [{"field": ["idempotencyKey"], "code": "NOT_FOUND"}]
+
+
+async def test_a_refused_create_leaves_its_key_free(api, world) -> None:
+    refused = await create(api, world, name=" ", idempotencyKey="k1")
+    assert refused["userErrors"] == [{"field": ["name"], "code": "INVALID_INPUT"}]
+    made = await create(api, world, name="Fixed", idempotencyKey="k1")
+    assert made["userErrors"] == [] and made["contractor"]["name"] == "Fixed"
