@@ -399,3 +399,18 @@ async def test_a_refused_create_leaves_its_key_free(api, world) -> None:
     assert refused["userErrors"] == [{"field": ["name"], "code": "INVALID_INPUT"}]
     made = await create(api, world, name="Fixed", idempotencyKey="k1")
     assert made["userErrors"] == [] and made["contractor"]["name"] == "Fixed"
+
+
+async def test_create_tasks_items_name_contractors_of_the_residence(api, world) -> None:
+    plumber = await contractor(world, "Plumber")
+    foreign = await contractor(await make_world(), "Theirs")
+    query = """mutation($i: CreateTasksInput!) { createTasks(input: $i) { tasks { title contractor { name } }
+      userErrors { field code } } }"""
+    made = await api.execute(query, {"i": {"residenceId": world.rid, "tasks": [
+        {"title": "Fix tap", "contractorId": str(plumber.id)}, {"title": "Sweep"}]}}, token=world.editor.token)
+    assert made["data"]["createTasks"] == {"tasks": [{"title": "Fix tap", "contractor": {"name": "Plumber"}},
+                                                     {"title": "Sweep", "contractor": None}], "userErrors": []}
+    refused = await api.execute(query, {"i": {"residenceId": world.rid, "tasks": [
+        {"title": "A"}, {"title": "B", "contractorId": str(foreign.id)}]}}, token=world.editor.token)
+    assert refused["data"]["createTasks"] == {
+        "tasks": None, "userErrors": [{"field": ["tasks", "1", "contractorId"], "code": "INVALID_INPUT"}]}
