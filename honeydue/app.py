@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
+from honeydue.calendar_route import calendar_routes
 from honeydue.db import close_db, init_db
 from honeydue.health import health_routes
 from honeydue.ratelimit import RateLimiter
@@ -60,7 +61,8 @@ def create_api_app(settings: Settings) -> Starlette:
         finally:
             broker.close()
 
-    return _finish(Starlette(routes=[*graphql_routes(), *health_routes(needs_redis=True)], lifespan=lifespan), settings)
+    return _finish(Starlette(routes=[*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True)],
+                             lifespan=lifespan), settings)
 
 
 def create_embedded_app(settings: Settings) -> Starlette:
@@ -73,7 +75,7 @@ def create_embedded_app(settings: Settings) -> Starlette:
         async with open_services(app, settings), run_embedded_jobs(settings):
             yield
 
-    routes = [*graphql_routes(), *health_routes(needs_redis=True), *media_routes()]
+    routes = [*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True), *media_routes()]
     return _finish(Starlette(routes=routes, lifespan=lifespan), settings)
 
 

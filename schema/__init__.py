@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
+from schema.calendar import CalendarMutation
 from schema.contractors import ContractorMutation, ContractorQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
@@ -45,8 +46,8 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
 @strawberry.type(description="What can be changed. Each mutation takes one `input` and answers a payload whose "
                              "`userErrors` lists refused input. All but register and login need a signed-in caller: "
                              "without one it is UNAUTHENTICATED, before the input is read.")
-class Mutation(AccountMutation, SessionMutation, ResidenceMutation, TaskMutation, ContractorMutation, DocumentMutation,
-               MediaMutation, NotificationMutation):
+class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
+               DocumentMutation, MediaMutation, NotificationMutation):
     """Every area's mutations in one root type."""
 
 

@@ -9,8 +9,9 @@ import strawberry
 from strawberry.types import Info
 
 from honeydue import models
-from resolvers import accounts
+from resolvers import accounts, calendar
 from resolvers.ids import reference_id
+from schema.calendar import FEED_URL_DESCRIPTION
 from schema.context import Context
 from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
@@ -49,6 +50,11 @@ class User:
         from schema.sessions import sessions_of
 
         return await sessions_of(info.context, self._row)
+
+    @strawberry.field(description=FEED_URL_DESCRIPTION)
+    async def calendar_feed_url(self, info: Info[Context, None]) -> str:
+        ctx = info.context
+        return await calendar.feed_url(ctx.settings, ctx.require_user(), self._row)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:

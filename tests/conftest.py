@@ -40,7 +40,7 @@ _TABLES = [
     "idempotency_keys",
     "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
     "contractors", "member_removals", "share_codes", "memberships", "notification_preferences", "auth_tokens",
-    "residences", "users",
+    "calendar_feeds", "residences", "users",
 ]
 
 

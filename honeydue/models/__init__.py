@@ -1,6 +1,6 @@
 """Tortoise models for the whole domain; the app label is ``honeydue``."""
 
-from honeydue.models.accounts import AuthToken, NotificationPreference, User
+from honeydue.models.accounts import AuthToken, CalendarFeed, NotificationPreference, User
 from honeydue.models.contractors import Contractor
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
@@ -27,8 +27,8 @@ from honeydue.models.residences import MemberRemoval, Membership, Residence, Sha
 from honeydue.models.tasks import Task, TaskCompletion
 
 __all__ = [
-    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "ClimateRegion",
-    "Contractor",
+    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "CalendarFeed",
+    "ClimateRegion", "Contractor",
     "CoolingSystem", "Document", "DocumentKind", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "WaterHeaterType",

@@ -54,3 +54,20 @@ class NotificationPreference(UUIDModel):
     class Meta:
         table = "notification_preferences"
         unique_together = (("user", "type"),)
+
+
+class CalendarFeed(UUIDModel):
+    # A user's secret calendar feed (``User.calendarFeedUrl``): one row per user, made on the first read of
+    # the field. The URL's token is derived from ``nonce`` with the signing key (honeydue.calendar_tokens) and
+    # only its SHA-256 is looked up, so a copy of the database alone opens no feed. ``rotateCalendarFeed``
+    # replaces both, which kills the old URL.
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
+        "honeydue.User", related_name="calendar_feed", on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
+    nonce = fields.CharField(max_length=64)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    rotated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "calendar_feeds"
