@@ -89,5 +89,5 @@ async def feed_owner(token: str) -> uuid.UUID | None:
     """The id of the user whose feed ``token`` opens, or None (malformed, rotated away or unknown)."""
     if not TOKEN_SHAPE.fullmatch(token):
         return None
-    rows = await CalendarFeed.filter(token_hash=hash_token(token)).limit(1).values_list("user_id", flat=True)
-    return rows[0] if rows else None
+    feed = await CalendarFeed.get_or_none(token_hash=hash_token(token)).only("id", "user_id")
+    return None if feed is None else feed.user_id

@@ -277,6 +277,12 @@ OPS = [
        {"owner": OK, "editor": "NOT_FOUND", "viewer": "NOT_FOUND", "outsider": "NOT_FOUND"}),
     Op("revokeOtherSessions", f"mutation {{ revokeOtherSessions {{ revokedCount {I} }} }}", lambda c: {},
        members(OK, OK)),
+    # --- the calendar feed: the URL is a secret, shown to its user alone ---------------------------------------
+    Op("me.calendarFeedUrl", "{ me { calendarFeedUrl } }", lambda c: {}, members(OK, OK)),
+    Op("residence.members.calendarFeedUrl",
+       "query($id: ID!) { residence(id: $id) { members { user { calendarFeedUrl } } } }",
+       lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
+    Op("rotateCalendarFeed", f"mutation {{ rotateCalendarFeed {{ url {I} }} }}", lambda c: {}, members(OK, OK)),
 ]
 PUBLIC_OPS = {"register", "login"}
 

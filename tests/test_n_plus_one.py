@@ -138,3 +138,26 @@ async def test_suggestions_cost_the_same_statements_for_3_or_60(api, settings) -
         assert len(data["suggestedTasks"]) == size
         assert "hvac-filter-replace" not in {s["template"]["id"] for s in data["suggestedTasks"]}
     assert counts[3] == counts[60], counts
+
+
+async def test_calendar_feed_costs_the_same_statements_for_3_or_60_tasks(api, settings) -> None:
+    """The feed reads the token, the memberships with their residences, the tasks and the preference: the
+    same statements for 3 tasks in one residence as for 60 spread over four."""
+    from tests.test_calendar_feed import events, feed_url, get_feed
+
+    counts = {}
+    for size, homes in ((3, 1), (60, 4)):
+        world = await make_world()
+        await furnish(world, size, world.editor)
+        for n in range(1, homes):
+            extra = await models.Residence.create(name=f"home {n}", address=f"{n} Side St")
+            await models.Membership.create(residence=extra, user=world.viewer.user, role="VIEWER")
+            await models.Task.create(residence=extra, title=f"extra {n}", frequency="MONTHLY",
+                                     due_date=date(2030, 1, n), anchor_date=date(2030, 1, n))
+        url = await feed_url(api, world.viewer.token)
+        with count_statements() as counter:
+            response = await get_feed(api, url)
+        assert response.status_code == 200
+        assert len(events(response.content)) == size + homes - 1
+        counts[size] = len(counter.statements)
+    assert counts[3] == counts[60], counts
