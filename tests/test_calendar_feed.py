@@ -326,3 +326,11 @@ async def test_feed_events_follow_completions(api: GraphQLClient, settings) -> N
     start = datetime(due.year, due.month, due.day)
     rule = rrulestr(event["rrule"].to_ical().decode(), dtstart=start)
     assert [d.date() for d in rule[:12]] == schedule_dates(TaskFrequency.MONTHLY, None, anchor, due, 12)
+
+
+def test_both_api_apps_serve_the_feed(settings) -> None:
+    """``honeydue api`` serves the feed as ``honeydue serve`` does (the Ingress sends /calendar to the api)."""
+    from honeydue.app import create_api_app, create_embedded_app
+
+    for app in (create_api_app(settings), create_embedded_app(settings)):
+        assert "/calendar/{token}.ics" in {getattr(route, "path", None) for route in app.routes}
