@@ -29,6 +29,7 @@ from honeydue.storage.base import (
     ObjectStream,
     Storage,
     StorageError,
+    StorageTimeout,
     StorageUnavailable,
 )
 
@@ -52,17 +53,6 @@ class UpstreamBroken(Exception):
     """The store failed or fell short after the response started: the connection is aborted."""
 
 
-def _caused_by_timeout(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, TimeoutError) or "Timeout" in type(seen).__name__:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 async def open_upstream(
     storage: Storage, key: str, byte_range: tuple[int, int] | None, open_timeout: float = OPEN_TIMEOUT_SECONDS
 ) -> ObjectStream:
@@ -77,13 +67,10 @@ async def open_upstream(
         # Our own credentials were refused: a store/configuration fault, not the client's.
         record_upstream_error("denied")
         raise UpstreamFailure(502, "store refused the gateway") from None
-    except TimeoutError:
+    except (TimeoutError, StorageTimeout):  # our own open_timeout, or the store's connect/read timeout
         record_upstream_error("timeout")
         raise UpstreamFailure(504, "store timed out", RETRY_AFTER_SECONDS) from None
-    except StorageUnavailable as exc:
-        if _caused_by_timeout(exc):
-            record_upstream_error("timeout")
-            raise UpstreamFailure(504, "store timed out", RETRY_AFTER_SECONDS) from None
+    except StorageUnavailable:
         record_upstream_error("unavailable")
         raise UpstreamFailure(503, "store unavailable", RETRY_AFTER_SECONDS) from None
     except BucketNotFound as exc:

@@ -23,7 +23,7 @@ import pytest
 from honeydue.settings import Settings, load_settings
 from honeydue.signing import verify_upload
 from honeydue.storage import create_storage
-from honeydue.storage.base import ObjectNotFound, StorageError, StorageUnavailable
+from honeydue.storage.base import ObjectNotFound, StorageError, StorageTimeout, StorageUnavailable
 from honeydue.storage.local import InvalidKey, LocalStorage, UploadLengthMismatch
 from honeydue.storage.presigned_reader import CHUNK_SIZE as READ_CHUNK_SIZE
 from honeydue.storage.s3 import S3Storage, endpoint_url
@@ -326,6 +326,23 @@ async def test_s3_unavailable_when_the_store_is_down(s3: S3Storage, s3_server: S
     finally:
         s3_server.start()
     assert (await s3.head("a.png")).size == len(PNG)  # same port, same data, same client
+
+
+def test_store_timeouts_are_storage_timeouts_whichever_client_timed_out() -> None:
+    """The gateway tells a slow store (504) from a dead one (503) by the error's type, not its name."""
+    import aiohttp
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    from honeydue.storage.s3 import map_error
+
+    url = "http://store.example"
+    for slow in [ReadTimeoutError(endpoint_url=url), ConnectTimeoutError(endpoint_url=url),
+                 aiohttp.ServerTimeoutError("read"), TimeoutError()]:
+        mapped = map_error(slow, "k")
+        assert isinstance(mapped, StorageTimeout) and isinstance(mapped, StorageUnavailable), slow
+    for down in [EndpointConnectionError(endpoint_url=url), ConnectionRefusedError(), aiohttp.ClientOSError()]:
+        mapped = map_error(down, "k")
+        assert isinstance(mapped, StorageUnavailable) and not isinstance(mapped, StorageTimeout), down
 
 
 async def test_s3_closed_streams_release_their_connections(s3: S3Storage, s3_server: S3TestServer) -> None:

@@ -15,7 +15,9 @@ from honeydue.storage.base import (
     ObjectStream,
     Storage,
     StorageError,
+    StorageTimeout,
     StorageUnavailable,
+    UploadLengthMismatch,
     UploadTarget,
 )
 
@@ -27,7 +29,9 @@ __all__ = [
     "ObjectStream",
     "Storage",
     "StorageError",
+    "StorageTimeout",
     "StorageUnavailable",
+    "UploadLengthMismatch",
     "UploadTarget",
     "create_storage",
 ]

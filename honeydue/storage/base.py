@@ -43,6 +43,21 @@ class DigestMismatch(StorageError):
         super().__init__("the Content-MD5 you specified did not match what we received")
 
 
+class StorageTimeout(StorageUnavailable):
+    """The store did not answer in time (connect or read timeout): the gateway answers 504."""
+
+
+class UploadLengthMismatch(StorageError):
+    """An uploaded body was shorter or longer than the signed length; nothing was stored."""
+
+    def __init__(self, expected: int, received: int, *, truncated: bool) -> None:
+        at_least = "at least " if truncated else ""
+        super().__init__(f"expected {expected} bytes, received {at_least}{received}")
+        self.expected = expected
+        # Bytes read; with ``truncated``, reading stopped there and the body was at least that long.
+        self.received = received
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str

@@ -39,6 +39,7 @@ from honeydue.storage.base import (
     ObjectNotFound,
     ObjectStream,
     StorageError,
+    UploadLengthMismatch,
     UploadTarget,
 )
 
@@ -50,15 +51,6 @@ MAX_KEY_LENGTH = 512  # Media.key's column width
 class InvalidKey(StorageError, ValueError):
     """The key could name a file outside the media directory (or a sidecar/temporary file)."""
 
-
-class UploadLengthMismatch(StorageError):
-    """The uploaded body was shorter or longer than the signed length; nothing was stored."""
-
-    def __init__(self, expected: int, received: int, *, truncated: bool) -> None:
-        at_least = "at least " if truncated else ""
-        super().__init__(f"expected {expected} bytes, received {at_least}{received}")
-        self.expected = expected
-        self.received = received
 
 
 def check_key(key: str) -> str:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import aioboto3
 import aiohttp
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from honeydue.settings import Settings
 from honeydue.storage.base import (
@@ -38,6 +38,7 @@ from honeydue.storage.base import (
     ObjectNotFound,
     ObjectStream,
     StorageError,
+    StorageTimeout,
     StorageUnavailable,
     UploadTarget,
 )
@@ -47,6 +48,8 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 links cannot live longer
 NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 # What a call to the store may raise; anything else is a bug and propagates as is.
 STORE_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
+# botocore's connect/read timeouts are not ``TimeoutError``s; aiohttp's are.
+TIMEOUT_ERRORS = (TimeoutError, ConnectTimeoutError, ReadTimeoutError)
 DENIED_CODES = {"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 
 
@@ -95,6 +98,8 @@ def map_error(exc: Exception, key: str, bucket: str = "") -> StorageError:
         if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
             return StorageUnavailable(f"{code or status} for {key}")
         return StorageError(f"{code or status} for {key}: {exc}")
+    if isinstance(exc, TIMEOUT_ERRORS):
+        return StorageTimeout(f"{type(exc).__name__} for {key}: {exc}")
     return StorageUnavailable(f"{type(exc).__name__} for {key}: {exc}")
 
 
