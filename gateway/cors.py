@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from gateway.responses import HeadersOnly
+from honeydue.services import services_of
 
 EXPOSED = "Accept-Ranges, Content-Disposition, Content-Length, Content-Range, ETag, Last-Modified"
 ALLOWED_REQUEST_HEADERS = (
@@ -20,7 +21,7 @@ PREFLIGHT_MAX_AGE = "600"
 
 
 def cors_headers(request: Request) -> dict[str, str]:
-    allowed: list[str] = request.app.state.settings.cors_origins
+    allowed: list[str] = services_of(request).settings.cors_origins
     if not allowed or "*" in allowed:
         return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSED}
     origin = request.headers.get("origin")

@@ -3,8 +3,8 @@
 Everything the response headers need (size, validators, type, filename) comes
 from the READY media row, so preconditions, ranges and HEAD are answered
 without asking the store; a GET then makes exactly one upstream request.
-The routes read ``request.app.state.settings`` and ``request.app.state.storage``
-so the same list can be mounted by the gateway app and by ``honeydue serve``.
+The routes reach the process's services with ``services_of(request)`` and the gateway's caches with
+``gateway_state(request)``, so the same list can be mounted by the gateway app and by ``honeydue serve``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.auth import AccessCache, bearer_may_read, check_signed_link, user_for_bearer
+from gateway.auth import bearer_may_read, check_signed_link, user_for_bearer
 from gateway.conditional import evaluate_preconditions, format_etag, http_date, if_range_allows
 from gateway.cors import cors_headers, preflight
-from gateway.media_rows import RecentMedia
 from gateway.ranges import RangeOutcome, parse_range_header
 from gateway.responses import ErrorResponse, HeadersOnly
+from gateway.state import gateway_state
 from gateway.streaming import UpstreamFailure, UpstreamResponse, multipart_layout, open_upstream
 from honeydue.auth import bearer_from_header
 from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition, final_key, is_staging_key
 from honeydue.models import Media, MediaStatus
+from honeydue.services import services_of
 from honeydue.signing import verify_upload
-from honeydue.storage.base import DigestMismatch, StorageError
+from honeydue.storage.base import DigestMismatch, StorageError, UploadLengthMismatch
 
 log = logging.getLogger(__name__)
 
@@ -47,33 +48,6 @@ def media_routes() -> list[Route]:
         Route("/media/upload/{key:path}", upload_media, methods=["PUT", "OPTIONS"]),
         Route("/media/{key:path}", read_media, methods=["GET", "HEAD", "OPTIONS"]),
     ]
-
-
-def signing_keys(request: Request) -> list[bytes]:
-    """The settings' keys, computed once per app (embedded mode reads its key from a file)."""
-    state = request.app.state
-    keys = getattr(state, "gateway_signing_keys", None)
-    if keys is None:
-        keys = state.settings.signing_keys()
-        state.gateway_signing_keys = keys
-    return keys
-
-
-def access_cache(request: Request) -> AccessCache:
-    state = request.app.state
-    cache = getattr(state, "gateway_access_cache", None)
-    if cache is None:
-        cache = AccessCache(getattr(state, "redis", None))
-        state.gateway_access_cache = cache
-    return cache
-
-
-def recent_media(request: Request) -> RecentMedia:
-    state = request.app.state
-    rows = getattr(state, "gateway_recent_media", None)
-    if rows is None:
-        rows = state.gateway_recent_media = RecentMedia()
-    return rows
 
 
 def presentation(media: Media, download: bool) -> tuple[str, str]:
@@ -119,10 +93,11 @@ async def _read_media(request: Request) -> ASGIApp:
     key: str = request.path_params["key"]
     now = time.time()
     query = request.query_params
+    services, gateway = services_of(request), gateway_state(request)
 
     user = None
     if "sig" in query or "exp" in query:
-        grant = check_signed_link(signing_keys(request), key, query, now)
+        grant = check_signed_link(services.signing_keys, key, query, now)
         if grant is None:
             return ErrorResponse(403, "invalid or expired link", cors)
         cache_control = f"public, max-age={max(grant.expires_at - int(now), 0)}, immutable"
@@ -135,10 +110,10 @@ async def _read_media(request: Request) -> ASGIApp:
             return ErrorResponse(401, "invalid or expired token", {**cors, "WWW-Authenticate": "Bearer"})
         cache_control = "private"
 
-    media = await recent_media(request).get(key)
+    media = await gateway.recent_media.get(key)
     if media is None:
         return ErrorResponse(404, "no such media", cors)
-    if user is not None and not await bearer_may_read(user, media, access_cache(request)):
+    if user is not None and not await bearer_may_read(user, media, gateway.access_cache):
         return ErrorResponse(403, "not allowed to read this media", cors)
 
     etag, modified = entity_tag(media), last_modified(media)
@@ -188,10 +163,10 @@ async def _read_media(request: Request) -> ASGIApp:
         return HeadersOnly(status, headers)
 
     try:
-        upstream = await open_upstream(request.app.state.storage, key, upstream_range)
+        upstream = await open_upstream(services.storage, key, upstream_range)
     except UpstreamFailure as failure:
         if failure.status == 404:
-            recent_media(request).forget(key)
+            gateway.recent_media.forget(key)
         extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
         if failure.status >= 500:
             log.warning("media %s: %s", key, failure.reason)
@@ -199,7 +174,7 @@ async def _read_media(request: Request) -> ASGIApp:
     wanted = upstream_range[1] - upstream_range[0] + 1 if upstream_range else size
     if upstream.content_length != wanted or upstream.info.size != size:
         await upstream.aclose()
-        recent_media(request).forget(key)
+        gateway.recent_media.forget(key)
         log.error("media %s: store has %d bytes, row says %d", key, upstream.info.size, size)
         return ErrorResponse(502, "stored object does not match its record", cors)
     return UpstreamResponse(status, list(headers.items()), upstream, wanted, parts, layout)
@@ -215,14 +190,15 @@ async def upload_media(request: Request) -> ASGIApp:
     cors = cors_headers(request)
     if request.method == "OPTIONS":
         return preflight(request, UPLOAD_METHODS)
-    write_stream = getattr(request.app.state.storage, "write_stream", None)
+    services = services_of(request)
+    write_stream = getattr(services.storage, "write_stream", None)
     if write_stream is None:
         return ErrorResponse(404, "uploads go straight to the bucket", cors)
     key: str = request.path_params["key"]
     query = request.query_params
     signed_type, signed_length, signed_md5 = query.get("ct"), query.get("len"), query.get("md5")
     if not verify_upload(
-        signing_keys(request), key, signed_type, signed_length, query.get("exp"), query.get("sig"), time.time(),
+        services.signing_keys, key, signed_type, signed_length, query.get("exp"), query.get("sig"), time.time(),
         signed_md5,
     ):
         return ErrorResponse(403, "invalid or expired upload link", cors)
@@ -236,7 +212,7 @@ async def upload_media(request: Request) -> ASGIApp:
         return ErrorResponse(411, "Content-Length is required", cors, code=BAD_REQUEST)
     if not (declared.isascii() and declared.isdigit()):
         return ErrorResponse(400, "Content-Length is not a number", cors, code=BAD_REQUEST)
-    if int(declared) > expected or expected > request.app.state.settings.storage_max_file_size:
+    if int(declared) > expected or expected > services.settings.storage_max_file_size:
         return ErrorResponse(413, "body larger than the signed length", cors, code=TOO_LARGE)
     if int(declared) != expected:
         return ErrorResponse(400, "Content-Length differs from the signed length", cors, code=BAD_REQUEST)
@@ -251,16 +227,15 @@ async def upload_media(request: Request) -> ASGIApp:
         return ErrorResponse(400, "upload interrupted", cors)
     except DigestMismatch:
         return ErrorResponse(400, "BadDigest: the Content-MD5 you specified did not match what we received", cors)
+    except UploadLengthMismatch as exc:
+        status = 413 if exc.received > expected else 400
+        return ErrorResponse(status, "body length differs from the signed length", cors,
+                             code=TOO_LARGE if status == 413 else BAD_REQUEST)
     except StorageError as exc:
-        received = getattr(exc, "received", None)
-        if received is not None:
-            status = 413 if received > expected else 400
-            return ErrorResponse(status, "body length differs from the signed length", cors,
-                                 code=TOO_LARGE if status == 413 else BAD_REQUEST)
         log.warning("upload of %s failed: %s", key, exc)
         return ErrorResponse(400, "upload refused", cors)
     if not await _accepts_upload(key):  # finalized while the body streamed in: drop the late bytes
-        await request.app.state.storage.delete(key)
+        await services.storage.delete(key)
         return ErrorResponse(409, "this upload is finished; request a new upload", cors)
     return HeadersOnly(200, {**cors, "ETag": format_etag(info.etag), "Content-Length": "0",
                              "Cache-Control": "no-store"})

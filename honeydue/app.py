@@ -10,35 +10,12 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from honeydue.calendar_route import calendar_routes
-from honeydue.db import close_db, init_db
 from honeydue.health import health_routes
-from honeydue.ratelimit import RateLimiter
-from honeydue.redis_client import create_redis
+from honeydue.services import attach_services, open_services
 from honeydue.settings import Settings
-from honeydue.storage import create_storage
 from schema.view import HoneydueGraphQL
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.asynccontextmanager
-async def open_services(app: Starlette, settings: Settings) -> AsyncIterator[None]:
-    """Everything long-lived a process holds: the ORM, Redis, the storage client. Opened once."""
-    await init_db(settings)
-    redis = create_redis(settings)
-    storage = create_storage(settings)
-    await storage.start()
-    app.state.settings = settings
-    app.state.redis = redis
-    app.state.rate_limiter = RateLimiter(redis)
-    app.state.storage = storage
-    try:
-        yield
-    finally:
-        await storage.close()
-        if redis is not None:
-            await redis.aclose()
-        await close_db()
 
 
 def graphql_routes() -> list[BaseRoute]:
@@ -54,12 +31,10 @@ def create_api_app(settings: Settings) -> Starlette:
         from workers.broker import install_broker
 
         # The API only sends jobs (deleteAccount's purge); without this, Dramatiq's default broker is RabbitMQ.
-        broker = install_broker(settings)
-        try:
-            async with open_services(app, settings):
+        with contextlib.closing(install_broker(settings)) as broker:
+            async with open_services(settings, broker=broker) as services:
+                attach_services(app, services)
                 yield
-        finally:
-            broker.close()
 
     return _finish(Starlette(routes=[*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True)],
                              lifespan=lifespan), settings)
@@ -68,12 +43,16 @@ def create_api_app(settings: Settings) -> Starlette:
 def create_embedded_app(settings: Settings) -> Starlette:
     """API, gateway and in-process jobs on one port: the ``honeydue serve`` default."""
     from gateway.routes import media_routes
-    from workers.embedded import run_embedded_jobs
+    from gateway.state import attach_gateway
+    from workers.embedded import embedded_broker, run_embedded_jobs
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(app, settings), run_embedded_jobs(settings):
-            yield
+        # One set of services for the API, the media routes and the in-process jobs (one storage client).
+        async with open_services(settings, broker=embedded_broker(settings)) as services:
+            attach_gateway(app, services)  # the services, plus the media routes' caches
+            async with run_embedded_jobs(services):
+                yield
 
     routes = [*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True), *media_routes()]
     return _finish(Starlette(routes=routes, lifespan=lifespan), settings)

@@ -24,6 +24,7 @@ from honeydue.calendar_feed import FeedResidence, FeedTask, render_feed
 from honeydue.calendar_tokens import feed_owner
 from honeydue.links import app_link
 from honeydue.models import Membership, NotificationPreference, NotificationType, Task
+from honeydue.services import services_of
 from honeydue.settings import Settings
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -96,7 +97,7 @@ def not_modified(request: Request, etag: str) -> bool:
 
 
 async def calendar_feed(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = services_of(request).settings
     user_id = await feed_owner(request.path_params["token"])
     if user_id is None:
         return not_found()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 APP_LABEL = "honeydue"
 MIGRATIONS_MODULE = "migrations"
-# A fixed 64-bit key for pg_advisory_lock, derived from a name so it is greppable.
+# A fixed pg_advisory_lock key: the crc32 of a greppable name (a 32-bit value; the lock takes a bigint).
 MIGRATION_LOCK_KEY = zlib.crc32(b"honeydue-migrations")
 
 
@@ -81,6 +82,20 @@ async def close_db() -> None:
 async def ping_db() -> None:
     conn = connections.get("default")
     await conn.execute_query("SELECT 1")
+
+
+@dataclass(frozen=True)
+class Database:
+    """``Services.db``: the process's ORM, as readiness checks see it.
+
+    Tortoise keeps its connections in module state (``init_db``/``close_db``, called by
+    ``honeydue.services.open_services``); this handle is how the rest of the process reaches them.
+    """
+
+    is_postgres: bool
+
+    async def ping(self) -> None:
+        await ping_db()
 
 
 async def migrate(settings: Settings) -> list[str]:

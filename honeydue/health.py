@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from honeydue.db import ping_db
 from honeydue.migration_state import MigrationWatch
+from honeydue.services import services_of
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,10 @@ class Readiness:
         self.migrations = MigrationWatch()
 
     async def failing(self, request: Request) -> list[str]:
+        services = services_of(request)
         failing: list[str] = []
         try:
-            await asyncio.wait_for(ping_db(), CHECK_TIMEOUT)
+            await asyncio.wait_for(services.db.ping(), CHECK_TIMEOUT)
         except Exception as exc:
             log.warning("readiness: database unavailable: %s", exc.__class__.__name__)
             failing.append("database")
@@ -52,10 +53,9 @@ class Readiness:
                 if pending:
                     log.warning("readiness: migrations pending (run `honeydue migrate`): %s", ", ".join(pending))
                     failing.append("migrations")
-        redis = getattr(request.app.state, "redis", None)
-        if self.needs_redis and redis is not None:
+        if self.needs_redis and services.redis is not None:
             try:
-                await asyncio.wait_for(redis.ping(), CHECK_TIMEOUT)
+                await asyncio.wait_for(services.redis.ping(), CHECK_TIMEOUT)
             except Exception as exc:
                 log.warning("readiness: redis unavailable: %s", exc.__class__.__name__)
                 failing.append("redis")

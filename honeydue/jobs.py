@@ -1,26 +1,44 @@
-"""Enqueue background jobs by actor name, without importing the workers package.
+"""Job messages: the one place a ``dramatiq.Message`` is built, and sending by actor name.
 
-The broker is installed by whoever assembles the process (``workers.broker``);
-the API only needs to send a message. A failed send is logged and reported as
-False. Every job the API sends has a durable record: purges are re-sent by a periodic sweeper; notification
-emails (``send_notifications``) are tried at most once, like reminders' emails, behind the in-app notification.
+Senders address actors by name, so nothing imports the workers package to send. The broker is installed
+by whoever assembles the process (``workers.broker``). ``send_job`` raises when the broker cannot take
+the message (the scheduler and the sweeper handle that); ``enqueue``, the API's way, logs it and answers
+False instead. Every job the API sends has a durable record: purges are re-sent by a periodic sweeper;
+notification emails (``send_notifications``) are tried at most once, like reminders' emails, behind the
+in-app notification.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import dramatiq
 
 log = logging.getLogger(__name__)
 
+QUEUE = "default"
 
-def enqueue(actor_name: str, *args: object, queue_name: str = "default") -> bool:
+
+def job_message(
+    actor_name: str, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any
+) -> dramatiq.Message:
+    """The message that runs ``actor_name(*args, **kwargs)``; ``options`` are Dramatiq message options."""
+    return dramatiq.Message(queue_name=QUEUE, actor_name=actor_name, args=args, kwargs=kwargs,
+                            options=options or {})
+
+
+def send_job(
+    broker: dramatiq.Broker, actor_name: str, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any
+) -> dramatiq.Message:
+    """Enqueue on ``broker``; raises when the broker cannot take it."""
+    return broker.enqueue(job_message(actor_name, *args, options=options, **kwargs))
+
+
+def enqueue(actor_name: str, *args: object) -> bool:
+    """Send through the process's installed broker; False (logged) when it could not be sent."""
     try:
-        broker = dramatiq.get_broker()
-        broker.enqueue(
-            dramatiq.Message(queue_name=queue_name, actor_name=actor_name, args=args, kwargs={}, options={})
-        )
+        send_job(dramatiq.get_broker(), actor_name, *args)
         return True
     except Exception as exc:  # the broker may be down; the sweeper retries from the database
         log.warning("could not enqueue %s: %s", actor_name, exc.__class__.__name__)

@@ -15,7 +15,9 @@ from honeydue.client_address import client_address
 from honeydue.errors import Unauthenticated
 from honeydue.models import User
 from honeydue.ratelimit import RateLimiter
+from honeydue.services import Services
 from honeydue.settings import Settings
+from honeydue.storage import Storage
 from honeydue.tokens import SessionOrigin, session_origin
 
 
@@ -23,13 +25,23 @@ from honeydue.tokens import SessionOrigin, session_origin
 class Context:
     request: Request
     response: Response
-    settings: Settings
-    rate_limiter: RateLimiter
+    services: Services
     user: User | None
     token: str | None
-    storage: Any = None
     session_id: uuid.UUID | None = None  # the id of the token making the request (its session)
     _loaders: dict[str, DataLoader] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def storage(self) -> Storage:
+        return self.services.storage
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self.services.rate_limiter
 
     @property
     def client_ip(self) -> str:

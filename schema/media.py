@@ -97,8 +97,8 @@ class Media:
     ) -> str | None:
         if self._row.status != models.MediaStatus.READY:
             return None
-        settings = info.context.settings
-        return sign_media_url(settings.signing_keys(), settings.effective_public_gateway_url, self._row.key,
+        services = info.context.services
+        return sign_media_url(services.signing_keys, services.settings.effective_public_gateway_url, self._row.key,
                               link_lifetime(expires_in))
 
     @strawberry.field(description="Presigned GET straight from the bucket; null unless READY, and null on the "
@@ -108,7 +108,7 @@ class Media:
         expires_in: Annotated[int | None, strawberry.argument(description=EXPIRES_IN)] = None,
     ) -> str | None:
         storage = info.context.storage
-        if self._row.status != models.MediaStatus.READY or storage is None:
+        if self._row.status != models.MediaStatus.READY:
             return None
         row = self._row
         disposition = content_disposition(row.filename, attachment=row.content_type not in INLINE_SAFE_TYPES)

@@ -18,6 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
+from honeydue.services import services_of
 from honeydue.tokens import authenticate_session, bearer_from_header
 from resolvers.validation import LONGEST_LIST
 from schema.context import Context
@@ -79,7 +80,7 @@ class HoneydueGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        limit: int = scope["app"].state.settings.max_request_bytes
+        limit = services_of(scope["app"]).settings.max_request_bytes
         declared = Headers(scope=scope).get("content-length")
         response: Response
         if declared is not None and not (declared.isascii() and declared.isdigit()):
@@ -117,18 +118,15 @@ class HoneydueGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        state = request.app.state
         token = bearer_from_header(request.headers.get("authorization"))
         session = await authenticate_session(token) if token else None
         user = session.user if session else None
         return Context(
             request=request,
             response=response,
-            settings=state.settings,
-            rate_limiter=state.rate_limiter,
+            services=services_of(request),
             user=user,
             token=token if user else None,
-            storage=getattr(state, "storage", None),
             session_id=session.id if session else None,
         )
 

@@ -21,12 +21,19 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from honeydue import db
 from honeydue.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from honeydue.services import Services
+    from honeydue.storage import Storage
 
 IN_CI = bool(os.environ.get("CI"))
 REPO = Path(__file__).resolve().parent.parent
@@ -204,17 +211,20 @@ class GraphQLClient:
         return GraphQLClient(self.http, token)
 
 
-async def attach_test_services(app: object, settings: Settings, redis: object = None) -> None:
-    """What the lifespan would open, minus the ORM the ``database`` fixture already holds."""
-    from honeydue.ratelimit import RateLimiter
-    from honeydue.storage import create_storage
+@contextlib.asynccontextmanager
+async def attach_test_services(app: Starlette, settings: Settings, *,
+                               storage: Storage | None = None) -> AsyncIterator[Services]:
+    """What the app's lifespan would open (``open_services``), minus the ORM the ``database`` fixture holds.
 
-    storage = create_storage(settings)
-    await storage.start()
-    app.state.settings = settings  # type: ignore[attr-defined]
-    app.state.redis = redis  # type: ignore[attr-defined]
-    app.state.rate_limiter = RateLimiter(redis)  # type: ignore[attr-defined]
-    app.state.storage = storage  # type: ignore[attr-defined]
+    ``storage``: an open client to share (left open). The media routes' state is attached too, so the same
+    helper serves the API, the gateway and the embedded app.
+    """
+    from gateway.state import attach_gateway
+    from honeydue.services import open_services
+
+    async with open_services(settings, open_db=False, storage=storage) as services:
+        attach_gateway(app, services)
+        yield services
 
 
 @pytest.fixture
@@ -224,9 +234,8 @@ async def api_app(settings: Settings) -> AsyncIterator[object]:
     # The embedded app is the API plus the gateway's /media routes; ASGITransport runs no lifespan, so no
     # in-process jobs start (tests run jobs explicitly).
     app = create_embedded_app(settings)
-    await attach_test_services(app, settings)
-    yield app
-    await app.state.storage.close()
+    async with attach_test_services(app, settings):
+        yield app
 
 
 @pytest.fixture

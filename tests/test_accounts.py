@@ -86,12 +86,16 @@ async def test_login_is_rate_limited_per_email_and_address(api, make_user, setti
 
 
 async def test_login_rate_limit_uses_redis_when_configured(api_app, api, make_user, redis_client) -> None:
-    from honeydue.ratelimit import RateLimiter
+    from dataclasses import replace
 
-    api_app.state.rate_limiter = RateLimiter(redis_client)
+    from honeydue.ratelimit import RateLimiter
+    from honeydue.services import attach_services, services_of
+
+    services = replace(services_of(api_app), rate_limiter=RateLimiter(redis_client))
+    attach_services(api_app, services)
     await make_user("dave@example.com")
     bad = {"input": {"email": "dave@example.com", "password": "wrong password!"}}
-    for _ in range(api_app.state.settings.login_attempts_per_15min):
+    for _ in range(services.settings.login_attempts_per_15min):
         await api.execute(LOGIN, bad)
     assert error_code(await api.execute(LOGIN, bad)) == "RATE_LIMITED"
     keys = [k.decode() async for k in redis_client.scan_iter("honeydue:rl:login:fail:*")]

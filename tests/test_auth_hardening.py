@@ -6,6 +6,7 @@ behind Cloudflare), 13 (rejoining after removal) and 14 (``RESIDENCE_SHARED`` no
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -56,27 +57,22 @@ async def clients(settings: Settings, tmp_path: Path) -> AsyncIterator[Clients]:
     from honeydue.app import create_embedded_app
 
     apps: dict[tuple, object] = {}
-    closers: list[Callable[[], Awaitable[None]]] = []
+    async with contextlib.AsyncExitStack() as opened:
 
-    async def make(address: str, headers: dict[str, str] | None = None, **overrides: str) -> GraphQLClient:
-        key = tuple(sorted(overrides.items()))
-        if key not in apps:
-            app_settings = make_settings(tmp_path / f"app{len(apps)}", DATABASE_URL=settings.database_url,
-                                         **overrides)
-            app = create_embedded_app(app_settings)
-            await attach_test_services(app, app_settings)
-            closers.append(app.state.storage.close)
-            apps[key] = app
-        transport = httpx.ASGITransport(app=apps[key], client=(address, 40000))  # type: ignore[arg-type]
-        http = httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers or {})
-        closers.append(http.aclose)
-        return GraphQLClient(http)
+        async def make(address: str, headers: dict[str, str] | None = None, **overrides: str) -> GraphQLClient:
+            key = tuple(sorted(overrides.items()))
+            if key not in apps:
+                app_settings = make_settings(tmp_path / f"app{len(apps)}", DATABASE_URL=settings.database_url,
+                                             **overrides)
+                app = create_embedded_app(app_settings)
+                await opened.enter_async_context(attach_test_services(app, app_settings))
+                apps[key] = app
+            transport = httpx.ASGITransport(app=apps[key], client=(address, 40000))  # type: ignore[arg-type]
+            http = httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers or {})
+            await opened.enter_async_context(http)
+            return GraphQLClient(http)
 
-    try:
         yield make
-    finally:
-        for close in reversed(closers):
-            await close()
 
 
 async def user_with_password(email: str) -> models.User:

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from starlette.applications import Starlette
 
 from honeydue import models
 from honeydue.media_policy import staging_key
 from honeydue.models import MediaPurpose, MediaStatus
+from honeydue.services import services_of
 from tests.conftest import GraphQLClient
 from tests.plugins.domain import Actor, World, make_actor, make_world, ready_media
 
@@ -300,8 +302,8 @@ def outcome(result: dict, op: Op, ctx: Ctx) -> str:
 
 
 @pytest.fixture
-async def ctx(api_app: object) -> Ctx:
-    return await build(api_app.state.storage)  # type: ignore[attr-defined]
+async def ctx(api_app: Starlette) -> Ctx:
+    return await build(services_of(api_app).storage)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +26,18 @@ import pytest
 from tortoise.exceptions import OperationalError
 
 from gateway.app import create_gateway_app
+from gateway.auth import AccessCache
 from gateway.conditional import http_date
 from gateway.media_rows import RecentMedia
+from gateway.state import GatewayState, attach_gateway
 from honeydue.models import Media, Membership, Residence, User
 from honeydue.models.enums import MediaPurpose, MediaStatus, ResidenceRole
+from honeydue.services import services_of
 from honeydue.settings import Settings
 from honeydue.signing import sign_media_url, sign_upload
-from honeydue.storage import create_storage
+from honeydue.storage import StorageTimeout, StorageUnavailable, create_storage
 from honeydue.tokens import issue_token
-from tests.conftest import free_port, make_settings, missing_service
+from tests.conftest import attach_test_services, free_port, make_settings, missing_service
 from tests.plugins.s3 import s3_env_for
 
 GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
@@ -54,6 +57,11 @@ class Gateway:
     def link(self, key: str, expires_in: int = 900, now: float | None = None) -> str:
         url = sign_media_url(self.settings.signing_keys(), "http://testserver", key, expires_in, now=now)
         return url.removeprefix("http://testserver")
+
+    def use(self, recent_media: RecentMedia | None = None, **changes: Any) -> None:
+        """Swap parts of the app's services (``redis=…``, ``settings=…``), as if opened so; caches made anew."""
+        services = replace(services_of(self.app), **changes)
+        attach_gateway(self.app, services, GatewayState(AccessCache(services.redis), recent_media or RecentMedia()))
 
     def upstream_requests(self, method: str | None = None) -> list[Any]:
         assert self.s3 is not None
@@ -85,9 +93,10 @@ async def gw(
         gw_settings = settings
         storage = create_storage(gw_settings)
         await storage.start()
-    app = create_gateway_app(gw_settings, storage)
+    app = create_gateway_app(gw_settings)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with attach_test_services(app, gw_settings, storage=storage), \
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield Gateway(http, app, gw_settings, storage, request.param, s3)
     if s3 is None:
         await storage.close()
@@ -443,7 +452,7 @@ async def gateway_redis() -> AsyncIterator[Any]:
 async def test_bearer_decisions_are_cached_briefly_in_redis(gw: Gateway, gateway_redis: Any) -> None:
     if gw.backend != "local":
         pytest.skip("the cache does not depend on the storage backend")
-    gw.app.state.redis = gateway_redis
+    gw.use(redis=gateway_redis)
     owner, _ = await make_user("owner")
     member, member_token = await make_user("member")
     home = await Residence.create(name="Home")
@@ -464,13 +473,14 @@ async def test_a_dead_redis_degrades_to_the_database(gw: Gateway) -> None:
         pytest.skip("the cache does not depend on the storage backend")
     import redis.asyncio as aioredis
 
-    gw.app.state.redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
-                                                 socket_connect_timeout=0.2, socket_timeout=0.2)
+    dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
+                                   socket_connect_timeout=0.2, socket_timeout=0.2)
+    gw.use(redis=dead)
     owner, owner_token = await make_user("owner")
     media = await put_media(gw, owner)
     for _ in range(3):
         assert (await gw.http.get(f"/media/{media.key}", headers=bearer(owner_token))).status_code == 200
-    await gw.app.state.redis.aclose()
+    await dead.aclose()
 
 
 # --- upstream behaviour -----------------------------------------------------------------------------
@@ -523,14 +533,40 @@ async def test_a_missing_bucket_is_a_502_naming_it_in_the_log(
     wrong_storage = create_storage(gw_settings)
     await wrong_storage.start()
     try:
-        app = create_gateway_app(gw_settings, wrong_storage)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        app = create_gateway_app(gw_settings)
+        async with attach_test_services(app, gw_settings, storage=wrong_storage), \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             link = sign_media_url(gw_settings.signing_keys(), "http://testserver", key, 900)
             response = await http.get(link.removeprefix("http://testserver"))
     finally:
         await wrong_storage.close()
     assert response.status_code == 502 and response.json() == {"error": "store error: bucket not found"}
     assert f"bucket not found: {wrong}" in caplog.text
+
+
+class _FailingGet:
+    """The real store, except that every GET fails with ``error`` before the first byte."""
+
+    def __init__(self, inner: Any, error: Exception) -> None:
+        self.inner = inner
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def open(self, key: str, byte_range: tuple[int, int] | None = None) -> Any:
+        raise self.error
+
+
+async def test_a_store_timeout_is_504_and_a_store_outage_503(gw: Gateway) -> None:
+    if gw.backend != "local":
+        pytest.skip("the mapping does not depend on the storage backend")
+    media = await put_media(gw)
+    for error, status in [(StorageTimeout("read timed out"), 504), (StorageUnavailable("refused"), 503)]:
+        gw.use(storage=_FailingGet(gw.storage, error))
+        response = await gw.http.get(gw.link(media.key))
+        assert response.status_code == status, (error, response.text)
+        assert int(response.headers["retry-after"]) > 0
 
 
 async def test_row_and_store_disagreeing_on_size_is_502(gw: Gateway) -> None:
@@ -558,7 +594,7 @@ async def test_preflight(gw: Gateway) -> None:
 
 
 async def test_configured_origins_are_honoured_exactly(gw: Gateway) -> None:
-    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": ["https://app.example"]})
+    gw.use(settings=gw.settings.model_copy(update={"cors_origins": ["https://app.example"]}))
     media = await put_media(gw)
     allowed = await gw.http.get(gw.link(media.key), headers={"Origin": "https://app.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
@@ -580,7 +616,7 @@ def _assert_readable_cross_origin_error(response: httpx.Response, status: int) -
 
 
 async def test_errors_before_access_is_known_carry_cors_and_nosniff_only(gw: Gateway) -> None:
-    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    gw.use(settings=gw.settings.model_copy(update={"cors_origins": [ORIGIN]}))
     media = await put_media(gw)
     path = gw.link(media.key).split("?")[0]
     for method in ("GET", "HEAD"):
@@ -596,7 +632,7 @@ async def test_errors_before_access_is_known_carry_cors_and_nosniff_only(gw: Gat
 
 
 async def test_range_and_precondition_errors_carry_accept_ranges(gw: Gateway) -> None:
-    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    gw.use(settings=gw.settings.model_copy(update={"cors_origins": [ORIGIN]}))
     media = await put_media(gw)
     for headers, status in [({"Range": "bytes=20000-"}, 416), ({"If-Match": '"not-the-etag"'}, 412)]:
         response = await gw.http.get(gw.link(media.key), headers={"Origin": ORIGIN, **headers})
@@ -609,7 +645,7 @@ async def test_range_and_precondition_errors_carry_accept_ranges(gw: Gateway) ->
 
 
 async def test_store_failures_carry_cors_and_nosniff(gw: Gateway) -> None:
-    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
+    gw.use(settings=gw.settings.model_copy(update={"cors_origins": [ORIGIN]}))
     unstored = await put_media(gw, store=False)
     wrong_size = await put_media(gw)
     await Media.filter(id=wrong_size.id).update(size=SIZE + 10)
@@ -625,8 +661,7 @@ class _DatabaseDown(RecentMedia):
 
 
 async def test_an_internal_failure_is_a_500_a_cross_origin_page_can_read(gw: Gateway) -> None:
-    gw.app.state.settings = gw.settings.model_copy(update={"cors_origins": [ORIGIN]})
-    gw.app.state.gateway_recent_media = _DatabaseDown()
+    gw.use(settings=gw.settings.model_copy(update={"cors_origins": [ORIGIN]}), recent_media=_DatabaseDown())
     media = await put_media(gw)
     for method in ("GET", "HEAD"):
         response = await gw.http.request(method, gw.link(media.key), headers={"Origin": ORIGIN})
@@ -711,12 +746,13 @@ async def test_health_and_readiness(gw: Gateway) -> None:
     assert ready.status_code == 200, ready.text
     import redis.asyncio as aioredis
 
-    gw.app.state.redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
-                                                 socket_connect_timeout=0.2, socket_timeout=0.2)
+    dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
+                                   socket_connect_timeout=0.2, socket_timeout=0.2)
+    gw.use(redis=dead)
     # Redis only caches the gateway's access checks: an unreachable one leaves it ready.
     still = await gw.http.get("/readyz")
     assert still.status_code == 200, still.text
-    await gw.app.state.redis.aclose()
+    await dead.aclose()
 
 
 # --- client disconnects -----------------------------------------------------------------------------
@@ -790,7 +826,7 @@ async def test_client_disconnects_release_the_upstream(gw: Gateway) -> None:
     big = os.urandom(1024 * 1024)
     media = await put_media(gw, body=big)
     recorder = ClosingRecorder(gw.storage)
-    gw.app.state.storage = recorder
+    gw.use(storage=recorder)
     server, task, port = await _serve(gw.app)
     try:
         process = psutil.Process()

@@ -17,6 +17,7 @@ from honeydue.logging_setup import configure_logging
 from honeydue.models import Media, User
 from honeydue.models.enums import MediaPurpose, MediaStatus
 from honeydue.request_id import accept_request_id
+from honeydue.services import services_of
 from honeydue.settings import Settings, load_settings
 from honeydue.signing import sign_media_url
 
@@ -89,7 +90,7 @@ async def test_login_and_signed_fetch_leave_no_secret_in_logs(
         # A READY object fetched through the app's /media route with a signed link.
         user = await User.get(email=email)
         key = f"users/{user.id}/profile/{uuid.uuid4()}.png"
-        storage = api_app.state.storage  # type: ignore[attr-defined]
+        storage = services_of(api_app).storage
         body = b"\x89PNG\r\n\x1a\n" + b"pixels" * 20
         await storage.put_bytes(key, body, "image/png")
         info = await storage.head(key)

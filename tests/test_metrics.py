@@ -15,11 +15,11 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from honeydue.errors import Unauthenticated
-from honeydue.job_metrics import JobMetrics
 from honeydue.metrics import record_bytes_streamed, record_upstream_error
 from honeydue.settings import Settings
 from schema.metrics import GraphQLMetrics, operation_label, outcome
 from tests.conftest import attach_test_services, make_settings
+from workers.job_metrics import JobMetrics
 
 
 def scrape(text: str) -> dict[tuple[str, frozenset], float]:
@@ -39,16 +39,15 @@ async def test_api_requests_are_counted_by_route_and_exposed(settings: Settings)
     from honeydue.app import create_api_app
 
     app = create_api_app(settings)
-    await attach_test_services(app, settings)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with attach_test_services(app, settings), \
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         before = sample("honeydue_http_requests_total", app="api", route="/graphql", method="POST", status="200")
         assert (await http.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
         assert (await http.get("/healthz")).status_code == 200
         missing = f"/no-such-page/{uuid.uuid4().hex}"
         assert (await http.get(missing)).status_code == 404
         response = await http.get("/metrics")
-    await app.state.storage.close()
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -67,19 +66,16 @@ async def test_api_requests_are_counted_by_route_and_exposed(settings: Settings)
 
 async def test_gateway_labels_media_by_template_not_key(tmp_path: Path) -> None:
     from gateway.app import create_gateway_app
-    from honeydue.storage import create_storage
 
     settings = make_settings(tmp_path)
-    storage = create_storage(settings)
-    await storage.start()
-    app = create_gateway_app(settings, storage)
+    app = create_gateway_app(settings)
     key = f"users/{uuid.uuid4()}/profile/{uuid.uuid4()}.jpg"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with attach_test_services(app, settings), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         before = sample("honeydue_http_requests_total", app="gateway", route="/media/{key:path}", method="GET",
                         status="403")
         assert (await http.get(f"/media/{key}")).status_code == 403  # neither a signed link nor a token
         exposition = (await http.get("/metrics")).text
-    await storage.close()
 
     samples = scrape(exposition)
     labels = frozenset({"app": "gateway", "route": "/media/{key:path}", "method": "GET", "status": "403"}.items())

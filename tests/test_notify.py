@@ -20,8 +20,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
-from honeydue.notify import ConsoleChannel, SmtpChannel, channels_from_settings
 from honeydue.settings import load_settings
+from workers.notify import ConsoleChannel, SmtpChannel, channels_from_settings
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret-pass"

@@ -1,4 +1,4 @@
-"""Table-driven tests of the reminder policy (honeydue/reminder_policy.py)."""
+"""Table-driven tests of the reminder policy (workers/reminder_policy.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from honeydue.models.enums import TaskFrequency as F
-from honeydue.reminder_policy import due_soon_stage, lead_days, overdue_stage, warranty_stage
+from workers.reminder_policy import due_soon_stage, lead_days, overdue_stage, warranty_stage
 
 DUE = date(2025, 3, 31)
 

@@ -59,16 +59,13 @@ async def test_a_chunked_body_is_refused_as_soon_as_it_runs_over(api, settings) 
 async def test_max_request_bytes_is_a_setting(settings, tmp_path: Path) -> None:
     small = make_settings(tmp_path, DATABASE_URL=settings.database_url, MAX_REQUEST_BYTES="2048")
     app = create_embedded_app(small)
-    await attach_test_services(app, small)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            fits = await http.post("/graphql", json={"query": "{ __typename }", "variables": {"pad": "x" * 1900}})
-            assert fits.status_code == 200 and fits.json() == {"data": {"__typename": "Query"}}
-            over = await http.post("/graphql", json={"query": "{ __typename }", "variables": {"pad": "x" * 2100}})
-            assert graphql_error(over) == (413, "REQUEST_TOO_LARGE")
-            assert "2048 bytes" in over.json()["errors"][0]["message"]
-    finally:
-        await app.state.storage.close()  # type: ignore[attr-defined]
+    async with attach_test_services(app, small), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        fits = await http.post("/graphql", json={"query": "{ __typename }", "variables": {"pad": "x" * 1900}})
+        assert fits.status_code == 200 and fits.json() == {"data": {"__typename": "Query"}}
+        over = await http.post("/graphql", json={"query": "{ __typename }", "variables": {"pad": "x" * 2100}})
+        assert graphql_error(over) == (413, "REQUEST_TOO_LARGE")
+        assert "2048 bytes" in over.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("body", [

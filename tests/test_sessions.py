@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from gateway.app import create_gateway_app
+from gateway.state import attach_gateway
 from honeydue import clock, models
 from honeydue.settings import Settings
 from honeydue.storage import create_storage
@@ -97,9 +99,8 @@ async def test_the_address_is_the_client_behind_trusted_proxies(settings, tmp_pa
     app_settings = make_settings(tmp_path, DATABASE_URL=settings.database_url, FORWARDED_ALLOW_IPS="10.42.0.0/16",
                                  CLIENT_IP_HEADER="CF-Connecting-IP")
     app = create_embedded_app(app_settings)
-    await attach_test_services(app, app_settings)
     forwarded = {"CF-Connecting-IP": "2001:db8::5", "X-Forwarded-For": "2001:db8::5, 172.68.1.1"}
-    try:
+    async with attach_test_services(app, app_settings):
         for peer, expected in (("10.42.0.7", "2001:db8::5"), ("192.0.2.50", "192.0.2.50")):
             transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
@@ -107,8 +108,6 @@ async def test_the_address_is_the_client_behind_trusted_proxies(settings, tmp_pa
                 client = GraphQLClient(http)
                 _, token = await register(client)
                 assert [s["ipAddress"] for s in await sessions(client, token)] == [expected]
-    finally:
-        await app.state.storage.close()
 
 
 async def test_user_agent_is_stripped_of_control_characters_and_cut(api, settings) -> None:
@@ -262,9 +261,10 @@ async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[htt
     await redis.flushdb()
     storage = create_storage(settings)
     await storage.start()
-    app = create_gateway_app(settings, storage)
-    app.state.redis = redis
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    app = create_gateway_app(settings)
+    async with attach_test_services(app, settings, storage=storage) as services, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        attach_gateway(app, replace(services, redis=redis))  # the bearer-decision cache on this Redis
         yield http, storage, redis
     await storage.close()
     await redis.flushdb()

@@ -20,6 +20,7 @@ import pytest
 
 from honeydue import models
 from honeydue.media_policy import staging_key
+from honeydue.services import services_of
 from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound
 from honeydue.tokens import issue_token
@@ -61,13 +62,10 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[GraphQLClient, 
     from honeydue.app import create_embedded_app
 
     app = create_embedded_app(settings)
-    await attach_test_services(app, settings)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5000))
-    try:
+    async with attach_test_services(app, settings):
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield GraphQLClient(http), app
-    finally:
-        await app.state.storage.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -91,7 +89,7 @@ def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
 
 @pytest.fixture
 def storage(app_client: tuple[GraphQLClient, object]) -> object:
-    return app_client[1].state.storage  # type: ignore[attr-defined]
+    return services_of(app_client[1]).storage  # type: ignore[arg-type]
 
 
 # --- helpers ------------------------------------------------------------------------------------------

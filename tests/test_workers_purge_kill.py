@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from honeydue.jobs import send_job
 from honeydue.models import AccountPurge
 from honeydue.settings import Settings, load_settings
 from honeydue.storage import create_storage
 from honeydue.storage.base import Storage
 from tests.conftest import flushed_redis
-from workers.actors import send
 from workers.broker import create_broker
 
 REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -123,7 +123,7 @@ async def test_purge_survives_a_worker_killed_mid_purge(
     await asyncio.gather(*(storage.put_bytes(key, b"\xff\xd8\xff jpeg", "image/jpeg") for key in [*doomed, bystander]))
     record = await AccountPurge.create(user_id=user_id, prefixes=[f"users/{user_id}/"], keys=[])
     broker = create_broker(worker_settings)
-    send(broker, "purge_account", str(record.id))
+    send_job(broker, "purge_account", str(record.id))
     broker.close()
 
     async def remaining() -> set[str]:

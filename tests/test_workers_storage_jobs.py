@@ -14,11 +14,13 @@ import pytest
 from honeydue import jobs
 from honeydue.media_policy import staging_key
 from honeydue.models import AccountPurge, Media, MediaPurpose, MediaStatus, User
+from honeydue.services import open_services
 from honeydue.settings import Settings, load_settings
 from honeydue.storage import create_storage
 from honeydue.storage.base import Storage, StorageError
 from workers import cleanup, purge, reconcile
-from workers.embedded import run_embedded_jobs
+from workers.broker import HostLoop, current_services
+from workers.embedded import embedded_broker, run_embedded_jobs
 
 
 @pytest.fixture
@@ -206,13 +208,26 @@ async def test_sweeper_resends_unfinished_purges_only(settings: Settings) -> Non
     assert sent == [str(old_pending.id)]
 
 
-async def test_embedded_mode_runs_a_purge_sent_through_honeydue_jobs(settings: Settings) -> None:
-    """No Redis: ``run_embedded_jobs`` installs the in-process broker and worker the API's enqueue reaches."""
-    assert settings.redis_url is None and not settings.uses_s3  # the embedded defaults: local media
-    async with run_embedded_jobs(settings, run_scheduler=False) as broker:
-        from workers.broker import current_resources
+async def test_host_loop_is_a_real_dramatiq_loop_thread_running_on_the_callers_loop() -> None:
+    """Built through Dramatiq's own constructor (an initialised, never started thread), actors' coroutines
+    run on the loop that was running already: the embedded server's."""
+    loop = asyncio.get_running_loop()
+    host = HostLoop(loop)
+    assert host.loop is loop and not host.is_alive()  # is_alive() needs Thread.__init__ to have run
 
-        storage = current_resources().storage
+    async def where() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    assert await asyncio.to_thread(host.run_coroutine, where()) is loop
+
+
+async def test_embedded_mode_runs_a_purge_sent_through_honeydue_jobs(settings: Settings) -> None:
+    """No Redis: the in-process broker and worker of ``honeydue serve`` are what the API's enqueue reaches."""
+    assert settings.redis_url is None and not settings.uses_s3  # the embedded defaults: local media
+    async with open_services(settings, broker=embedded_broker(settings), open_db=False) as services, \
+            run_embedded_jobs(services, run_scheduler=False):
+        assert current_services() is services  # the jobs share the server's services: one storage client
+        storage = services.storage
         user_id = uuid.uuid4()
         await put(storage, *(f"users/{user_id}/profile/{i}.jpg" for i in range(5)), "users/other/profile/a.jpg")
         record = await AccountPurge.create(user_id=user_id, prefixes=[f"users/{user_id}/"], keys=[])
@@ -223,4 +238,4 @@ async def test_embedded_mode_runs_a_purge_sent_through_honeydue_jobs(settings: S
             await asyncio.sleep(0.05)
         assert (await AccountPurge.get(id=record.id)).done_at is not None
         assert await keys_in(storage, "users/") == {"users/other/profile/a.jpg"}
-        assert "purge_account" in broker.actors
+        assert services.broker is not None and "purge_account" in services.broker.actors

@@ -2,7 +2,8 @@
 
 Actors are declared on a given broker by ``declare_actors`` (not with a module-level decorator) so one
 process can build the broker it needs (Redis, or in-process when embedded) before any actor exists. Senders
-address actors by name (``honeydue.jobs.enqueue``, the scheduler), so nothing imports this module to send.
+address actors by name (``honeydue.jobs``), so nothing imports this module to send. Each actor reaches the
+process's services (``honeydue.services.Services``) through ``current_services()``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 import dramatiq
 
+from honeydue.jobs import QUEUE, send_job
 from workers import cleanup, notifications, purge, reconcile, reminders
-from workers.broker import current_resources
+from workers.broker import current_services
 
-QUEUE = "default"
 HOUR_MS = 3_600_000
 
 
@@ -35,26 +36,26 @@ def run_instant(at: str | None) -> datetime:
 
 
 async def send_due_reminders(at: str | None = None) -> None:
-    await reminders.send_due_reminders(run_instant(at), current_resources().channels)
+    await reminders.send_due_reminders(run_instant(at), current_services().channels)
 
 
 async def send_overdue_reminders(at: str | None = None) -> None:
-    await reminders.send_overdue_reminders(run_instant(at), current_resources().channels)
+    await reminders.send_overdue_reminders(run_instant(at), current_services().channels)
 
 
 async def send_warranty_reminders(at: str | None = None) -> None:
-    await reminders.send_warranty_reminders(run_instant(at), current_resources().channels)
+    await reminders.send_warranty_reminders(run_instant(at), current_services().channels)
 
 
 async def send_notifications(ids: list[str]) -> None:
-    await notifications.send_notifications(ids, current_resources().channels)
+    await notifications.send_notifications(ids, current_services().channels)
 
 
 async def cleanup_pending_uploads(at: str | None = None) -> None:
-    res = current_resources()
-    max_age = timedelta(hours=res.settings.pending_upload_max_age_hours)
+    services = current_services()
+    max_age = timedelta(hours=services.settings.pending_upload_max_age_hours)
     # Ages count from now, not from the tick: a late run must not spare uploads that are already stale.
-    await cleanup.cleanup_pending_uploads(res.storage, utcnow(), max_age)
+    await cleanup.cleanup_pending_uploads(services.storage, utcnow(), max_age)
 
 
 async def expire_idempotency_keys(at: str | None = None) -> None:
@@ -62,16 +63,17 @@ async def expire_idempotency_keys(at: str | None = None) -> None:
 
 
 async def purge_account(purge_id: str) -> None:
-    await purge.purge_account(uuid.UUID(purge_id), current_resources().storage, utcnow())
+    await purge.purge_account(uuid.UUID(purge_id), current_services().storage, utcnow())
 
 
 async def sweep_account_purges(at: str | None = None) -> None:
-    broker = current_resources().broker
-    await purge.sweep_account_purges(utcnow(), lambda pid: send(broker, "purge_account", pid))
+    broker = current_services().broker
+    assert broker is not None  # every process that runs actors carries its broker
+    await purge.sweep_account_purges(utcnow(), lambda pid: send_job(broker, "purge_account", pid))
 
 
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
-    await reconcile.reconcile_storage(current_resources().storage, utcnow(), fix=fix)
+    await reconcile.reconcile_storage(current_services().storage, utcnow(), fix=fix)
 
 
 # name -> (function, actor options). Time limits are generous: the work is I/O bound and idempotent, and a
@@ -96,9 +98,3 @@ def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
         for name, (fn, options) in ACTORS.items()
     }
 
-
-def send(broker: dramatiq.Broker, actor_name: str, *args: Any, **kwargs: Any) -> dramatiq.Message:
-    """Enqueue by actor name on ``broker``; raises when the broker cannot take it."""
-    return broker.enqueue(
-        dramatiq.Message(queue_name=QUEUE, actor_name=actor_name, args=args, kwargs=kwargs, options={})
-    )

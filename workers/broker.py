@@ -9,16 +9,18 @@
   (see ``workers.embedded``), so the embedded service runs the very same actors.
 
 Async actors run through Dramatiq's ``AsyncIO`` middleware: one event loop thread per worker process.
-``WorkerResources`` opens the ORM and the storage client on that loop once, at worker boot, and closes them
-at shutdown, so no message pays for (or leaks) an event loop, a connection pool or an S3 client.
+``WorkerServices`` opens the process's ``Services`` (``honeydue.services.open_services``: the ORM, the
+storage client, Redis, the notification channels) on that loop once, at worker boot, and closes them at
+shutdown, so no message pays for (or leaks) an event loop, a connection pool or an S3 client. Actors reach
+them with ``current_services()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -27,8 +29,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Middleware, Retries, default_middleware
 
+from honeydue.services import Services, StorageFactory, open_services, start_storage
 from honeydue.settings import Settings
-from honeydue.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -38,50 +40,23 @@ MAX_RETRIES = 12
 MIN_BACKOFF_MS = 1_000
 MAX_BACKOFF_MS = 10 * 60_000
 
-StorageFactory = Callable[[Settings], Awaitable[Storage]]
+_services: Services | None = None
 
 
-@dataclass
-class Resources:
-    """What actors need, opened once per worker process."""
-
-    settings: Settings
-    storage: Storage
-    broker: dramatiq.Broker
-    channels: Sequence[Any] = field(default_factory=list)
+def current_services() -> Services:
+    """The services of this process's actors (a worker process's, or the embedded server's)."""
+    if _services is None:
+        raise RuntimeError("the actors' services are not open: is the WorkerServices middleware installed?")
+    return _services
 
 
-_resources: Resources | None = None
+def set_current_services(services: Services | None) -> None:
+    global _services
+    _services = services
 
 
-def current_resources() -> Resources:
-    if _resources is None:
-        raise RuntimeError("worker resources are not open: is the WorkerResources middleware installed?")
-    return _resources
-
-
-def set_resources(resources: Resources | None) -> None:
-    global _resources
-    _resources = resources
-
-
-async def open_storage(settings: Settings) -> Storage:
-    """The process's one storage client (``honeydue.storage.create_storage``), started."""
-    from honeydue.storage import create_storage
-
-    storage = create_storage(settings)
-    await storage.start()
-    return storage
-
-
-def channels_for(settings: Settings) -> list[Any]:
-    from honeydue.notify import channels_from_settings
-
-    return list(channels_from_settings(settings))
-
-
-class WorkerResources(Middleware):
-    """Open the ORM and storage on Dramatiq's event loop at worker boot; close them at worker shutdown.
+class WorkerServices(Middleware):
+    """Open the process's services on Dramatiq's event loop at worker boot; close them at worker shutdown.
 
     Listed after ``AsyncIO``: ``before_worker_boot`` hooks run in list order (the loop exists by then)
     and ``after_worker_shutdown`` hooks in reverse order (closed before the loop stops).
@@ -89,7 +64,8 @@ class WorkerResources(Middleware):
 
     def __init__(self, settings: Settings, storage_factory: StorageFactory | None = None) -> None:
         self.settings = settings
-        self.storage_factory = storage_factory or open_storage
+        self.storage_factory = storage_factory or start_storage
+        self._open_services: contextlib.AsyncExitStack | None = None
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         _loop_thread().run_coroutine(self._open(broker))
@@ -98,34 +74,39 @@ class WorkerResources(Middleware):
         _loop_thread().run_coroutine(self._close())
 
     async def _open(self, broker: dramatiq.Broker) -> None:
-        from honeydue.db import init_db
-
-        await init_db(self.settings)
-        storage = await self.storage_factory(self.settings)
-        set_resources(Resources(self.settings, storage, broker, channels_for(self.settings)))
-        log.info("worker resources open")
+        stack = contextlib.AsyncExitStack()
+        services = await stack.enter_async_context(
+            open_services(self.settings, broker=broker, storage_factory=self.storage_factory)
+        )
+        self._open_services = stack
+        set_current_services(services)
+        log.info("worker services open")
 
     async def _close(self) -> None:
-        from honeydue.db import close_db
-
-        resources = _resources
-        set_resources(None)
-        if resources is not None:
-            await resources.storage.close()
-        await close_db()
+        set_current_services(None)
+        stack, self._open_services = self._open_services, None
+        if stack is not None:
+            await stack.aclose()
 
 
 class HostLoop(EventLoopThread):
     """Run async actors on an event loop that is already running (the embedded app's), not a thread of ours.
 
     The embedded server's ORM connections and storage client belong to its loop; sharing that loop means
-    the jobs use them as they are, instead of a second set bound to a second loop.
+    the jobs use them as they are, instead of a second set bound to a second loop. Dramatiq's actors only
+    call ``run_coroutine``, which submits to the public ``loop`` attribute; this thread is never started.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:  # no super(): no loop of our own to make
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(log)
+        self.loop.close()  # the loop Dramatiq's constructor made: never run, the host's runs the actors
         self.loop = loop
-        self.interrupt_check_ival = 0.1
-        self.logger = log
+
+    def start(self, *, timeout: float | None = None) -> None:
+        raise RuntimeError("HostLoop runs on the host's loop; there is no thread to start")
+
+    def stop(self) -> None:
+        """Nothing to stop: the host's loop belongs to the server, which stops it."""
 
 
 class HostLoopAsyncIO(Middleware):
@@ -144,7 +125,7 @@ class HostLoopAsyncIO(Middleware):
 def _loop_thread() -> EventLoopThread:
     thread = get_event_loop_thread()
     if thread is None:
-        raise RuntimeError("no Dramatiq event loop: the AsyncIO middleware must come before WorkerResources")
+        raise RuntimeError("no Dramatiq event loop: the AsyncIO middleware must come before WorkerServices")
     return thread
 
 
@@ -206,10 +187,10 @@ def create_worker_broker(
     heartbeat_timeout_ms: int | None = None,
     maintenance_chance: int | None = None,
 ) -> dramatiq.Broker:
-    """The broker of a ``honeydue worker`` process: async actors plus the once-per-process resources."""
+    """The broker of a ``honeydue worker`` process: async actors plus the once-per-process services."""
     broker = create_broker(
         settings,
-        extra_middleware=[AsyncIO(), WorkerResources(settings, storage_factory)],
+        extra_middleware=[AsyncIO(), WorkerServices(settings, storage_factory)],
         heartbeat_timeout_ms=heartbeat_timeout_ms,
         maintenance_chance=maintenance_chance,
     )

@@ -15,17 +15,11 @@ import dramatiq
 import dramatiq.cli
 import redis
 
+from honeydue.jobs import send_job
+from honeydue.services import StorageFactory, open_services
 from honeydue.settings import ConfigError, Settings, get_settings
-from workers.actors import ACTORS, send
-from workers.broker import (
-    Resources,
-    StorageFactory,
-    channels_for,
-    create_broker,
-    create_worker_broker,
-    open_storage,
-    set_resources,
-)
+from workers.actors import ACTORS
+from workers.broker import create_broker, create_worker_broker, set_current_services
 from workers.heartbeat import HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, Heartbeat
 from workers.http_endpoints import WorkerEndpoints
 from workers.lifecycle import JOB_GRACE_SECONDS, GracefulStop
@@ -86,7 +80,7 @@ def worker_broker() -> None:
         config = WorkerConfig(settings, processes=1, run_dir=_run_dir_for(settings, os.getppid()))
     extra: list[dramatiq.Middleware] = [GracefulStop(), Heartbeat(config.heartbeat_dir, config.heartbeat_interval)]
     if config.metrics_port is not None:
-        from honeydue.job_metrics import JobMetrics
+        from workers.job_metrics import JobMetrics
 
         # Dramatiq's metrics plus honeydue_jobs_total / honeydue_job_duration_seconds, served with /healthz by
         # the WorkerEndpoints fork on --metrics-port.
@@ -229,7 +223,7 @@ def run_job_now(settings: Settings, name: str, *args: Any, **kwargs: Any) -> str
     if settings.redis_url:
         broker = create_broker(settings)
         try:
-            message = send(broker, name, *args, **kwargs)
+            message = send_job(broker, name, *args, **kwargs)
         finally:
             broker.close()
         return f"enqueued {name} (message {message.message_id})"
@@ -238,14 +232,9 @@ def run_job_now(settings: Settings, name: str, *args: Any, **kwargs: Any) -> str
 
 
 async def _run_inline(settings: Settings, name: str, args: tuple, kwargs: dict[str, Any]) -> None:
-    from honeydue.db import close_db, init_db
-
-    await init_db(settings)
-    storage = await open_storage(settings)
-    set_resources(Resources(settings, storage, create_broker(settings, in_process=True), channels_for(settings)))
-    try:
-        await ACTORS[name][0](*args, **kwargs)
-    finally:
-        set_resources(None)
-        await storage.close()
-        await close_db()
+    async with open_services(settings, broker=create_broker(settings, in_process=True)) as services:
+        set_current_services(services)
+        try:
+            await ACTORS[name][0](*args, **kwargs)
+        finally:
+            set_current_services(None)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 
 from honeydue.models import Notification
-from workers.reminders import Channel
+from workers.notify import Channel
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ same transaction as the ``Notification`` row, and the table's unique key turns a
 twice in an hour, a retried message, two workers racing, the repeated hour when clocks fall back) into an
 IntegrityError that is skipped. External channels (email) are tried after the commit, at most once per
 reminder: a failed email is logged, the in-app notification already exists. A run that does not happen
-(an outage) is not caught up later; see ``honeydue.reminder_policy``.
+(an outage) is not caught up later; see ``workers.reminder_policy``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -42,14 +41,15 @@ from honeydue.models import (
     Task,
     User,
 )
-from honeydue.reminder_policy import (
+from honeydue.schedule import local_today
+from workers.notify import Channel
+from workers.reminder_policy import (
     DUE_SOON_LEAD_DAYS,
     OVERDUE_DAYS,
     due_soon_stage,
     overdue_stage,
     warranty_stage,
 )
-from honeydue.schedule import local_today
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,6 @@ TZ_SLACK = timedelta(days=1)
 # The hour a member without a preference row is reminded at: the model's own default, so the API's
 # "unset" and the worker's cannot disagree.
 DEFAULT_HOUR: int = NotificationPreference._meta.fields_map["hour_of_day"].default
-
-
-class Channel(Protocol):
-    """One way of reaching a person (email, console, push); see ``honeydue.notify``."""
-
-    async def send(self, user: User, notification: Notification) -> None: ...
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Protocol
 import dramatiq
 import redis
 
+from honeydue.jobs import send_job
 from workers.schedule import PeriodicJob
 
 log = logging.getLogger(__name__)
@@ -154,13 +155,12 @@ class LocalTickLedger:
 Send = Callable[[PeriodicJob, datetime], object]
 
 
-def broker_sender(broker: dramatiq.Broker, queue_name: str = "default") -> Send:
+def broker_sender(broker: dramatiq.Broker) -> Send:
     """Send a job's message on ``broker``; ``at`` (and the ``tick`` option) name the fire time it is for."""
 
     def send(job: PeriodicJob, fire_time: datetime) -> None:
         tick = fire_time.astimezone(UTC).isoformat()
-        broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name=job.actor_name, args=(),
-                                        kwargs={"at": tick}, options={"tick": tick}))
+        send_job(broker, job.actor_name, options={"tick": tick}, at=tick)
 
     return send
 

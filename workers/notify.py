@@ -1,9 +1,14 @@
 """Delivery channels: how a notification record reaches a person outside the app.
 
-The workers create the ``Notification`` row (what the ``notifications`` query shows) and then hand it
-to every configured channel. A channel is one small interface so push can be added later without
-touching the jobs. ``send`` raises on failure so the calling actor is retried; channels keep no state
-between calls, so a retry simply sends again.
+The workers create the ``Notification`` row (what the ``notifications`` query shows), commit it, and
+then hand it to every configured channel (``Services.channels``). ``Channel`` is the one interface
+every way of reaching a person implements (email and the log here; push, webhooks and Apprise later),
+so a new channel needs no change to the jobs.
+
+Delivery is best effort and at most once: ``send`` raises when it could not deliver, and the caller
+(``workers.reminders.deliver``) logs that and goes on with the other channels and recipients. Nothing
+retries a failed send: the in-app notification already exists, and the reminder log that keeps a stage
+from being sent twice was written with it.
 """
 
 from __future__ import annotations
@@ -42,8 +47,10 @@ class Notice(Protocol):
 
 
 class Channel(Protocol):
+    """One way of reaching a person outside the app; keeps no state between calls."""
+
     async def send(self, user: Recipient, notification: Notice) -> None:
-        """Deliver ``notification`` to ``user``; raise when it could not be delivered."""
+        """Deliver ``notification`` to ``user`` once; raise when it could not be delivered (nobody retries)."""
         ...
 
 
