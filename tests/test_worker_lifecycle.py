@@ -27,9 +27,9 @@ import psutil
 import pytest
 import redis
 
+from honeydue.jobs import send_job
 from honeydue.settings import Settings, load_settings
 from tests.conftest import REPO, flushed_redis, free_port
-from workers.actors import send
 from workers.broker import create_broker
 from workers.lifecycle import GRACE_SECONDS
 
@@ -108,7 +108,7 @@ def test_sigterm_to_the_group_stops_every_process_and_requeues_the_hung_job(
                               start_new_session=True)
     try:
         broker = create_broker(load_settings(env))
-        message = send(broker, "reconcile_storage")  # lists the bucket: hangs on the silent store
+        message = send_job(broker, "reconcile_storage")  # lists the bucket: hangs on the silent store
         broker.close()
         wait_for(lambda: store.connections, 60, "the job reaching the store", log)
         processes = descendants(worker.pid)
@@ -175,7 +175,7 @@ def test_metrics_from_every_worker_process_and_a_liveness_probe_that_sees_a_stop
         broker = create_broker(load_settings(env))
         jobs = 6
         for _ in range(jobs):
-            send(broker, "sweep_account_purges")
+            send_job(broker, "sweep_account_purges")
         broker.close()
 
         def counted() -> float:
