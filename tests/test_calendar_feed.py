@@ -7,6 +7,7 @@ The feed is parsed with ``icalendar`` as a calendar app would, and its recurrenc
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from honeydue.calendar_feed import FeedResidence, FeedTask, render_feed
 from honeydue.links import app_link
 from honeydue.models import TaskFrequency
 from honeydue.schedule import next_due_date
+from honeydue.services import attach_services, services_of
 from tests.conftest import GraphQLClient
 from tests.plugins.domain import error_code, make_actor, make_world
 
@@ -215,6 +217,12 @@ async def test_anonymous_rotate_is_unauthenticated(api: GraphQLClient, settings)
     assert error_code(await api.execute(ROTATE)) == "UNAUTHENTICATED"
 
 
+def use_settings(app, settings) -> None:
+    """The app's services as a restart with ``settings`` would open them (keys included)."""
+    services = replace(services_of(app), settings=settings, signing_keys=settings.signing_keys())
+    attach_services(app, services)
+
+
 async def test_feed_url_survives_a_signing_key_rotation(api: GraphQLClient, settings, api_app) -> None:
     """The URL is derived with the signing key: while the old key is MEDIA_SIGNING_KEY_PREVIOUS it is still
     shown, and it keeps serving; only the key's hash is stored."""
@@ -225,10 +233,10 @@ async def test_feed_url_survives_a_signing_key_rotation(api: GraphQLClient, sett
     assert token not in (row.nonce, row.token_hash)
     rotated = settings.model_copy(update={"media_signing_key": "a-new-key-" + "y" * 32,
                                           "media_signing_key_previous": settings.media_signing_key})
-    api_app.state.settings = rotated
+    use_settings(api_app, rotated)
     assert await feed_url(api, world.owner.token) == url
     assert (await get_feed(api, url)).status_code == 200
-    api_app.state.settings = rotated.model_copy(update={"media_signing_key_previous": None})
+    use_settings(api_app, rotated.model_copy(update={"media_signing_key_previous": None}))
     fresh = await feed_url(api, world.owner.token)  # nothing can show the old URL any more: a new one
     assert fresh != url and (await get_feed(api, fresh)).status_code == 200
     assert (await get_feed(api, url)).status_code == 404
