@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from honeydue.calendar_route import calendar_routes
 from honeydue.health import health_routes
+from honeydue.mail.unsubscribe import unsubscribe_routes
 from honeydue.services import attach_services, open_services
 from honeydue.settings import Settings
 from schema.view import HoneydueGraphQL
@@ -36,8 +37,8 @@ def create_api_app(settings: Settings) -> Starlette:
                 attach_services(app, services)
                 yield
 
-    return _finish(Starlette(routes=[*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True)],
-                             lifespan=lifespan), settings)
+    routes = [*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True), *unsubscribe_routes()]
+    return _finish(Starlette(routes=routes, lifespan=lifespan), settings)
 
 
 def create_embedded_app(settings: Settings) -> Starlette:
@@ -54,7 +55,8 @@ def create_embedded_app(settings: Settings) -> Starlette:
             async with run_embedded_jobs(services):
                 yield
 
-    routes = [*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True), *media_routes()]
+    routes = [*graphql_routes(), *calendar_routes(), *health_routes(needs_redis=True), *unsubscribe_routes(),
+              *media_routes()]
     return _finish(Starlette(routes=routes, lifespan=lifespan), settings)
 
 

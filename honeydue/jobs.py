@@ -29,10 +29,15 @@ def job_message(
 
 
 def send_job(
-    broker: dramatiq.Broker, actor_name: str, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any
+    broker: dramatiq.Broker,
+    actor_name: str,
+    *args: Any,
+    options: dict[str, Any] | None = None,
+    delay_ms: int | None = None,
+    **kwargs: Any,
 ) -> dramatiq.Message:
-    """Enqueue on ``broker``; raises when the broker cannot take it."""
-    return broker.enqueue(job_message(actor_name, *args, options=options, **kwargs))
+    """Enqueue on ``broker`` (to run ``delay_ms`` from now, if given); raises when the broker cannot take it."""
+    return broker.enqueue(job_message(actor_name, *args, options=options, **kwargs), delay=delay_ms)
 
 
 def enqueue(actor_name: str, *args: object) -> bool:

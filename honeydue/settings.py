@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "honeydue <no-reply@honeydue.local>"
     smtp_starttls: bool = True
+    # Seconds to connect and for each SMTP command; a server slower than this counts as a failed attempt.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Attempts per email (the first included); transient failures (no connection, timeout, 4xx) are retried
+    # after EMAIL_RETRY_BACKOFF_SECONDS, doubling each time (capped at an hour). A 5xx answer is final.
+    email_max_attempts: int = Field(default=5, ge=1, le=20)
+    email_retry_backoff_seconds: float = Field(default=120.0, gt=0)
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -192,6 +198,11 @@ class Settings(BaseSettings):
     def effective_public_app_url(self) -> str:
         """The base of the app's own links: ``PUBLIC_APP_URL``, else the API's default address."""
         return self.public_app_url or DEFAULT_PUBLIC_APP_URL
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where emails go as ``.eml`` files when ``SMTP_HOST`` is unset."""
+        return self.honeydue_var_dir / "mail"
 
     @property
     def is_postgres(self) -> bool:

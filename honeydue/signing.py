@@ -140,3 +140,32 @@ def _parse_digits(value: str | int | None) -> int | None:
     if not (value.isascii() and value.isdigit()):
         return None
     return int(value)
+
+
+# --- one-click unsubscribe links ------------------------------------------------------------------------
+# ``<user id hex>.<notification type>.<signature>``: bound to one user and one type, and not expiring (an
+# email read a year later must still unsubscribe). Only turning a type off is possible with it.
+
+_UNSUBSCRIBE_KIND = b"honeydue/unsubscribe/1"
+
+
+def sign_unsubscribe(keys: list[bytes], user_id: str, notification_type: str) -> str:
+    """The token of an unsubscribe link for (``user_id`` as 32 hex digits, ``notification_type``)."""
+    if not keys:
+        raise ValueError("no signing key")
+    return f"{user_id}.{notification_type}.{_sign(keys[0], _UNSUBSCRIBE_KIND, user_id, notification_type)}"
+
+
+def verify_unsubscribe(keys: list[bytes], token: str | None) -> tuple[str, str] | None:
+    """(user id hex, notification type) when ``token`` is one ``sign_unsubscribe`` made with one of ``keys``."""
+    if not isinstance(token, str) or len(token) > 200 or not token.isascii():
+        return None
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    user_id, notification_type, sig = parts
+    if not user_id or not notification_type or not _plausible_sig(sig):
+        return None
+    if not _matches_any(keys, sig, _UNSUBSCRIBE_KIND, user_id, notification_type):
+        return None
+    return user_id, notification_type

@@ -32,6 +32,10 @@ NotificationType = described_enum(
         models.NotificationType.WARRANTY_EXPIRING: "A document of a residence the user owns expires in 30 or 7 "
                                                    "days.",
         models.NotificationType.RESIDENCE_SHARED: "Someone joined a residence the user owns with a share code.",
+        models.NotificationType.ONBOARDING: "The getting-started emails: welcome (once the address is verified), "
+                                            "add your home (2 days after sign-up, without one) and add your "
+                                            "first task (5 days after, without one). Email only, never in the "
+                                            "app; hourOfDay does not apply (they go out daily at 16:00 UTC).",
     },
 )
 HOUR_OF_DAY = "Hour of the day to be told, 0 to 23, in the residence's timezone."

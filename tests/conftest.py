@@ -41,10 +41,11 @@ PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DB_BACKEND = os.environ.get("HONEYDUE_TEST_DATABASE", "postgres")
 
-pytest_plugins = [p for p in ("tests.plugins.s3",) if (REPO / (p.replace(".", "/") + ".py")).exists()]
+pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail")
+                  if (REPO / (p.replace(".", "/") + ".py")).exists()]
 
 _TABLES = [
-    "idempotency_keys",
+    "email_deliveries", "idempotency_keys",
     "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
     "contractors", "member_removals", "share_codes", "memberships", "notification_preferences", "auth_tokens",
     "calendar_feeds", "residences", "users",

@@ -8,6 +8,7 @@ process's services (``honeydue.services.Services``) through ``current_services()
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,13 @@ from typing import Any
 import dramatiq
 
 from honeydue.jobs import QUEUE, send_job
-from workers import cleanup, notifications, purge, reconcile, reminders
+from honeydue.mail import delivery
+from honeydue.mail.outbox import SEND_EMAIL_JOB
+from honeydue.mail.transport import transport_from_settings
+from workers import cleanup, notifications, onboarding, purge, reconcile, reminders
 from workers.broker import current_services
+
+log = logging.getLogger(__name__)
 
 HOUR_MS = 3_600_000
 
@@ -72,6 +78,32 @@ async def sweep_account_purges(at: str | None = None) -> None:
     await purge.sweep_account_purges(utcnow(), lambda pid: send_job(broker, "purge_account", pid))
 
 
+async def send_email(delivery_id: str) -> None:
+    """One attempt at one queued email (``honeydue.mail.outbox.queue_email``); schedules the next if it failed."""
+    services = current_services()
+    result = await delivery.attempt_delivery(
+        uuid.UUID(delivery_id), settings=services.settings, transport=transport_from_settings(services.settings),
+        signing_keys=services.signing_keys,
+    )
+    if result.retry_in is not None:
+        broker = services.broker
+        assert broker is not None  # every process that runs actors carries its broker
+        try:
+            send_job(broker, SEND_EMAIL_JOB, delivery_id, delay_ms=int(result.retry_in * 1000))
+        except Exception as exc:  # the row is QUEUED with its due time: the sweeper sends it
+            log.warning("could not schedule the next attempt of email %s: %s", delivery_id, exc.__class__.__name__)
+
+
+async def sweep_email_outbox(at: str | None = None) -> None:
+    broker = current_services().broker
+    assert broker is not None
+    await delivery.sweep_email_outbox(utcnow(), lambda did: send_job(broker, SEND_EMAIL_JOB, did))
+
+
+async def send_onboarding_emails(at: str | None = None) -> None:
+    await onboarding.send_onboarding_emails(run_instant(at))
+
+
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
     await reconcile.reconcile_storage(current_services().storage, utcnow(), fix=fix)
 
@@ -89,6 +121,10 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
     "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
     "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),
+    # Shorter than delivery.LEASE, so a running attempt always holds its row's claim.
+    SEND_EMAIL_JOB: (send_email, {"time_limit": 5 * 60_000}),
+    "sweep_email_outbox": (sweep_email_outbox, {"time_limit": 10 * 60_000}),
+    "send_onboarding_emails": (send_onboarding_emails, {"time_limit": HOUR_MS}),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
@@ -14,12 +15,14 @@ from typing import Any
 import dramatiq
 import dramatiq.cli
 import redis
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import QueueJoinTimeout
 
-from honeydue.jobs import send_job
+from honeydue.jobs import QUEUE, send_job
 from honeydue.services import StorageFactory, open_services
 from honeydue.settings import ConfigError, Settings, get_settings
 from workers.actors import ACTORS
-from workers.broker import create_broker, create_worker_broker, set_current_services
+from workers.broker import create_broker, create_worker_broker
 from workers.heartbeat import HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, Heartbeat
 from workers.http_endpoints import WorkerEndpoints
 from workers.lifecycle import JOB_GRACE_SECONDS, GracefulStop
@@ -27,6 +30,9 @@ from workers.schedule import periodic_jobs
 from workers.scheduler import RedisLeaderLock, RedisTickLedger, Scheduler, broker_sender
 
 log = logging.getLogger(__name__)
+
+# How long `honeydue jobs run` without Redis waits for the jobs the job sent (a first email attempt is quick).
+INLINE_FOLLOW_UP_WAIT_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -216,10 +222,13 @@ def list_jobs(settings: Settings) -> list[tuple[str, str]]:
 def run_job_now(settings: Settings, name: str, *args: Any, **kwargs: Any) -> str:
     """Enqueue actor ``name`` now (``honeydue jobs run NAME``); without Redis, run it in this process.
 
-    Returns one line saying what happened. Raises ``KeyError`` for an unknown job.
+    Only the periodic jobs (``honeydue jobs list``) can be run by name: the others need an argument (an email's
+    or a purge's id) that only their sender knows. Returns one line saying what happened. Raises ``KeyError``
+    for an unknown job.
     """
-    if name not in ACTORS:
-        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(ACTORS))}")
+    periodic = sorted(job.actor_name for job in periodic_jobs(settings))
+    if name not in periodic:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(periodic)}")
     if settings.redis_url:
         broker = create_broker(settings)
         try:
@@ -232,9 +241,23 @@ def run_job_now(settings: Settings, name: str, *args: Any, **kwargs: Any) -> str
 
 
 async def _run_inline(settings: Settings, name: str, args: tuple, kwargs: dict[str, Any]) -> None:
-    async with open_services(settings, broker=create_broker(settings, in_process=True)) as services:
-        set_current_services(services)
-        try:
+    """Run ``name`` here, then the jobs it sent (its emails, say) on an in-process worker, like ``honeydue serve``.
+
+    Waits ``INLINE_FOLLOW_UP_WAIT_MS`` for them: a retry scheduled further out (an email whose server is down)
+    is left to the email sweeper of the next ``honeydue serve`` or ``jobs run sweep_email_outbox``.
+    """
+    from workers.embedded import embedded_broker, run_embedded_jobs
+
+    broker = embedded_broker(settings)
+    assert isinstance(broker, StubBroker)  # in process: no Redis
+    try:
+        async with open_services(settings, broker=broker) as services, \
+                run_embedded_jobs(services, run_scheduler=False):
             await ACTORS[name][0](*args, **kwargs)
-        finally:
-            set_current_services(None)
+            try:
+                await asyncio.to_thread(
+                    functools.partial(broker.join, QUEUE, timeout=INLINE_FOLLOW_UP_WAIT_MS, fail_fast=False))
+            except QueueJoinTimeout:
+                log.warning("jobs sent by %s are still waiting (retries); the email sweeper will send them", name)
+    finally:
+        broker.close()

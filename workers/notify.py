@@ -2,32 +2,33 @@
 
 The workers create the ``Notification`` row (what the ``notifications`` query shows), commit it, and
 then hand it to every configured channel (``Services.channels``). ``Channel`` is the one interface
-every way of reaching a person implements (email and the log here; push, webhooks and Apprise later),
-so a new channel needs no change to the jobs.
+every way of reaching a person implements (email here; push, webhooks and Apprise later), so a new channel
+needs no change to the jobs.
 
-Delivery is best effort and at most once: ``send`` raises when it could not deliver, and the caller
-(``workers.reminders.deliver``) logs that and goes on with the other channels and recipients. Nothing
-retries a failed send: the in-app notification already exists, and the reminder log that keeps a stage
-from being sent twice was written with it.
+A channel's ``send`` is called at most once per notification and raises when it could not take the
+notification; the caller (``workers.reminders.deliver``) logs that and goes on with the other channels and
+recipients. What happens after a channel took it is the channel's business: email hands it to the outbox
+(``honeydue.mail.outbox``), whose delivery job retries a failed SMTP attempt with back-off and logs every
+attempt. The reminder log that keeps a stage from being sent twice was written with the notification.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import smtplib
-import ssl
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+import uuid
 from typing import Protocol
 
+from honeydue.mail.outbox import queue_email
+from honeydue.models import NotificationType
 from honeydue.settings import Settings
 
-log = logging.getLogger(__name__)
+NOTIFICATION_KIND = "notification"
 
 
 class Recipient(Protocol):
     """What a channel needs of a user (``honeydue.models.User`` fits)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
 
     @property
     def email(self) -> str: ...
@@ -40,6 +41,9 @@ class Notice(Protocol):
     """What a channel needs of a notification (``honeydue.models.Notification`` fits)."""
 
     @property
+    def type(self) -> NotificationType: ...
+
+    @property
     def title(self) -> str: ...
 
     @property
@@ -50,102 +54,30 @@ class Channel(Protocol):
     """One way of reaching a person outside the app; keeps no state between calls."""
 
     async def send(self, user: Recipient, notification: Notice) -> None:
-        """Deliver ``notification`` to ``user`` once; raise when it could not be delivered (nobody retries)."""
+        """Take ``notification`` for ``user`` once; raise when it could not be taken."""
         ...
 
 
-class ConsoleChannel:
-    """Writes notifications to the log: the channel of development and of installs without SMTP."""
+class EmailChannel:
+    """Notifications (reminders, someone joined a home) by email: the ``notification`` templates, through the
+    outbox like every email.
 
-    def __init__(self, logger: logging.Logger | None = None) -> None:
-        self._log = logger or log
-
-    async def send(self, user: Recipient, notification: Notice) -> None:
-        self._log.info(
-            "notification to %s: %s",
-            user.email,
-            notification.title,
-            extra={"to": user.email, "title": notification.title, "body": notification.body},
-        )
-
-
-def _one_line(text: str) -> str:
-    # Titles come from user-written task names; a header must not carry line breaks (header injection).
-    return " ".join(text.split())
-
-
-class SmtpChannel:
-    """Sends each notification as a plain-text email through one SMTP server.
-
-    smtplib is blocking, so each message is sent in a worker thread (``asyncio.to_thread``) to keep the
-    actor's event loop free. One connection per message: reminders are a daily trickle, and a fresh
-    connection never finds a server that timed out an idle one.
+    They are not transactional: each carries a one-click unsubscribe link for its notification type, and is
+    not queued for a user who turned that type off or has not verified their address (``queue_email``).
+    Without ``SMTP_HOST`` the outbox writes the email under ``var/mail/`` and logs it.
     """
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        port: int = 587,
-        username: str | None = None,
-        password: str | None = None,
-        sender: str,
-        starttls: bool = True,
-        timeout: float = 30.0,
-        tls_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-        self.sender = sender
-        self.starttls = starttls
-        self.timeout = timeout
-        # The system's trust store unless told otherwise (a private CA, or a test's own certificate).
-        self.tls_context = tls_context
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpChannel:
-        if not settings.smtp_host:
-            raise ValueError("SMTP_HOST is not set")
-        return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            sender=settings.smtp_from,
-            starttls=settings.smtp_starttls,
-        )
-
-    def build_message(self, user: Recipient, notification: Notice) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = formataddr((_one_line(user.display_name), user.email))
-        message["Subject"] = _one_line(notification.title)
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain="honeydue")
-        # RFC 3834: tells mail servers not to send vacation auto-replies to a robot.
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(notification.body or notification.title)
-        return message
-
     async def send(self, user: Recipient, notification: Notice) -> None:
-        message = self.build_message(user, notification)
-        await asyncio.to_thread(self._deliver, message)
-
-    def _deliver(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                # Refuses (SMTPNotSupportedError) a server without STARTTLS rather than falling back
-                # to sending the password and the mail in clear.
-                smtp.starttls(context=self.tls_context or ssl.create_default_context())
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(message)
+        await queue_email(
+            to=user.email,
+            kind=NOTIFICATION_KIND,
+            context={"display_name": user.display_name, "title": notification.title, "body": notification.body},
+            user_id=user.id,
+            transactional=False,
+            notification_type=notification.type,
+        )
 
 
 def channels_from_settings(settings: Settings) -> list[Channel]:
-    """Email when ``SMTP_HOST`` is configured, the log otherwise (so development needs no mail server)."""
-    if settings.smtp_host:
-        return [SmtpChannel.from_settings(settings)]
-    return [ConsoleChannel()]
+    """Every channel notifications go out on: email (SMTP, or ``.eml`` files without ``SMTP_HOST``)."""
+    return [EmailChannel()]

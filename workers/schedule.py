@@ -39,4 +39,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("expire_idempotency_keys", "17 * * * *", "idempotency keys past their 24 h window"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
+        _job("sweep_email_outbox", "*/10 * * * *", "re-send queued emails whose job message was lost"),
+        _job("send_onboarding_emails", "0 16 * * *",
+             "welcome (verified), add your home (day 2), add your first task (day 5); each once per user"),
     ]

@@ -8,6 +8,7 @@ from honeydue.models.enums import (
     ClimateRegion,
     CoolingSystem,
     DocumentKind,
+    EmailStatus,
     HeatingSystem,
     MediaPurpose,
     MediaStatus,
@@ -21,6 +22,7 @@ from honeydue.models.enums import (
     WaterHeaterType,
 )
 from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
+from honeydue.models.mail import EmailDelivery
 from honeydue.models.media import Media
 from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
 from honeydue.models.residences import MemberRemoval, Membership, Residence, ShareCode
@@ -28,8 +30,8 @@ from honeydue.models.tasks import Task, TaskCompletion
 
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "CalendarFeed",
-    "ClimateRegion", "Contractor",
-    "CoolingSystem", "Document", "DocumentKind", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
+    "ClimateRegion", "Contractor", "CoolingSystem", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
+    "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",

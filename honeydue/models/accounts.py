@@ -18,6 +18,10 @@ class User(UUIDModel):
     # A plain column, not a foreign key: media rows point at users (owner), and
     # Tortoise's migration autodetector cannot order a User <-> Media cycle.
     avatar_id = fields.UUIDField(null=True)
+    # Set once the user proved they read mail at ``email``; until then only account emails (verification,
+    # password reset) are sent to it, never reminders or onboarding.
+    email_verified = fields.BooleanField(default=False)
+    email_verified_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"

@@ -73,6 +73,14 @@ class NotificationType(StrEnum):
     TASK_OVERDUE = "TASK_OVERDUE"
     WARRANTY_EXPIRING = "WARRANTY_EXPIRING"
     RESIDENCE_SHARED = "RESIDENCE_SHARED"
+    # The onboarding emails (welcome, add your home, add your first task); email only, no in-app row.
+    ONBOARDING = "ONBOARDING"
+
+
+class EmailStatus(StrEnum):
+    QUEUED = "QUEUED"  # waiting for its first or next attempt
+    SENT = "SENT"  # the SMTP server accepted it (or, without SMTP_HOST, it was written to var/mail/)
+    FAILED = "FAILED"  # refused for good (5xx) or out of attempts; never tried again
 
 
 class ResidenceType(StrEnum):
