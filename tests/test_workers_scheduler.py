@@ -163,7 +163,7 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
     jobs = {job.name: job for job in periodic_jobs(settings)}
     assert set(jobs) == {"send_due_reminders", "send_overdue_reminders", "send_warranty_reminders",
                          "cleanup_pending_uploads", "expire_idempotency_keys", "sweep_account_purges",
-                         "reconcile_storage"}
+                         "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails"}
     after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)
     assert jobs["send_due_reminders"].trigger.get_next_fire_time(None, after) == datetime(
         2025, 3, 11, 18, 30, tzinfo=UTC)
@@ -171,8 +171,11 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
         2025, 3, 10, 19, 7, tzinfo=UTC)
     assert jobs["sweep_account_purges"].trigger.get_next_fire_time(None, after + timedelta(minutes=1)) == (
         after + timedelta(minutes=10))
+    assert jobs["send_onboarding_emails"].trigger.get_next_fire_time(None, after) == datetime(
+        2025, 3, 11, 16, 0, tzinfo=UTC)  # daily
     listed = dict(list_jobs(settings))
     assert listed["send_due_reminders"].startswith("30 18 * * * (UTC)")
+    assert listed["send_onboarding_emails"].startswith("0 16 * * * (UTC): welcome")
 
 
 def test_scheduled_messages_carry_their_fire_time_for_the_actor() -> None:
