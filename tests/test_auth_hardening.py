@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -328,7 +329,8 @@ async def test_owners_are_notified_when_someone_joins(clients) -> None:
 
 
 def test_a_join_reaches_the_owner_through_the_channels(tmp_path) -> None:
-    """A real ``honeydue serve``: the in-process worker hands the notification to the channel (the log here)."""
+    """A real ``honeydue serve``: the in-process worker hands the notification to the email channel, which
+    (without SMTP_HOST) logs it and writes it under var/mail/. Only a verified address gets it."""
     server = start_serve(tmp_path)
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as http:
@@ -345,15 +347,19 @@ def test_a_join_reaches_the_owner_through_the_channels(tmp_path) -> None:
 
             owner = register("owner-e2e@example.com", "Olive")
             joiner = register("joiner-e2e@example.com", "Jules")
+            with contextlib.closing(sqlite3.connect(server.workdir / "var" / "honeydue.sqlite3")) as db, db:
+                db.execute("UPDATE users SET email_verified = 1 WHERE email = 'owner-e2e@example.com'")
             residence = call("mutation { createResidence(input: {name: \"Cabin\"}) { residence { id } } }", {},
                              owner)["createResidence"]["residence"]["id"]
             code = call(SHARE, {"i": {"residenceId": residence}}, owner)["createShareCode"]["code"]
             assert call(JOIN, {"i": {"code": code}}, joiner)["joinResidence"]["residence"]["id"] == residence
-        expected = "notification to owner-e2e@example.com: Jules joined Cabin"
+        expected = "email to owner-e2e@example.com: Jules joined Cabin (SMTP_HOST unset; written to"
         deadline = time.monotonic() + 20
         while expected not in server.log() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert expected in server.log(), server.log()[-3000:]
-        assert "notification to joiner-e2e@example.com" not in server.log()
+        assert "email to joiner-e2e@example.com" not in server.log()
+        [eml] = (server.workdir / "var" / "mail").glob("*.eml")
+        assert "Subject: Jules joined Cabin" in eml.read_text()
     finally:
         stop_serve(server)

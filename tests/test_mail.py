@@ -312,4 +312,5 @@ async def test_reminders_go_out_through_the_outbox_to_verified_members_only(
     assert "Replace &lt;the&gt; filter" in parts(mail)["text/html"]
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     [row] = await EmailDelivery.all()
-    assert (row.kind, row.notification_type, row.transactional) == ("notification", NotificationType.TASK_DUE_SOON, False)
+    assert (row.kind, row.notification_type, row.transactional) == (
+        "notification", NotificationType.TASK_DUE_SOON, False)
