@@ -423,11 +423,14 @@ def test_ingress_routes_the_public_paths() -> None:
     assert ingress is not None
     routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert routes == {"/graphql": "api", "/static/graphiql": "api", "/account": "api", "/calendar": "api",
+                      "/email": "api",
                       "/media": "gateway"}
     assert "tls" not in ingress["spec"]  # Cloudflare terminates TLS (flexible SSL)
     from honeydue.graphiql import STATIC_URL_PATH
+    from honeydue.mail.delivery import UNSUBSCRIBE_PATH
 
     assert STATIC_URL_PATH == "/static/graphiql"
+    assert UNSUBSCRIBE_PATH.startswith("/email/")  # emailed unsubscribe links reach the api
 
 
 def test_ingress_rule_notices_a_wrong_port() -> None:
@@ -484,7 +487,7 @@ def test_overlay_changes_what_it_says() -> None:
     gateway = _find(RENDERED["overlay"], "Deployment", "gateway")
     assert ingress and config and gateway
     assert ingress["spec"]["rules"][0]["host"] == "honeydue.example.org"
-    assert config["data"]["PUBLIC_GATEWAY_URL"] == "https://honeydue.example.org"
+    assert config["data"]["PUBLIC_GATEWAY_URL"] == config["data"]["PUBLIC_APP_URL"] == "https://honeydue.example.org"
     assert gateway["spec"]["replicas"] == 3
     assert len(RENDERED["overlay"]) == len(RENDERED["base"])
 
