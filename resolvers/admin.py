@@ -11,7 +11,7 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from honeydue.errors import Forbidden, NotFound
-from honeydue.models import Media, MediaStatus, Residence, Task, User
+from honeydue.models import EmailDelivery, EmailStatus, Media, MediaStatus, Residence, Task, User
 from honeydue.passwords import hash_password, password_problem
 from honeydue.tokens import revoke_all_tokens
 from honeydue.user_errors import UserErrorCode, reject
@@ -33,6 +33,19 @@ async def list_users(search: str | None, offset: int, limit: int) -> tuple[list[
         query = query.filter(Q(email__icontains=term) | Q(display_name__icontains=term))
     total = await query.count()
     rows = await query.order_by("created_at", "id").offset(offset).limit(limit) if limit else []
+    return list(rows), total
+
+
+async def list_emails(kind: str | None, status: EmailStatus | None, offset: int,
+                      limit: int) -> tuple[list[EmailDelivery], int]:
+    """The delivery log, newest first; ``kind`` and ``status`` narrow it (a kind never sent matches nothing)."""
+    query = EmailDelivery.all()
+    if kind is not None:
+        query = query.filter(kind=kind[:64])
+    if status is not None:
+        query = query.filter(status=status)
+    total = await query.count()
+    rows = await query.order_by("-created_at", "-id").offset(offset).limit(limit) if limit else []
     return list(rows), total
 
 

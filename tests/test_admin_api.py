@@ -16,6 +16,10 @@ USERS = """query($search: String, $first: Int, $after: String) { admin { users(s
   edges { node { id email displayName isAdmin } } } } }"""
 USER = "query($id: ID!) { admin { user(id: $id) { id email notificationPreferences { type } } } }"
 STATS = "{ admin { stats { users residences tasks media mediaBytes pendingUploads } } }"
+EMAILS = """query($kind: String, $status: EmailStatus, $first: Int, $after: String) { admin {
+  emails(kind: $kind, status: $status, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id kind to status attempts lastError createdAt sentAt } } } } }"""
 
 
 @pytest.fixture
@@ -54,7 +58,46 @@ async def test_stats(api, admin) -> None:
     assert stats == {"users": 5, "residences": 1, "tasks": 1, "media": 2, "mediaBytes": 2468.0, "pendingUploads": 1}
 
 
-@pytest.mark.parametrize("query", [USERS, STATS, USER])
+async def test_emails_lists_the_delivery_log_newest_first_with_filters(api, admin) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from honeydue.models import EmailDelivery, EmailStatus
+
+    now = datetime.now(UTC)
+    rows = [
+        ("welcome", "a@example.test", EmailStatus.SENT, 1, None, now),
+        ("add_home", "b@example.test", EmailStatus.FAILED, 1, "550 5.1.1 No such user", None),
+        ("welcome", "c@example.test", EmailStatus.QUEUED, 2, "451 4.3.0 Busy", None),
+    ]
+    for age, (kind, to, status, attempts, error, sent_at) in enumerate(rows):
+        row = await EmailDelivery.create(kind=kind, to=to, status=status, attempts=attempts, last_error=error,
+                                         sent_at=sent_at, next_attempt_at=now)
+        await EmailDelivery.filter(id=row.id).update(created_at=now - timedelta(minutes=10 - age))
+
+    page = (await api.execute(EMAILS, {"first": 2}, token=admin.token))["data"]["admin"]["emails"]
+    assert page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"] is True
+    assert [e["node"]["to"] for e in page["edges"]] == ["c@example.test", "b@example.test"]  # newest first
+    rest = await api.execute(EMAILS, {"after": page["pageInfo"]["endCursor"]}, token=admin.token)
+    [last] = rest["data"]["admin"]["emails"]["edges"]
+    assert {k: v for k, v in last["node"].items() if k not in ("id", "createdAt")} == {
+        "kind": "welcome", "to": "a@example.test", "status": "SENT", "attempts": 1, "lastError": None,
+        "sentAt": now.isoformat()}
+
+    def tos(result: dict) -> list[str]:
+        return [e["node"]["to"] for e in result["data"]["admin"]["emails"]["edges"]]
+
+    assert tos(await api.execute(EMAILS, {"kind": "welcome"}, token=admin.token)) == ["c@example.test",
+                                                                                      "a@example.test"]
+    failed = await api.execute(EMAILS, {"status": "FAILED"}, token=admin.token)
+    assert tos(failed) == ["b@example.test"]
+    assert failed["data"]["admin"]["emails"]["edges"][0]["node"]["lastError"] == "550 5.1.1 No such user"
+    assert tos(await api.execute(EMAILS, {"kind": "welcome", "status": "QUEUED"}, token=admin.token)) == [
+        "c@example.test"]
+    assert tos(await api.execute(EMAILS, {"kind": "never-sent" * 20}, token=admin.token)) == []
+    assert error_code(await api.execute(EMAILS, {"kind": "wel\u0000come"}, token=admin.token)) == "INVALID_INPUT"
+
+
+@pytest.mark.parametrize("query", [USERS, STATS, USER, EMAILS])
 async def test_non_admins_are_forbidden(api, admin, query) -> None:
     plain = await make_actor("plain")
     variables = {"id": admin.id} if query is USER else {}

@@ -123,6 +123,7 @@ OPS = [
     # --- queries --------------------------------------------------------------------------------------------
     Op("me", "{ me { id } }", lambda c: {}, members(OK, OK)),
     Op("admin", "{ admin { stats { users } } }", lambda c: {}, members("FORBIDDEN", "FORBIDDEN")),
+    Op("admin.emails", "{ admin { emails { totalCount } } }", lambda c: {}, members("FORBIDDEN", "FORBIDDEN")),
     Op("residences", "{ residences { edges { node { id } } } }", lambda c: {}, members(SEES, BLIND),
        probe=lambda d, c: str(c.world.residence.id) in _ids(d["residences"])),
     Op("residence", "query($id: ID!) { residence(id: $id) { id members { role } } }",
