@@ -29,8 +29,9 @@ from honeydue.models import EmailDelivery, NotificationPreference, NotificationT
 log = logging.getLogger(__name__)
 
 SEND_EMAIL_JOB = "send_email"
-# What an unverified address may receive: the mail that proves or recovers ownership of it.
-SENT_TO_UNVERIFIED: frozenset[str] = frozenset({"verify_email", "reset_password"})
+# What an unverified address may receive: the mail that proves or recovers ownership of an address
+# (verification, password reset, and the confirmation sent to a new address, which verifies that one).
+SENT_TO_UNVERIFIED: frozenset[str] = frozenset({"verify_email", "password_reset", "confirm_email_change"})
 
 
 async def queue_email(
