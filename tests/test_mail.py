@@ -314,3 +314,9 @@ async def test_reminders_go_out_through_the_outbox_to_verified_members_only(
     [row] = await EmailDelivery.all()
     assert (row.kind, row.notification_type, row.transactional) == (
         "notification", NotificationType.TASK_DUE_SOON, False)
+
+
+def test_the_unsubscribe_page_names_every_notification_type() -> None:
+    from honeydue.mail.unsubscribe import EMAILS_OF_TYPE
+
+    assert set(EMAILS_OF_TYPE) == set(NotificationType)  # a new type needs its words, or the page would fail
