@@ -31,7 +31,8 @@ def create_api_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from workers.broker import install_broker
 
-        # The API only sends jobs (deleteAccount's purge); without this, Dramatiq's default broker is RabbitMQ.
+        # The API only sends jobs (deleteAccount's purge, emails); without this, Dramatiq's default broker is
+        # RabbitMQ.
         with contextlib.closing(install_broker(settings)) as broker:
             async with open_services(settings, broker=broker) as services:
                 attach_services(app, services)

@@ -423,8 +423,7 @@ def test_ingress_routes_the_public_paths() -> None:
     assert ingress is not None
     routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert routes == {"/graphql": "api", "/static/graphiql": "api", "/account": "api", "/calendar": "api",
-                      "/email": "api",
-                      "/media": "gateway"}
+                      "/email": "api", "/media": "gateway"}
     assert "tls" not in ingress["spec"]  # Cloudflare terminates TLS (flexible SSL)
     from honeydue.graphiql import STATIC_URL_PATH
     from honeydue.mail.delivery import UNSUBSCRIBE_PATH
