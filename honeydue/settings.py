@@ -101,8 +101,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "honeydue <no-reply@honeydue.local>"
     smtp_starttls: bool = True
-    # Seconds to connect and for each SMTP command; a server slower than this counts as a failed attempt.
-    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Seconds to connect and for each SMTP command; a server slower than this counts as a failed attempt. At most
+    # 60, so one attempt (a handful of commands) stays within the send_email job's time limit.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=60)
     # Attempts per email (the first included); transient failures (no connection, timeout, 4xx) are retried
     # after EMAIL_RETRY_BACKOFF_SECONDS, doubling each time (capped at an hour). A 5xx answer is final.
     email_max_attempts: int = Field(default=5, ge=1, le=20)

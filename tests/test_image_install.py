@@ -83,10 +83,13 @@ def test_pip_install_of_the_build_context_gives_a_working_honeydue(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     installed = Path(result.stdout.strip())
 
-    # Package data: the GraphiQL page's own files and the fetched vendor files are in the install.
+    # Package data: the GraphiQL page's own files and the fetched vendor files, and the email templates and
+    # pages, are in the install.
     assert (installed / "static/graphiql/vendor/marker.min.js").is_file()
-    own_static = {p.relative_to(ROOT / "honeydue").as_posix() for p in (ROOT / "honeydue/static").rglob("*")
+    data_dirs = [ROOT / "honeydue" / d for d in ("static", "mail/templates", "mail/pages")]
+    own_static = {p.relative_to(ROOT / "honeydue").as_posix() for d in data_dirs for p in d.rglob("*")
                   if p.is_file() and not p.is_relative_to(ROOT / VENDOR)}
+    assert any(rel.startswith("mail/templates/") and rel.endswith(".html") for rel in own_static)
     missing = sorted(rel for rel in own_static if not (installed / rel).is_file())
     assert missing == [], f"not installed: {missing}"
 

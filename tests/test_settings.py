@@ -33,6 +33,10 @@ def _without(env: dict[str, str], name: str) -> dict[str, str]:
         ({"PUBLIC_GATEWAY_URL": "ftp://cdn"}, "PUBLIC_GATEWAY_URL"),
         ({"B2_ENDPOINT": "http://s3.local"}, "B2_BUCKET_NAME"),
         ({"TOKEN_TTL_DAYS": "-1"}, "TOKEN_TTL_DAYS"),
+        ({"EMAIL_MAX_ATTEMPTS": "0"}, "EMAIL_MAX_ATTEMPTS"),
+        ({"EMAIL_RETRY_BACKOFF_SECONDS": "0"}, "EMAIL_RETRY_BACKOFF_SECONDS"),
+        ({"SMTP_TIMEOUT_SECONDS": "300"}, "SMTP_TIMEOUT_SECONDS"),
+        ({"SMTP_STARTTLS": "sometimes"}, "SMTP_STARTTLS"),
         # Production never falls back to the embedded SQLite file or to in-process jobs; empty is missing.
         pytest.param({**PRODUCTION, "DATABASE_URL": ""}, "DATABASE_URL", id="production-empty-DATABASE_URL"),
         pytest.param({**PRODUCTION, "DATABASE_URL": " \n"}, "DATABASE_URL", id="production-blank-DATABASE_URL"),
@@ -62,6 +66,8 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert s.storage_max_file_size == 10 * 1024 * 1024
     assert s.storage_allowed_types == ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
     assert s.b2_use_ssl is True
+    assert (s.smtp_host, s.smtp_port, s.smtp_starttls, s.smtp_timeout_seconds) == (None, 587, True, 30.0)
+    assert (s.email_max_attempts, s.email_retry_backoff_seconds) == (5, 120.0)
 
 
 def test_b2_use_ssl_is_honoured() -> None:

@@ -121,8 +121,9 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
     "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
     "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),
-    # Shorter than delivery.LEASE, so a running attempt always holds its row's claim.
-    SEND_EMAIL_JOB: (send_email, {"time_limit": 5 * 60_000}),
+    # Shorter than delivery.LEASE (10 min), so a running attempt always holds its row's claim; longer than the
+    # handful of SMTP commands of one attempt at SMTP_TIMEOUT_SECONDS (at most 60) each.
+    SEND_EMAIL_JOB: (send_email, {"time_limit": 8 * 60_000}),
     "sweep_email_outbox": (sweep_email_outbox, {"time_limit": 10 * 60_000}),
     "send_onboarding_emails": (send_onboarding_emails, {"time_limit": HOUR_MS}),
 }
