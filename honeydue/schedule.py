@@ -152,15 +152,20 @@ def next_due_date(
     anchor: date,
     current_due: date | None,
     completed_on: date,
+    *,
+    today: date,
 ) -> date | None:
-    """The due date a task gets when it is completed on ``completed_on`` (a residence-local date).
+    """The due date a task gets when it is completed on ``completed_on`` (residence-local dates).
 
     * ONCE: None, the task is done.
     * rolling: one period after the completion, however early or late it was.
-    * fixed: the first slot of the schedule anchored at ``anchor`` strictly after both the completion
-      and the current due date. A task three periods late therefore moves to the next future slot
-      (one completion, not three catch-ups), and a task done early moves past its current due date
-      instead of staying due on the day it was already done for.
+    * fixed: the first occurrence of the schedule anchored at ``anchor`` strictly after both the completion
+      and the current due date. A task three periods late therefore moves to the first occurrence after the
+      completion (one completion, not three catch-ups: the missed cycles were shown as one overdue task), and
+      a task done early moves past its current due date instead of staying due on the day it was done for.
+    * never in the past: when that date is before ``today`` (a completion recorded days after it happened),
+      it is the first occurrence on or after ``today`` instead: for fixed schedules the first slot from
+      today on, for rolling ones today itself (a period has already passed since it was done).
 
     Raises ScheduleOverflow when that date would be past year 9999 (a user error: the schedule has run
     off the calendar, which bounded due dates and intervals make take centuries of completions).
@@ -169,9 +174,74 @@ def next_due_date(
     if step is None:
         return None
     if rolling:
-        return step.after(completed_on)
+        return max(step.after(completed_on), today)
     threshold = completed_on if current_due is None else max(completed_on, current_due)
-    return _first_slot_after(anchor, step, threshold)
+    # "Strictly after the day before today" is "on or after today".
+    return _first_slot_after(anchor, step, max(threshold, today - timedelta(days=1)))
+
+
+def skipped_due_date(
+    frequency: TaskFrequency | str,
+    interval_days: int | None,
+    rolling: bool,
+    anchor: date,
+    current_due: date | None,
+    *,
+    today: date,
+) -> date | None:
+    """The due date a task gets when its current occurrence is skipped on ``today`` (skipTaskOccurrence).
+
+    The schedule moves on as if the occurrence had been done on its due date, or today when that is later
+    (an overdue task skips every missed cycle at once): fixed schedules go to the first slot after it,
+    rolling ones one period after it. A task without a due date skips today's occurrence. None for ONCE,
+    which has no next occurrence (callers refuse to skip it).
+    """
+    skipped_on = today if current_due is None else max(current_due, today)
+    return next_due_date(frequency, interval_days, rolling, anchor, current_due, skipped_on, today=today)
+
+
+def missed_occurrences(
+    frequency: TaskFrequency | str, interval_days: int | None, rolling: bool, anchor: date,
+    due_date: date | None, today: date,
+) -> int:
+    """How many occurrences of a recurring task are due and not done on ``today``: 0 when it is not overdue.
+
+    An overdue task is shown once, due on its oldest missed date (``due_date`` stays put until it is done or
+    skipped); this counts the cycles that one entry stands for. A rolling schedule has no occurrences of its
+    own after the missed one, so it counts 1; a fixed one counts its slots from ``due_date`` through today.
+    """
+    step = period_step(frequency, interval_days)
+    if due_date is None or due_date >= today:
+        return 0
+    if step is None or rolling:
+        return 1
+    # Slots strictly after the missed date and before today, counted without walking them (a daily task
+    # missed for decades is one subtraction).
+    first = _first_slot_after(anchor, step, due_date)
+    if first >= today:
+        return 1
+    end = _first_slot_after(anchor, step, today - timedelta(days=1))  # the first slot on or after today
+    if step.months:
+        return 1 + ((end.year - first.year) * 12 + end.month - first.month) // step.months
+    return 1 + (end - first).days // step.days
+
+
+# At most this far ahead may a task's reminders be snoozed (snoozeTask).
+MAX_SNOOZE_DAYS = 365
+
+
+def validate_snooze(until: date, today: date) -> str | None:
+    """The user-facing error of a snooze date, or None: it must be after ``today`` and at most a year ahead."""
+    if until <= today:
+        return "A snooze must end after today."
+    if until > today + timedelta(days=MAX_SNOOZE_DAYS):
+        return f"A snooze may last at most {MAX_SNOOZE_DAYS} days."
+    return None
+
+
+def reminders_snoozed(snoozed_until: date | None, today: date) -> bool:
+    """Whether a task's reminders are held back on ``today``: until its snooze date, which is itself reminded."""
+    return snoozed_until is not None and today < snoozed_until
 
 
 @functools.cache

@@ -37,6 +37,7 @@ from honeydue.settings import Settings
 from honeydue.storage import Storage
 from honeydue.tokens import SessionOrigin, issue_token, revoke_all_tokens, revoke_token
 from honeydue.user_errors import UserErrorCode, reject
+from resolvers import rotation
 from resolvers.login_limits import begin_login_attempt
 from resolvers.media import replace_avatar
 
@@ -173,6 +174,10 @@ async def delete_account(user: User, password: str) -> None:
         await Media.filter(residence_id__in=sole_residences).delete()
         await Residence.filter(id__in=sole_residences).delete()
         await _hand_over_ownership(user)
+        # Leaving every shared home: out of its rotations, the task passed to whoever is next.
+        shared = await Membership.filter(user_id=user.id).exclude(residence_id__in=sole_residences) \
+            .values_list("residence_id", flat=True)
+        await rotation.drop_member(user.id, list(shared))  # type: ignore[arg-type]
         await user.delete()
     if not jobs.enqueue("purge_account", str(purge.id)):
         log.warning("purge %s left for the sweeper", purge.id)

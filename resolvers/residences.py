@@ -20,13 +20,12 @@ from honeydue.models import (
     ResidenceRole,
     ResidenceType,
     ShareCode,
-    Task,
     User,
 )
 from honeydue.ratelimit import RateLimiter
 from honeydue.schedule import validate_timezone
 from honeydue.user_errors import UserErrorCode, reject
-from resolvers import attachments, idempotency
+from resolvers import attachments, idempotency, rotation
 from resolvers.access import require_role
 from resolvers.notifications import notify_owners_of_join, send_notifications
 
@@ -254,6 +253,6 @@ async def remove_member(
         if not leaving:
             await MemberRemoval.update_or_create(residence_id=residence_id, user_id=member_id,
                                                  defaults={"removed_at": now})
-        # Their assignments go with them: nobody should be assigned a chore in a home they cannot see.
-        await Task.filter(residence_id=residence_id, assignee_id=member_id).update(assignee_id=None)
+        # Out of the rotations, off the assignments: nobody should be assigned a chore in a home they cannot see.
+        await rotation.drop_member(member_id, [residence_id])
     return None if leaving else await Residence.get(id=residence_id)

@@ -23,6 +23,7 @@ from honeydue.models import (
     Membership,
     Residence,
     ResidenceRole,
+    RotationMode,
     Task,
     TaskCategory,
     TaskCompletion,
@@ -37,18 +38,22 @@ from honeydue.schedule import (
     TaskColumn,
     local_today,
     next_due_date,
+    skipped_due_date,
     stored_interval_days,
     task_column,
     to_local_date,
     validate_due_date,
     validate_schedule,
+    validate_snooze,
 )
 from honeydue.user_errors import InputRejected, Rejection, UserError, UserErrorCode, attempt, reject
 from resolvers import attachments, idempotency
+from resolvers import rotation as task_rotation
 from resolvers.access import require_role, task_for
 from resolvers.contractor_links import linked_contractor
 from resolvers.ids import as_id, reference_id
 from resolvers.paging import fetch_page
+from resolvers.rotation import RotationSpec
 from resolvers.validation import MAX_BULK_TASKS, check_length, checked_title
 
 # completedAt may be up to a day ahead (a phone's clock or zone set wrong; it is recorded as now) and as far
@@ -176,6 +181,7 @@ async def create_task(
     category: TaskCategory = TaskCategory.OTHER, priority: TaskPriority = TaskPriority.MEDIUM,
     frequency: TaskFrequency = TaskFrequency.ONCE, interval_days: int | None = None, rolling: bool = False,
     due_date: date | None = None, assignee_id: object = None, contractor_id: object = None,
+    rotation: RotationSpec | None = None,
     idempotency_key: str | None = None, now: datetime,
 ) -> Task:
     """A new task (EDITOR). A recurring task without a due date is due today, in the residence's timezone.
@@ -185,7 +191,8 @@ async def create_task(
     request = idempotency.request(user, idempotency_key, "createTask", dict(
         residence_id=residence_id, title=title, description=description, category=category, priority=priority,
         frequency=frequency, interval_days=interval_days, rolling=rolling, due_date=due_date,
-        assignee_id=assignee_id, **_sent(contractor_id=contractor_id)))
+        assignee_id=assignee_id, **_sent(contractor_id=contractor_id),
+        **({} if rotation is None else {"rotation": [rotation.mode, [str(m) for m in rotation.member_ids]]})))
 
     async def create() -> Task:
         rid = as_id(residence_id)
@@ -194,12 +201,12 @@ async def create_task(
         values = await new_task_values(residence, NewTask(
             title=title, description=description, category=category, priority=priority, frequency=frequency,
             interval_days=interval_days, rolling=rolling, due_date=due_date, assignee_id=assignee_id,
-            contractor_id=contractor_id), now)
+            contractor_id=contractor_id, rotation=rotation), now)
         task_id = uuid.uuid4()
         async with in_transaction():
             if request is not None:
                 await request.claim(task_id)
-            return await Task.create(id=task_id, created_by=user, **values)
+            return await insert_task(values, id=task_id, created_by=user)
 
     async def replay(task_id: uuid.UUID) -> Task:
         if not await Task.exists(id=task_id):
@@ -228,6 +235,7 @@ class NewTask:
     assignee_id: object = None
     contractor_id: object = None
     template_id: str | None = None
+    rotation: RotationSpec | None = None
 
 
 async def new_task_values(residence: Residence, task: NewTask, now: datetime) -> dict[str, Any]:
@@ -253,9 +261,14 @@ async def new_task_values(residence: Residence, task: NewTask, now: datetime) ->
     problem = validate_schedule(frequency, interval_days)
     if problem:
         raise reject(UserErrorCode.INVALID_SCHEDULE, problem, "intervalDays")
+    assignee = await _assignee(residence.id, task.assignee_id)
     values: dict[str, Any] = dict(title=checked_title(title), description=_description(description),
-                                  assignee_id=await _assignee(residence.id, task.assignee_id),
+                                  assignee_id=assignee,
                                   contractor_id=await linked_contractor(residence.id, task.contractor_id))
+    if task.rotation is not None:
+        values["rotation"] = await task_rotation.checked(residence.id, task.rotation)
+        if assignee is not None:
+            task_rotation.check_assignee(values["rotation"], assignee)
     due_date = _due_date(task.due_date)
     if due_date is None and frequency is not TaskFrequency.ONCE:
         due_date = local_today(residence.timezone, now)
@@ -264,6 +277,16 @@ async def new_task_values(residence: Residence, task: NewTask, now: datetime) ->
         interval_days=stored_interval_days(frequency, interval_days), rolling=task.rolling, due_date=due_date,
         anchor_date=due_date, template_id=template.id if template else None, **values,
     )
+
+
+async def insert_task(values: dict[str, Any], **extra: Any) -> Task:
+    """Write a task from ``new_task_values`` (inside the caller's transaction), with its rotation if it has one."""
+    columns = dict(values)
+    checked_rotation = columns.pop("rotation", None)
+    task = await Task.create(**columns, **extra)
+    if checked_rotation is not None:
+        await task_rotation.apply(task, checked_rotation)
+    return task
 
 
 async def create_tasks(user: User, residence_id: object, tasks: Sequence[NewTask], now: datetime) -> list[Task]:
@@ -291,21 +314,27 @@ async def create_tasks(user: User, residence_id: object, tasks: Sequence[NewTask
     if errors:
         raise InputRejected(*errors)
     async with in_transaction():
-        return [await Task.create(created_by=user, **values) for values in checked]
+        return [await insert_task(values, created_by=user) for values in checked]
 
 
 async def update_task(
     user: User, task_id: object, *, title: Any = KEEP, description: Any = KEEP, category: Any = KEEP,
     priority: Any = KEEP, frequency: Any = KEEP, interval_days: Any = KEEP, rolling: Any = KEEP,
-    due_date: Any = KEEP, assignee_id: Any = KEEP, contractor_id: Any = KEEP, now: datetime,
+    due_date: Any = KEEP, assignee_id: Any = KEEP, contractor_id: Any = KEEP, rotation: Any = KEEP,
+    now: datetime,
 ) -> Task:
     """Change what the client sent (EDITOR); ``null`` clears dueDate, intervalDays, assigneeId and contractorId.
 
     A new due date or schedule re-anchors the fixed schedule there, so slots count from what the user
-    last said rather than from the task's original date.
+    last said rather than from the task's original date. ``rotation`` (a RotationSpec) replaces the
+    rotation; ``null`` makes it FIXED. A rotating task's assignee must be one of its members.
     """
     task = await task_for(user, task_id, ResidenceRole.EDITOR)
     rid: uuid.UUID = task.residence_id
+    new_rotation: task_rotation.CheckedRotation | None = None
+    if rotation is not KEEP:
+        spec = rotation if rotation is not None else RotationSpec(RotationMode.FIXED)
+        new_rotation = await task_rotation.checked(rid, spec)
     if title is not KEEP:
         task.title = checked_title(title)
     if description is not KEEP:
@@ -315,6 +344,12 @@ async def update_task(
             setattr(task, name, value)
     if assignee_id is not KEEP:
         task.assignee_id = await _assignee(rid, assignee_id)
+        if new_rotation is None:
+            new_rotation_members = await task_rotation.members_of(task.id)
+            current = task_rotation.CheckedRotation(RotationMode(task.rotation_mode), new_rotation_members)
+            task_rotation.check_assignee(current, task.assignee_id)
+        else:
+            task_rotation.check_assignee(new_rotation, task.assignee_id)
     if contractor_id is not KEEP:
         task.contractor_id = await linked_contractor(rid, contractor_id)
     schedule_changed = frequency is not KEEP or interval_days is not KEEP
@@ -337,7 +372,10 @@ async def update_task(
         if task.due_date is None:
             residence = await Residence.get(id=rid)
             task.due_date = task.anchor_date = local_today(residence.timezone, now)
-    await task.save()
+    async with in_transaction():
+        await task.save()
+        if new_rotation is not None:
+            await task_rotation.apply(task, new_rotation)
     return task
 
 
@@ -446,11 +484,14 @@ async def complete_task(
             await attachments.attach_to_completion(photos, completion.id, "photoIds")
             task.in_progress = False
             try:
-                _advance(task, when, residence.timezone)
+                moved = _advance(task, when, residence.timezone, now)
             except ScheduleOverflow:
                 # Raising inside the transaction also drops the completion just recorded.
-                raise reject(UserErrorCode.INVALID_SCHEDULE, "The next due date would be past the year 9999; "
-                             "change the task's due date or schedule first.", "taskId") from None
+                raise _overflow() from None
+            if moved and not task.completed:
+                # The occurrence is done: the next one is the next member's, and any snooze was for this one.
+                await task_rotation.move_on(task)
+                task.snoozed_until = None
             await task.save()
         return completion, task
 
@@ -463,21 +504,89 @@ async def complete_task(
     return await idempotency.once(request, complete, replay)
 
 
-def _advance(task: Task, when: datetime, timezone: str) -> None:
-    """Move the schedule for a completion at ``when``; one older than the newest only records history.
+def _overflow() -> InputRejected:
+    return reject(UserErrorCode.INVALID_SCHEDULE, "The next due date would be past the year 9999; change the "
+                  "task's due date or schedule first.", "taskId")
 
-    Neither ``lastCompletedAt`` nor the due date ever moves backwards: a back-dated completion of a rolling
-    task would otherwise pull the next due date to one period after that old date.
+
+def _advance(task: Task, when: datetime, timezone: str, now: datetime) -> bool:
+    """Move the schedule for a completion at ``when``; False when it only records history.
+
+    A completion older than the newest only records history. Neither ``lastCompletedAt`` nor the due date
+    ever moves backwards (a back-dated completion of a rolling task would otherwise pull the next due date
+    to one period after that old date), and the next due date is never before today
+    (``schedule.next_due_date``).
     """
     if task.last_completed_at is not None and when < task.last_completed_at:
-        return
+        return False
     completed_on = to_local_date(when, timezone)
     task.last_completed_at = when
     if task.frequency == TaskFrequency.ONCE:
         task.completed = True
         task.due_date = None
-        return
+        return True
     anchor = task.anchor_date or task.due_date or completed_on
-    following = next_due_date(task.frequency, task.interval_days, task.rolling, anchor, task.due_date, completed_on)
+    following = next_due_date(task.frequency, task.interval_days, task.rolling, anchor, task.due_date, completed_on,
+                              today=local_today(timezone, now))
     if task.due_date is None or following is None or following > task.due_date:
         task.due_date = following
+    return True
+
+
+def _not_skippable(task: Task) -> UserError | None:
+    if task.cancelled:
+        return UserError(UserErrorCode.INVALID_INPUT, "A cancelled task cannot be skipped.", ["taskId"])
+    if task.frequency == TaskFrequency.ONCE:
+        return UserError(UserErrorCode.INVALID_INPUT, "A one-off (ONCE) task has no next occurrence to skip to; "
+                         "cancel it instead.", ["taskId"])
+    return None
+
+
+async def skip_task_occurrence(user: User, task_id: object, now: datetime) -> tuple[TaskCompletion, Task]:
+    """Move a recurring task to its next occurrence without doing it, and record the skip (EDITOR).
+
+    The skip is a history entry (a TaskCompletion with ``skipped``) by the caller, at ``now``, without notes
+    or cost; it moves neither ``lastCompletedAt`` nor the rotation (it stays the same member's turn). The
+    next due date follows ``schedule.skipped_due_date``: an overdue task skips all its missed cycles at once.
+    A ONCE or cancelled task is INVALID_INPUT; ``inProgress`` and a snooze end with the occurrence.
+    """
+    task = await task_for(user, task_id, ResidenceRole.EDITOR)
+    problem = _not_skippable(task)
+    if problem is not None:
+        raise InputRejected(problem)
+    async with in_transaction():
+        task = await Task.filter(id=task.id).select_for_update().get()
+        problem = _not_skippable(task)
+        if problem is not None:
+            raise InputRejected(problem)
+        residence = await Residence.get(id=task.residence_id)
+        today = local_today(residence.timezone, now)
+        try:
+            following = skipped_due_date(task.frequency, task.interval_days, task.rolling,
+                                         task.anchor_date or task.due_date or today, task.due_date, today=today)
+        except ScheduleOverflow:
+            raise _overflow() from None
+        skip = await TaskCompletion.create(task=task, completed_at=now, completed_by=user, skipped=True)
+        task.due_date = following
+        task.in_progress = False
+        task.snoozed_until = None
+        await task.save(update_fields=["due_date", "in_progress", "snoozed_until", "updated_at"])
+    return skip, task
+
+
+async def snooze_task(user: User, task_id: object, until: date | None, now: datetime) -> Task:
+    """Hold the task's reminders back until ``until`` (EDITOR); the due date stays. ``None`` ends a snooze.
+
+    ``until`` must be after the residence's today and at most ``MAX_SNOOZE_DAYS`` ahead, else INVALID_INPUT
+    on ``until``. Reminders resume on that date (workers.reminders); completing or skipping the task ends
+    the snooze with its occurrence.
+    """
+    task = await task_for(user, task_id, ResidenceRole.EDITOR)
+    if until is not None:
+        residence = await Residence.get(id=task.residence_id)
+        problem = validate_snooze(until, local_today(residence.timezone, now))
+        if problem:
+            raise reject(UserErrorCode.INVALID_INPUT, problem, "until")
+    task.snoozed_until = until
+    await task.save(update_fields=["snoozed_until", "updated_at"])
+    return task

@@ -124,6 +124,19 @@ async def load_members(ctx: Context, residence_id: uuid.UUID) -> list[models.Mem
     return await _loader(ctx, "members", batch).load(residence_id)
 
 
+async def load_rotation_members(ctx: Context, task_id: uuid.UUID) -> list[uuid.UUID]:
+    """The user IDs of a task's rotation, in rotation order (empty for FIXED)."""
+
+    async def batch(ids: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
+        grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        rows = models.TaskRotationMember.filter(task_id__in=list(ids)).order_by("task_id", "position")
+        for task_id, user_id in await rows.values_list("task_id", "user_id"):
+            grouped[task_id].append(user_id)
+        return [grouped.get(i, []) for i in ids]
+
+    return await _loader(ctx, "rotation_members", batch).load(task_id)
+
+
 def _ready_media_by(column: str) -> Callable[[Sequence[uuid.UUID]], Awaitable[list[list[models.Media]]]]:
     async def batch(ids: Sequence[uuid.UUID]) -> list[list[models.Media]]:
         grouped: dict[uuid.UUID, list[models.Media]] = defaultdict(list)

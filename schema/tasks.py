@@ -11,10 +11,12 @@ from strawberry.types import Info
 
 from honeydue import catalogue, models
 from honeydue.clock import utc_now
+from honeydue.schedule import MAX_SNOOZE_DAYS, local_today, missed_occurrences
 from honeydue.schedule import TaskColumn as _TaskColumn
 from resolvers import tasks
 from resolvers.attachments import file_ids
 from resolvers.ids import reference_id
+from resolvers.rotation import RotationSpec
 from resolvers.validation import MAX_BULK_TASKS, MAX_FILES, MAX_LIST, check_argument_length
 from schema import loaders
 from schema.accounts import User
@@ -84,6 +86,19 @@ TaskFrequency = described_enum(
         models.TaskFrequency.CUSTOM: "Every `intervalDays` days (1 to 36600).",
     },
 )
+RotationMode = described_enum(
+    models.RotationMode,
+    name="RotationMode",
+    description="Who a task is assigned to after each completion (`Task.rotation`). Skips move no one on.",
+    values={
+        models.RotationMode.FIXED: "The assignee stays whoever `assigneeId` says (the default); no member list.",
+        models.RotationMode.ROUND_ROBIN: "The members take turns in the rotation's order: after each completion the "
+                                         "member after the current assignee, wrapping round to the first.",
+        models.RotationMode.FEWEST_COMPLETIONS: "After each completion, the member with the fewest completions of "
+                                                "this task (skips do not count); ties go to the earliest in the "
+                                                "rotation's order.",
+    },
+)
 TaskColumn = described_enum(
     _TaskColumn,
     name="TaskColumn",
@@ -107,12 +122,16 @@ class TaskCompletion:
     notes: str = strawberry.field(description="Free text, at most 10000 characters; empty when none were given.")
     cost_cents: int | None = strawberry.field(description="What it cost, in cents of the household's currency; "
                                                           "null when not given.")
+    skipped: bool = strawberry.field(description="True for a skipped occurrence (skipTaskOccurrence): the schedule "
+                                                 "moved on without the task being done; `completedAt` is when it "
+                                                 "was skipped and `completedBy` who skipped it. Skips have no notes, "
+                                                 "cost or photos and do not count as completions for rotation.")
     _row: strawberry.Private[models.TaskCompletion]
 
     @classmethod
     def from_row(cls, row: models.TaskCompletion) -> TaskCompletion:
         return cls(id=strawberry.ID(str(row.id)), completed_at=row.completed_at, notes=row.notes,
-                   cost_cents=row.cost_cents, _row=row)
+                   cost_cents=row.cost_cents, skipped=row.skipped, _row=row)
 
     @strawberry.field(description="The task that was done.")
     async def task(self, info: Info[Context, None]) -> Task:
@@ -133,6 +152,19 @@ class TaskCompletion:
     @strawberry.field(description="The READY photos attached to this completion.")
     async def photos(self, info: Info[Context, None]) -> list[Media]:
         return [Media.from_row(m) for m in await loaders.load_completion_photos(info.context, self._row.id)]
+
+
+@strawberry.type(description="How a task's assignee changes as it is completed.")
+class TaskRotation:
+    mode: RotationMode = strawberry.field(description="FIXED (one assignee), ROUND_ROBIN or "  # type: ignore[valid-type]
+                                                      "FEWEST_COMPLETIONS.")
+    _member_ids: strawberry.Private[list]
+
+    @strawberry.field(description="The members who take turns, in the rotation's order (at most 100); empty for "
+                                  "FIXED. Members who leave the residence drop out.")
+    async def members(self, info: Info[Context, None]) -> list[User]:
+        rows = [await loaders.load_user(info.context, user_id) for user_id in self._member_ids]
+        return [User.from_row(row) for row in rows if row is not None]
 
 
 @strawberry.type(description="A chore of a residence, one-off or recurring.")
@@ -156,6 +188,11 @@ class Task:
     completed: bool = strawberry.field(description="A ONCE task that has been done.")
     last_completed_at: datetime | None = strawberry.field(description="When it was last done; null if never.")
     created_at: datetime = strawberry.field(description="When the task was created.")
+    snoozed_until: date | None = strawberry.field(description="Reminders about it are held back until this date "
+                                                              "(residence's timezone), when they resume; the due "
+                                                              "date does not move. Null when not snoozed. Set by "
+                                                              "snoozeTask; completing or skipping the task clears "
+                                                              "it.")
     _row: strawberry.Private[models.Task]
 
     @classmethod
@@ -164,7 +201,8 @@ class Task:
             id=strawberry.ID(str(row.id)), title=row.title, description=row.description, category=row.category,
             priority=row.priority, frequency=row.frequency, interval_days=row.interval_days, rolling=row.rolling,
             due_date=row.due_date, in_progress=row.in_progress, cancelled=row.cancelled, archived=row.archived,
-            completed=row.completed, last_completed_at=row.last_completed_at, created_at=row.created_at, _row=row,
+            completed=row.completed, last_completed_at=row.last_completed_at, created_at=row.created_at,
+            snoozed_until=row.snoozed_until, _row=row,
         )
 
     @strawberry.field(description="The residence the task belongs to.")
@@ -181,6 +219,25 @@ class Task:
     async def column(self, info: Info[Context, None]) -> TaskColumn:  # type: ignore[valid-type]
         residence = await loaders.load_residence(info.context, self._row.residence_id)
         return tasks.column_of(self._row, residence.timezone if residence else "UTC", utc_now())
+
+    @strawberry.field(description="How many occurrences this task stands for while overdue: a task that missed "
+                                  "several cycles is shown once, due on its oldest missed date, and this counts "
+                                  "them (the slots of a fixed schedule from dueDate through yesterday; 1 for a "
+                                  "rolling or ONCE task). 0 when it is not overdue.")
+    async def missed_occurrences(self, info: Info[Context, None]) -> int:
+        row = self._row
+        if row.cancelled or row.completed or row.due_date is None:
+            return 0
+        residence = await loaders.load_residence(info.context, row.residence_id)
+        today = local_today(residence.timezone if residence else "UTC", utc_now())
+        return missed_occurrences(row.frequency, row.interval_days, row.rolling, row.anchor_date or row.due_date,
+                                  row.due_date, today)
+
+    @strawberry.field(description="Who it goes to after each completion: FIXED keeps `assignee`; ROUND_ROBIN and "
+                                  "FEWEST_COMPLETIONS pass it among the rotation's members.")
+    async def rotation(self, info: Info[Context, None]) -> TaskRotation:
+        members = await loaders.load_rotation_members(info.context, self._row.id)
+        return TaskRotation(mode=self._row.rotation_mode, _member_ids=members)
 
     @strawberry.field(description="The member it is assigned to; null when nobody is (or they left).")
     async def assignee(self, info: Info[Context, None]) -> User | None:
@@ -221,7 +278,26 @@ DESCRIPTION = "Free text, at most 10000 characters; else INVALID_INPUT."
 INTERVAL_DAYS = "Days between due dates, 1 to 36600: required for CUSTOM (else INVALID_SCHEDULE), ignored otherwise."
 ROLLING = "True: the next due date counts from the day it is done. False: it keeps the schedule's fixed dates."
 DUE_DATE = "The date it is due, in the residence's timezone, 1900-01-01 to 9000-12-31; else INVALID_INPUT."
-ASSIGNEE = "A member of the residence to assign it to; else INVALID_INPUT."
+ASSIGNEE = ("A member of the residence to assign it to; else INVALID_INPUT. On a rotating task it must be one of "
+            "the rotation's members (whose turn it is now); else INVALID_INPUT.")
+ROTATION = ("Who it goes to after each completion; FIXED (the default) keeps the assignee. Errors are INVALID_INPUT "
+            "on [rotation, memberIds] or at a member's index.")
+
+
+@strawberry.input(description="A task's rotation: a mode and, unless FIXED, the members who take turns.")
+class RotationInput:
+    mode: RotationMode = strawberry.field(description="FIXED, ROUND_ROBIN or "  # type: ignore[valid-type]
+                                                      "FEWEST_COMPLETIONS.")
+    member_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description=f"The members in turn order: at most {MAX_LIST} (else one INVALID_INPUT on "
+                    "[rotation, memberIds]), at least 1 for ROUND_ROBIN and FEWEST_COMPLETIONS, none for FIXED. "
+                    "Each must be a member of the residence, any role (as assigneeId); else INVALID_INPUT at its "
+                    "index. Repeats are dropped. The assignee stays if among them, else becomes the first "
+                    "(ROUND_ROBIN) or the one with the fewest completions (FEWEST_COMPLETIONS).")
+
+    def to_spec(self) -> RotationSpec:
+        return RotationSpec(mode=self.mode, member_ids=list(self.member_ids))
 
 
 @strawberry.input(description="Which tasks a list shows; every given condition must hold.")
@@ -264,6 +340,7 @@ class CreateTaskInput:
                                                                                   "is due today.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description=ASSIGNEE)
     contractor_id: strawberry.ID | None = strawberry.field(default=None, description=CONTRACTOR_ID_DESCRIPTION)
+    rotation: RotationInput | None = strawberry.field(default=None, description=ROTATION)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
@@ -290,13 +367,15 @@ class CreateTaskItemInput:
     assignee_id: strawberry.ID | None = strawberry.field(default=None,
                                                          description="A member of the residence.")
     contractor_id: strawberry.ID | None = strawberry.field(default=None, description=CONTRACTOR_ID_DESCRIPTION)
+    rotation: RotationInput | None = strawberry.field(default=None, description=ROTATION)
 
     def to_new_task(self) -> tasks.NewTask:
         return tasks.NewTask(
             title=self.title, description=self.description, category=self.category, priority=self.priority,
             frequency=self.frequency, interval_days=self.interval_days, rolling=self.rolling,
             due_date=self.due_date, assignee_id=self.assignee_id, contractor_id=self.contractor_id,
-            template_id=str(self.template_id) if self.template_id is not None else None)
+            template_id=str(self.template_id) if self.template_id is not None else None,
+            rotation=self.rotation.to_spec() if self.rotation is not None else None)
 
 
 @strawberry.input(description="Tasks to create together in one residence: all of them, or none.")
@@ -328,6 +407,8 @@ class UpdateTaskInput:
     assignee_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description=ASSIGNEE)
     contractor_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET,
                                                            description=CONTRACTOR_ID_DESCRIPTION)
+    rotation: RotationInput | None = strawberry.field(default=strawberry.UNSET,
+                                                      description=ROTATION + " Null makes it FIXED.")
 
 
 @strawberry.input(description="The task to delete.")
@@ -366,6 +447,21 @@ class CompleteTaskInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
+@strawberry.input(description="The recurring task whose current occurrence to skip.")
+class SkipTaskOccurrenceInput:
+    task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR; "
+                                                          "INVALID_INPUT when it is cancelled or a ONCE task.")
+
+
+@strawberry.input(description="The task whose reminders to hold back, and until when.")
+class SnoozeTaskInput:
+    task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR.")
+    until: date | None = strawberry.field(
+        default=None, description=f"The date reminders resume, in the residence's timezone: after today and at "
+                                  f"most {MAX_SNOOZE_DAYS} days ahead, else INVALID_INPUT. Null (or left out) "
+                                  "ends the snooze now.")
+
+
 @strawberry.type
 class TaskResult:
     task: Task | None = strawberry.field(default=None, description="The task as saved.")
@@ -386,6 +482,13 @@ class DeletedTaskResult:
 @strawberry.type
 class CompletionResult:
     completion: TaskCompletion | None = strawberry.field(default=None, description="The completion recorded.")
+    task: Task | None = strawberry.field(default=None, description="The task with its next due date.")
+
+
+@strawberry.type
+class SkipResult:
+    skip: TaskCompletion | None = strawberry.field(default=None, description="The history entry recording the skip "
+                                                                            "(`skipped` true).")
     task: Task | None = strawberry.field(default=None, description="The task with its next due date.")
 
 
@@ -420,7 +523,9 @@ class TaskQuery:
 class TaskMutation:
     @mutation("Creates a task. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
     async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> TaskResult:
-        row = await tasks.create_task(info.context.require_user(), **sent_fields(input), now=utc_now())  # type: ignore[arg-type]
+        fields = sent_fields(input)
+        fields["rotation"] = input.rotation.to_spec() if input.rotation is not None else None
+        row = await tasks.create_task(info.context.require_user(), **fields, now=utc_now())  # type: ignore[arg-type]
         return TaskResult(task=Task.from_row(row))
 
     @mutation("Creates 1 to 50 tasks, each optionally from a catalogue template (taskTemplates), in one "
@@ -434,8 +539,10 @@ class TaskMutation:
     @mutation("Changes a task. A new due date or schedule makes the schedule count from there. EDITOR: FORBIDDEN "
               "for viewers, NOT_FOUND for non-members.")
     async def update_task(self, info: Info[Context, None], input: UpdateTaskInput) -> TaskResult:
-        row = await tasks.update_task(info.context.require_user(), input.task_id, **sent_fields(input, "task_id"),
-                                      now=utc_now())
+        fields = sent_fields(input, "task_id")
+        if input.rotation:
+            fields["rotation"] = input.rotation.to_spec()
+        row = await tasks.update_task(info.context.require_user(), input.task_id, **fields, now=utc_now())
         return TaskResult(task=Task.from_row(row))
 
     @mutation("Deletes a task with its completions; their photos are retired. EDITOR: FORBIDDEN for viewers, "
@@ -460,3 +567,18 @@ class TaskMutation:
             contractor_id=input.contractor_id, idempotency_key=input.idempotency_key, now=utc_now(),
         )
         return CompletionResult(completion=TaskCompletion.from_row(completion), task=Task.from_row(row))
+
+    @mutation("Skips a recurring task's current occurrence: the schedule moves on without the task being done "
+              "(an overdue task skips all its missed cycles at once, to the first occurrence after today) and the "
+              "history records the skip as a TaskCompletion with `skipped` true. The rotation does not move and "
+              "lastCompletedAt stays. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
+    async def skip_task_occurrence(self, info: Info[Context, None], input: SkipTaskOccurrenceInput) -> SkipResult:
+        skip, row = await tasks.skip_task_occurrence(info.context.require_user(), input.task_id, now=utc_now())
+        return SkipResult(skip=TaskCompletion.from_row(skip), task=Task.from_row(row))
+
+    @mutation("Snoozes a task's reminders until a date: no due-soon or overdue reminder is sent before it, and on "
+              "that date an overdue task is reminded again; the due date stays. EDITOR: FORBIDDEN for viewers, "
+              "NOT_FOUND for non-members.")
+    async def snooze_task(self, info: Info[Context, None], input: SnoozeTaskInput) -> TaskResult:
+        row = await tasks.snooze_task(info.context.require_user(), input.task_id, input.until, now=utc_now())
+        return TaskResult(task=Task.from_row(row))

@@ -58,7 +58,8 @@ class Ctx:
 async def build(storage: object) -> Ctx:
     world = await make_world()
     rid = world.residence.id
-    task = await models.Task.create(residence=world.residence, title="Filter", due_date=date.today())
+    task = await models.Task.create(residence=world.residence, title="Filter", frequency="WEEKLY",
+                                    due_date=date.today(), anchor_date=date.today())
     document = await models.Document.create(residence=world.residence, title="Manual")
     doc_file = await ready_media(world.editor, MediaPurpose.DOCUMENT_FILE, rid, rid)
     pending = await models.Media.create(
@@ -180,6 +181,12 @@ OPS = [
        lambda c: {"i": {"taskId": str(c.task.id), "inProgress": True}}, at_least("editor")),
     Op("completeTask", f"mutation($i: CompleteTaskInput!) {{ completeTask(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"taskId": str(c.task.id), "notes": "done"}}, at_least("editor")),
+    Op("skipTaskOccurrence",
+       f"mutation($i: SkipTaskOccurrenceInput!) {{ skipTaskOccurrence(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"taskId": str(c.task.id)}}, at_least("editor")),
+    Op("snoozeTask", f"mutation($i: SnoozeTaskInput!) {{ snoozeTask(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"taskId": str(c.task.id), "until": (date.today() + timedelta(days=3)).isoformat()}},
+       at_least("editor")),
     Op("completeTask(foreign photo)", f"mutation($i: CompleteTaskInput!) {{ completeTask(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"taskId": str(c.task.id), "photoIds": [str(c.foreign_photo.id)]}},
        {**at_least("editor"), "owner": USER_ERROR, "editor": USER_ERROR}),

@@ -34,6 +34,8 @@ UPDATE_DOC = """mutation($i: UpdateDocumentInput!) { updateDocument(input: $i) {
   userErrors { field code } } }"""
 MARK = """mutation($i: MarkNotificationsReadInput!) { markNotificationsRead(input: $i) { ok marked
   userErrors { field code } } }"""
+CREATE_TASK = """mutation($i: CreateTaskInput!) { createTask(input: $i) { task { id }
+  userErrors { field code } } }"""
 CREATE_TASKS = """mutation($i: CreateTasksInput!) { createTasks(input: $i) { tasks { id }
   userErrors { field code } } }"""
 PREFERENCES = """mutation($i: UpdateNotificationPreferencesInput!) { updateNotificationPreferences(input: $i) {
@@ -52,6 +54,7 @@ CAPS = {
     "UpdateDocumentInput.fileIds": 20,
     "MarkNotificationsReadInput.ids": 100,
     "CreateTasksInput.tasks": 50,
+    "RotationInput.memberIds": 100,
     "UpdateNotificationPreferencesInput.preferences": 100,
     "TaskFilter.columns": 100,
     "TaskFilter.categories": 100,
@@ -93,6 +96,10 @@ async def mutation_case(world: World, name: str, count: int) -> tuple[str, dict,
     if name == "CreateTasksInput.tasks":
         tasks = [{"title": "t", "assigneeId": assignee} for assignee in unknown_ids(count)]
         return CREATE_TASKS, {"residenceId": world.rid, "tasks": tasks}, "createTasks", ["tasks"]
+    if name == "RotationInput.memberIds":
+        return (CREATE_TASK, {"residenceId": world.rid, "title": "t",
+                              "rotation": {"mode": "ROUND_ROBIN", "memberIds": unknown_ids(count)}},
+                "createTask", ["rotation", "memberIds"])
     assert name == "UpdateNotificationPreferencesInput.preferences"
     prefs = [{"type": "TASK_DUE_SOON", "enabled": True}] * count
     return PREFERENCES, {"preferences": prefs}, "updateNotificationPreferences", ["preferences"]
@@ -123,6 +130,8 @@ async def test_a_list_at_its_cap_is_accepted_for_checking(api, world, name) -> N
     assert {"field": field, "code": "INVALID_INPUT"} not in errors
     if field[0] in ("photoIds", "fileIds"):  # each unknown file is named at its index
         assert errors == [{"field": [*field, str(i)], "code": "MEDIA_NOT_ALLOWED"} for i in range(CAPS[name])]
+    if field[0] == "rotation":  # each member who is not one is named at its index
+        assert errors == [{"field": [*field, str(i)], "code": "INVALID_INPUT"} for i in range(CAPS[name])]
     if field[0] == "tasks":  # each item's unknown assignee is named at its index
         assert errors == [{"field": ["tasks", str(i), "assigneeId"], "code": "INVALID_INPUT"}
                           for i in range(CAPS[name])]
@@ -143,7 +152,7 @@ async def test_a_query_list_over_its_cap_is_a_top_level_invalid_input(api, world
 
 
 @pytest.mark.parametrize("name", ["CompleteTaskInput.photoIds", "CreateDocumentInput.fileIds",
-                                  "MarkNotificationsReadInput.ids"])
+                                  "MarkNotificationsReadInput.ids", "RotationInput.memberIds"])
 async def test_listed_ids_are_checked_with_one_query(api, world, name) -> None:
     """The statements a request runs do not grow with the number of IDs it lists."""
     counts = []

@@ -21,8 +21,9 @@ from tests.plugins.domain import Actor, World, make_world
 PAGE = """query($id: ID!) { residence(id: $id) { name myRole
   members { role joinedAt user { displayName avatar { id } } }
   tasks(first: 100) { totalCount edges { node { title dueDate column lastCompletedAt assignee { displayName }
+    snoozedUntil missedOccurrences rotation { mode members { displayName } }
     residence { name } contractor { name } completions(first: 5) { totalCount edges { node { completedAt costCents
-      completedBy { displayName } contractor { name phone } photos { id filename } } } } } } }
+      skipped completedBy { displayName } contractor { name phone } photos { id filename } } } } } } }
   documents { totalCount edges { node { title files { id } } } }
   contractors(first: 100, search: "FIX") { totalCount edges { node { name specialties vcard residence { name } } } }
 } }"""
@@ -59,8 +60,8 @@ def count_statements() -> Iterator[StatementCounter]:
 
 
 async def furnish(world: World, tasks: int, assignee: Actor) -> None:
-    """``tasks`` tasks, each with an assignee and a contractor, two completions with a photo and a contractor
-    each; ``tasks`` contractors (favourite plumbers); and a document with a file."""
+    """``tasks`` tasks, each with an assignee, a rotation of two and a contractor, two completions with a photo
+    and a contractor each; ``tasks`` contractors (favourite plumbers); and a document with a file."""
     today = datetime.now(UTC).date()
     contractors = [models.Contractor(id=uuid.uuid4(), residence=world.residence, name=f"Fixer {i}", phone="555",
                                      favorite=True, specialties=["plumbing"],
@@ -69,9 +70,12 @@ async def furnish(world: World, tasks: int, assignee: Actor) -> None:
     task_rows = [models.Task(id=uuid.uuid4(), residence=world.residence, title=f"task {i}", frequency="WEEKLY",
                              due_date=today + timedelta(days=i - tasks // 2), anchor_date=date(2025, 1, 1),
                              assignee=assignee.user, last_completed_at=datetime(2025, 1, 2, tzinfo=UTC),
-                             contractor_id=contractors[i].id)
+                             contractor_id=contractors[i].id, rotation_mode="ROUND_ROBIN")
                  for i in range(tasks)]
     await models.Task.bulk_create(task_rows)
+    await models.TaskRotationMember.bulk_create([
+        models.TaskRotationMember(task_id=task.id, user_id=member.id, position=position)
+        for task in task_rows for position, member in enumerate((assignee.user, world.owner.user))])
     completions = [models.TaskCompletion(id=uuid.uuid4(), task_id=task.id, completed_by=assignee.user,
                                          completed_at=datetime(2025, 1, d, tzinfo=UTC), cost_cents=100,
                                          contractor_id=contractors[-1 - n].id)
@@ -116,6 +120,8 @@ async def test_statement_count_does_not_grow_with_the_list(api, settings, query)
             contractors = data["residence"]["contractors"]
             assert contractors["totalCount"] == size and len(contractors["edges"]) == size
             assert contractors["edges"][0]["node"]["vcard"].startswith("BEGIN:VCARD\r\n")
+            assert first["rotation"] == {"mode": "ROUND_ROBIN",
+                                         "members": [{"displayName": "Editor"}, {"displayName": "Owner"}]}
         else:
             assert data["upcomingTasks"]["totalCount"] > 0
             (residence,) = data["residences"]["edges"]

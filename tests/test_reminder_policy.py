@@ -125,3 +125,28 @@ def test_warranty_stage(days_before: int, expected: str | None) -> None:
 def test_warranty_stage_across_a_year_end() -> None:
     assert warranty_stage(date(2026, 1, 5), date(2025, 12, 6)) == "warranty-30"
     assert warranty_stage(None, date(2025, 12, 6)) is None
+
+
+# Snooze (snoozeTask): (days overdue today, snoozed until (days from today), expected stage)
+@pytest.mark.parametrize(
+    ("days_overdue", "until", "expected"),
+    [
+        pytest.param(2, 3, None, id="taper-day-held-back"),
+        pytest.param(7, 0, "overdue-7", id="snooze-ends-today-off-the-taper"),
+        pytest.param(40, 0, "overdue-40", id="snooze-ends-past-the-taper"),
+        pytest.param(9, -2, "overdue-9", id="after-the-snooze-the-taper"),
+        pytest.param(7, -2, None, id="after-the-snooze-off-the-taper"),
+        pytest.param(0, 0, None, id="due-today-is-not-overdue"),
+    ],
+)
+def test_overdue_stage_with_a_snooze(days_overdue: int, until: int, expected: str | None) -> None:
+    today = date(2025, 6, 15)
+    due = today - timedelta(days=days_overdue)
+    assert overdue_stage(due, today, snoozed_until=today + timedelta(days=until)) == expected
+
+
+def test_due_soon_stage_is_held_back_while_snoozed() -> None:
+    today = date(2025, 6, 15)
+    due = today + timedelta(days=14)
+    assert due_soon_stage(F.ANNUAL, due, today, snoozed_until=today + timedelta(days=1)) is None
+    assert due_soon_stage(F.ANNUAL, due, today, snoozed_until=today) == "due-14"

@@ -11,18 +11,23 @@ from honeydue.schedule import (
     EARLIEST_DATE,
     LATEST_DUE_DATE,
     MAX_INTERVAL_DAYS,
+    MAX_SNOOZE_DAYS,
     Period,
     ScheduleOverflow,
     TaskColumn,
     add_months,
     local_today,
+    missed_occurrences,
     next_due_date,
     period_step,
+    reminders_snoozed,
+    skipped_due_date,
     stored_interval_days,
     task_column,
     to_local_date,
     validate_due_date,
     validate_schedule,
+    validate_snooze,
     validate_timezone,
 )
 
@@ -134,13 +139,13 @@ def test_next_due_date_past_the_calendar_is_schedule_overflow(
     frequency: F, interval_days: int | None, rolling: bool, due: date
 ) -> None:
     with pytest.raises(ScheduleOverflow):
-        next_due_date(frequency, interval_days, rolling, due, due, due)
+        next_due_date(frequency, interval_days, rolling, due, due, due, today=due)
 
 
 def test_largest_interval_from_the_latest_due_date_still_fits() -> None:
     # Bounded inputs leave room: a century step from the latest allowed date is still a date.
     assert next_due_date(F.CUSTOM, MAX_INTERVAL_DAYS, False, LATEST_DUE_DATE, LATEST_DUE_DATE,
-                         LATEST_DUE_DATE) == LATEST_DUE_DATE + timedelta(days=MAX_INTERVAL_DAYS)
+                         LATEST_DUE_DATE, today=LATEST_DUE_DATE) == LATEST_DUE_DATE + timedelta(days=MAX_INTERVAL_DAYS)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +160,8 @@ def test_stored_interval_days(frequency: F, interval_days: int | None, expected:
     assert stored_interval_days(frequency, interval_days) == expected
 
 
-# (frequency, interval_days, rolling, anchor, current_due, completed_on, expected)
+# (frequency, interval_days, rolling, anchor, current_due, completed_on, expected), each completion recorded on
+# the day it happened (today = completed_on); back-dated ones are in BACKDATED_CASES.
 NEXT_DUE_CASES = [
     # ONCE never recurs, rolling or not.
     pytest.param(F.ONCE, None, False, D(2025, 3, 1), D(2025, 3, 1), D(2025, 3, 1), None, id="once-fixed"),
@@ -264,7 +270,178 @@ def test_next_due_date(
     completed_on: date,
     expected: date | None,
 ) -> None:
-    assert next_due_date(frequency, interval_days, rolling, anchor, current_due, completed_on) == expected
+    assert next_due_date(frequency, interval_days, rolling, anchor, current_due, completed_on,
+                         today=completed_on) == expected
+
+
+# Never in the past: a completion recorded after the day it happened (completedAt in the past).
+# (frequency, interval_days, rolling, anchor, current_due, completed_on, today, expected)
+BACKDATED_CASES = [
+    # Donetick #834: weekly on Mondays, missed from Sep 14 on, done Sep 30 -> the next Monday, not Sep 21.
+    pytest.param(F.WEEKLY, None, False, D(2026, 9, 14), D(2026, 9, 14), D(2026, 9, 30), D(2026, 9, 30),
+                 D(2026, 10, 5), id="donetick-834-weekly-missed-cycles"),
+    # Done three weeks ago, recorded today: the slot after the completion has passed; the first from today.
+    pytest.param(F.WEEKLY, None, False, D(2026, 9, 14), D(2026, 9, 14), D(2026, 9, 15), D(2026, 10, 7),
+                 D(2026, 10, 12), id="weekly-backdated-first-slot-after-today"),
+    pytest.param(F.WEEKLY, None, False, D(2026, 9, 14), D(2026, 9, 14), D(2026, 9, 15), D(2026, 10, 12),
+                 D(2026, 10, 12), id="weekly-backdated-slot-today-is-due-today"),
+    pytest.param(F.MONTHLY, None, False, D(2025, 1, 31), D(2025, 1, 31), D(2025, 2, 1), D(2025, 4, 10),
+                 D(2025, 4, 30), id="monthly-31st-backdated-clamped-april"),
+    pytest.param(F.ANNUAL, None, False, D(2024, 2, 29), D(2024, 2, 29), D(2024, 3, 1), D(2027, 6, 1),
+                 D(2028, 2, 29), id="annual-leap-anchor-backdated-to-next-leap-day"),
+    pytest.param(F.CUSTOM, 10, False, D(2025, 1, 1), D(2025, 1, 1), D(2025, 1, 2), D(2025, 2, 5),
+                 D(2025, 2, 10), id="custom-10-backdated"),
+    pytest.param(F.DAILY, None, False, D(2025, 1, 1), D(2025, 1, 1), D(2025, 1, 2), D(2025, 3, 30),
+                 D(2025, 3, 30), id="daily-backdated-due-today"),
+    # Rolling: one period after the completion, or today when that has passed already.
+    pytest.param(F.WEEKLY, None, True, D(2025, 1, 1), D(2025, 1, 1), D(2025, 1, 20), D(2025, 3, 1),
+                 D(2025, 3, 1), id="rolling-backdated-due-today"),
+    pytest.param(F.WEEKLY, None, True, D(2025, 1, 1), D(2025, 1, 1), D(2025, 2, 27), D(2025, 3, 1),
+                 D(2025, 3, 6), id="rolling-backdated-within-a-period"),
+    pytest.param(F.MONTHLY, None, True, D(2025, 1, 1), D(2025, 1, 1), D(2025, 1, 31), D(2025, 2, 10),
+                 D(2025, 2, 28), id="rolling-monthly-backdated-feb-end"),
+    # Clocks: a completion at 23:30 on the last day of DST is still a plain date; dates carry no time.
+    pytest.param(F.DAILY, None, False, D(2025, 3, 1), D(2025, 3, 29), D(2025, 3, 30), D(2025, 3, 30),
+                 D(2025, 3, 31), id="daily-across-dst-night"),
+]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "interval_days", "rolling", "anchor", "current_due", "completed_on", "today", "expected"),
+    BACKDATED_CASES,
+)
+def test_next_due_date_is_never_in_the_past(
+    frequency: F, interval_days: int | None, rolling: bool, anchor: date, current_due: date | None,
+    completed_on: date, today: date, expected: date,
+) -> None:
+    following = next_due_date(frequency, interval_days, rolling, anchor, current_due, completed_on, today=today)
+    assert following == expected
+    assert following is not None and following >= today
+
+
+@pytest.mark.parametrize(("frequency", "interval_days"), [(F.DAILY, None), (F.WEEKLY, None), (F.BIWEEKLY, None),
+                                                          (F.MONTHLY, None), (F.QUARTERLY, None), (F.ANNUAL, None),
+                                                          (F.CUSTOM, 3), (F.CUSTOM, 45)])
+@pytest.mark.parametrize("rolling", [False, True], ids=["fixed", "rolling"])
+def test_no_completion_date_gives_a_past_due_date(frequency: F, interval_days: int | None, rolling: bool) -> None:
+    """Every completion day in a 400-day window, recorded on every later day: never before that later day."""
+    anchor = D(2024, 1, 31)
+    for offset in range(0, 400, 7):
+        completed_on = anchor + timedelta(days=offset)
+        for late in (0, 1, 5, 40, 200):
+            today = completed_on + timedelta(days=late)
+            following = next_due_date(frequency, interval_days, rolling, anchor, anchor, completed_on, today=today)
+            assert following is not None and following >= today and following > completed_on
+
+
+# Skip: (frequency, interval_days, rolling, anchor, current_due, today, expected)
+SKIP_CASES = [
+    pytest.param(F.WEEKLY, None, False, D(2025, 3, 3), D(2025, 3, 10), D(2025, 3, 5), D(2025, 3, 17),
+                 id="weekly-skip-ahead-of-due"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 3, 3), D(2025, 3, 10), D(2025, 3, 10), D(2025, 3, 17),
+                 id="weekly-skip-on-due-day"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 2, 5), D(2025, 2, 10),
+                 id="weekly-skip-overdue-skips-every-missed-cycle"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 2, 3), D(2025, 2, 10),
+                 id="weekly-skip-overdue-on-a-slot-day-skips-it-too"),
+    pytest.param(F.MONTHLY, None, False, D(2025, 1, 31), D(2025, 1, 31), D(2025, 1, 20), D(2025, 2, 28),
+                 id="monthly-31st-skip-to-feb-28"),
+    pytest.param(F.MONTHLY, None, False, D(2025, 1, 31), D(2025, 2, 28), D(2025, 2, 1), D(2025, 3, 31),
+                 id="monthly-31st-skip-back-to-31st"),
+    pytest.param(F.ANNUAL, None, False, D(2024, 2, 29), D(2024, 2, 29), D(2024, 2, 1), D(2025, 2, 28),
+                 id="annual-leap-day-skip"),
+    pytest.param(F.CUSTOM, 10, False, D(2025, 1, 1), D(2025, 1, 11), D(2025, 1, 5), D(2025, 1, 21),
+                 id="custom-10-skip"),
+    pytest.param(F.WEEKLY, None, True, D(2025, 3, 3), D(2025, 3, 10), D(2025, 3, 5), D(2025, 3, 17),
+                 id="rolling-skip-a-period-after-due"),
+    pytest.param(F.WEEKLY, None, True, D(2025, 1, 6), D(2025, 1, 6), D(2025, 2, 5), D(2025, 2, 12),
+                 id="rolling-skip-overdue-a-period-after-today"),
+    pytest.param(F.DAILY, None, False, D(2025, 1, 1), None, D(2025, 1, 5), D(2025, 1, 6),
+                 id="no-due-date-skips-today"),
+]
+
+
+@pytest.mark.parametrize(("frequency", "interval_days", "rolling", "anchor", "current_due", "today", "expected"),
+                         SKIP_CASES)
+def test_skipped_due_date(frequency: F, interval_days: int | None, rolling: bool, anchor: date,
+                          current_due: date | None, today: date, expected: date) -> None:
+    following = skipped_due_date(frequency, interval_days, rolling, anchor, current_due, today=today)
+    assert following == expected
+    assert following is not None and following > today
+
+
+def test_a_once_task_has_nothing_to_skip_to() -> None:
+    assert skipped_due_date(F.ONCE, None, False, D(2025, 1, 1), D(2025, 1, 1), today=D(2025, 1, 1)) is None
+
+
+# (frequency, interval_days, rolling, anchor, due_date, today, expected)
+MISSED_CASES = [
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 1, 6), 0, id="due-today"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 1, 1), 0, id="not-yet-due"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), None, D(2025, 1, 1), 0, id="no-due-date"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 1, 7), 1, id="one-day-late"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 1, 13), 1,
+                 id="next-slot-today-is-not-missed-yet"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 1, 14), 2, id="two-cycles"),
+    pytest.param(F.WEEKLY, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 2, 5), 5, id="five-cycles"),
+    pytest.param(F.MONTHLY, None, False, D(2025, 1, 31), D(2025, 1, 31), D(2025, 3, 31), 2,
+                 id="monthly-31st-through-feb"),
+    pytest.param(F.MONTHLY, None, False, D(2025, 1, 31), D(2025, 1, 31), D(2025, 4, 1), 3,
+                 id="monthly-31st-three"),
+    pytest.param(F.ANNUAL, None, False, D(2024, 2, 29), D(2024, 2, 29), D(2028, 3, 1), 5, id="annual-leap"),
+    pytest.param(F.CUSTOM, 10, False, D(2025, 1, 1), D(2025, 1, 1), D(2025, 1, 31), 3, id="custom-10"),
+    pytest.param(F.DAILY, None, False, D(1950, 1, 1), D(1950, 1, 1), D(2025, 1, 1), 27394,
+                 id="daily-for-decades-counted-not-walked"),
+    pytest.param(F.WEEKLY, None, True, D(2025, 1, 6), D(2025, 1, 6), D(2025, 2, 5), 1, id="rolling-is-one"),
+    pytest.param(F.ONCE, None, False, D(2025, 1, 6), D(2025, 1, 6), D(2025, 2, 5), 1, id="once-is-one"),
+]
+
+
+@pytest.mark.parametrize(("frequency", "interval_days", "rolling", "anchor", "due_date", "today", "expected"),
+                         MISSED_CASES)
+def test_missed_occurrences(frequency: F, interval_days: int | None, rolling: bool, anchor: date,
+                            due_date: date | None, today: date, expected: int) -> None:
+    assert missed_occurrences(frequency, interval_days, rolling, anchor, due_date, today) == expected
+
+
+@pytest.mark.parametrize(("frequency", "interval_days"), [(F.WEEKLY, None), (F.MONTHLY, None), (F.CUSTOM, 9),
+                                                          (F.ANNUAL, None)])
+def test_missed_occurrences_agrees_with_walking_the_slots(frequency: F, interval_days: int | None) -> None:
+    anchor = D(2024, 1, 31)
+    step = period_step(frequency, interval_days)
+    assert step is not None
+    for late in range(0, 800, 13):
+        today = anchor + timedelta(days=late)
+        walked = sum(1 for k in range(0, 200) if step.after(anchor, k) < today)
+        assert missed_occurrences(frequency, interval_days, False, anchor, anchor, today) == walked
+
+
+@pytest.mark.parametrize(
+    ("until", "valid"),
+    [
+        pytest.param(D(2025, 6, 14), False, id="yesterday"),
+        pytest.param(D(2025, 6, 15), False, id="today"),
+        pytest.param(D(2025, 6, 16), True, id="tomorrow"),
+        pytest.param(D(2025, 6, 15) + timedelta(days=MAX_SNOOZE_DAYS), True, id="a-year"),
+        pytest.param(D(2025, 6, 15) + timedelta(days=MAX_SNOOZE_DAYS + 1), False, id="over-a-year"),
+    ],
+)
+def test_validate_snooze(until: date, valid: bool) -> None:
+    assert (validate_snooze(until, D(2025, 6, 15)) is None) is valid
+
+
+@pytest.mark.parametrize(
+    ("snoozed_until", "today", "snoozed"),
+    [
+        pytest.param(None, D(2025, 6, 15), False, id="not-snoozed"),
+        pytest.param(D(2025, 6, 20), D(2025, 6, 15), True, id="before-the-date"),
+        pytest.param(D(2025, 6, 20), D(2025, 6, 19), True, id="the-day-before"),
+        pytest.param(D(2025, 6, 20), D(2025, 6, 20), False, id="on-the-date-reminders-resume"),
+        pytest.param(D(2025, 6, 20), D(2025, 7, 1), False, id="after"),
+    ],
+)
+def test_reminders_snoozed(snoozed_until: date | None, today: date, snoozed: bool) -> None:
+    assert reminders_snoozed(snoozed_until, today) is snoozed
 
 
 @pytest.mark.parametrize("frequency", [F.MONTHLY, F.QUARTERLY, F.ANNUAL, F.WEEKLY], ids=str)
@@ -275,7 +452,7 @@ def test_fixed_schedule_completed_on_time_for_years_walks_the_anchor_slots(frequ
     assert step is not None
     due = anchor
     for k in range(1, 40):
-        following = next_due_date(frequency, None, False, anchor, due, due)
+        following = next_due_date(frequency, None, False, anchor, due, due, today=due)
         assert following == step.after(anchor, k)
         due = following
 
@@ -285,7 +462,7 @@ def test_monthly_on_the_31st_is_back_on_the_31st_in_every_31_day_month() -> None
     due = anchor
     seen = []
     for _ in range(24):
-        following = next_due_date(F.MONTHLY, None, False, anchor, due, due)
+        following = next_due_date(F.MONTHLY, None, False, anchor, due, due, today=due)
         assert following is not None
         due = following
         seen.append(due)
@@ -319,8 +496,8 @@ def test_completion_at_2330_utc_schedules_from_the_residence_local_day() -> None
     instant = datetime(2025, 3, 10, 23, 30, tzinfo=UTC)
     in_auckland = to_local_date(instant, "Pacific/Auckland")
     in_la = to_local_date(instant, "America/Los_Angeles")
-    assert next_due_date(F.DAILY, None, True, in_auckland, None, in_auckland) == D(2025, 3, 12)
-    assert next_due_date(F.DAILY, None, True, in_la, None, in_la) == D(2025, 3, 11)
+    assert next_due_date(F.DAILY, None, True, in_auckland, None, in_auckland, today=in_auckland) == D(2025, 3, 12)
+    assert next_due_date(F.DAILY, None, True, in_la, None, in_la, today=in_la) == D(2025, 3, 11)
 
 
 def test_naive_datetime_is_refused() -> None:

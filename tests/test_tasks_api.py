@@ -202,21 +202,48 @@ async def test_set_task_state_moves_columns(api, world) -> None:
         "inProgress": False, "cancelled": False, "archived": True, "column": "OVERDUE"}
 
 
-# Completing: (frequency, rolling, interval, due date, completed at (UTC), residence tz, next due date)
+# Completing: (frequency, rolling, interval, due date, completed at (UTC), residence tz, next due date).
+# Dates are relative to today: the next due date is never in the past (docs/scheduling.md), so a completion
+# recorded today decides it. Month ends, leap years and CUSTOM intervals are tabled in tests/test_schedule.py.
 D = date
+NOW = datetime.now(UTC)
+DAY = timedelta(days=1)
+# 20:00 UTC yesterday: today's morning in Auckland (UTC+12/+13), yesterday in UTC.
+YESTERDAY_EVENING = datetime.combine(TODAY - DAY, datetime.min.time(), UTC) + timedelta(hours=20)
+
+
+def _monthly_31st_after_today() -> date:
+    """The first monthly slot anchored on 2025-01-31 that is after today, found by walking the months."""
+    year, month = 2025, 1
+    while True:
+        last = (date(year + month // 12, month % 12 + 1, 1) - DAY)  # the month's last day (31st or clamped)
+        if last > TODAY:
+            return last
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
 SCHEDULES = [
-    pytest.param("MONTHLY", False, None, D(2025, 1, 31), "2025-04-10T12:00:00Z", "UTC", D(2025, 4, 30),
-                 id="fixed-late-moves-to-next-slot-clamped"),
-    pytest.param("MONTHLY", True, None, D(2025, 1, 31), "2025-04-10T12:00:00Z", "UTC", D(2025, 5, 10),
+    pytest.param("WEEKLY", False, None, TODAY - 21 * DAY, NOW, "UTC", TODAY + 7 * DAY,
+                 id="fixed-three-cycles-late-to-the-first-slot-after-the-completion"),
+    pytest.param("WEEKLY", False, None, TODAY - 21 * DAY, NOW - 10 * DAY, "UTC", TODAY,
+                 id="fixed-backdated-never-in-the-past-slot-today"),
+    pytest.param("WEEKLY", False, None, TODAY - 20 * DAY, NOW - 10 * DAY, "UTC", TODAY + DAY,
+                 id="fixed-backdated-never-in-the-past-next-slot"),
+    pytest.param("WEEKLY", False, None, TODAY + 3 * DAY, NOW, "UTC", TODAY + 10 * DAY,
+                 id="fixed-early-moves-past-the-due-date"),
+    pytest.param("MONTHLY", False, None, D(2025, 1, 31), NOW, "UTC", _monthly_31st_after_today(),
+                 id="fixed-monthly-31st-missed-for-months-to-next-month-end"),
+    pytest.param("CUSTOM", False, 10, TODAY - 25 * DAY, NOW, "UTC", TODAY + 5 * DAY, id="custom-fixed"),
+    pytest.param("WEEKLY", True, None, TODAY - 10 * DAY, NOW, "UTC", TODAY + 7 * DAY,
                  id="rolling-counts-from-completion"),
-    pytest.param("MONTHLY", False, None, D(2024, 1, 31), "2024-01-30T12:00:00Z", "UTC", D(2024, 2, 29),
-                 id="fixed-early-leap-february"),
-    pytest.param("WEEKLY", True, None, D(2025, 4, 1), "2025-04-10T20:00:00Z", "Pacific/Auckland", D(2025, 4, 18),
-                 id="residence-timezone-decides-the-day"),
-    pytest.param("CUSTOM", False, 10, D(2025, 3, 1), "2025-03-25T08:00:00Z", "UTC", D(2025, 3, 31),
-                 id="custom-fixed"),
-    pytest.param("ANNUAL", False, None, D(2024, 2, 29), "2024-02-29T09:00:00Z", "UTC", D(2025, 2, 28),
-                 id="annual-from-leap-day"),
+    pytest.param("WEEKLY", True, None, TODAY - 10 * DAY, NOW - 3 * DAY, "UTC", TODAY + 4 * DAY,
+                 id="rolling-backdated-counts-from-completion"),
+    pytest.param("WEEKLY", True, None, TODAY - 30 * DAY, NOW - 10 * DAY, "UTC", TODAY,
+                 id="rolling-backdated-a-period-ago-is-due-today"),
+    pytest.param("WEEKLY", True, None, TODAY - 10 * DAY, YESTERDAY_EVENING, "Pacific/Auckland", TODAY + 7 * DAY,
+                 id="residence-timezone-decides-the-day-auckland"),
+    pytest.param("WEEKLY", True, None, TODAY - 10 * DAY, YESTERDAY_EVENING, "UTC", TODAY + 6 * DAY,
+                 id="residence-timezone-decides-the-day-utc"),
 ]
 
 
@@ -226,14 +253,15 @@ async def test_complete_moves_due_date(api, world, frequency, rolling, interval,
     await models.Residence.filter(id=world.residence.id).update(timezone=tz)
     task = await make_task(world, frequency=frequency, rolling=rolling, interval_days=interval, due_date=due,
                            in_progress=True)
-    payload = await complete(api, world, task, completedAt=completed_at, notes=" done ", costCents=1250)
+    payload = await complete(api, world, task, completedAt=completed_at.isoformat(), notes=" done ", costCents=1250)
     assert payload["userErrors"] == []
     assert payload["task"]["dueDate"] == expected.isoformat()
+    assert payload["task"]["column"] != "OVERDUE"
     assert payload["task"]["inProgress"] is False
     completion = payload["completion"]
     assert (completion["notes"], completion["costCents"], completion["completedBy"]) == \
         ("done", 1250, {"id": world.editor.id})
-    assert datetime.fromisoformat(completion["completedAt"]) == datetime.fromisoformat(completed_at)
+    assert datetime.fromisoformat(completion["completedAt"]) == completed_at
     assert payload["task"]["lastCompletedAt"] == completion["completedAt"]
 
 
@@ -248,20 +276,21 @@ async def test_complete_one_off_task(api, world) -> None:
 
 
 async def test_backdated_completion_keeps_the_schedule(api, world) -> None:
-    task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=D(2025, 1, 1))
-    await complete(api, world, task, completedAt="2025-03-01T12:00:00Z")
-    payload = await complete(api, world, task, completedAt="2025-02-01T12:00:00Z")
-    assert payload["task"]["dueDate"] == "2025-03-08"
-    assert payload["task"]["lastCompletedAt"].startswith("2025-03-01")
+    task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=TODAY - 60 * DAY)
+    newest = NOW - 5 * DAY
+    await complete(api, world, task, completedAt=newest.isoformat())
+    payload = await complete(api, world, task, completedAt=(NOW - 20 * DAY).isoformat())
+    assert payload["task"]["dueDate"] == (TODAY + 2 * DAY).isoformat()
+    assert datetime.fromisoformat(payload["task"]["lastCompletedAt"]) == newest
 
 
 async def test_backfilled_completion_still_ends_in_progress(api, world) -> None:
-    task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=D(2025, 1, 1))
-    await complete(api, world, task, completedAt="2025-03-01T12:00:00Z")
+    task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=TODAY - 60 * DAY)
+    await complete(api, world, task, completedAt=(NOW - 5 * DAY).isoformat())
     await models.Task.filter(id=task.id).update(in_progress=True)
-    payload = await complete(api, world, task, completedAt="2025-02-01T12:00:00Z")
+    payload = await complete(api, world, task, completedAt=(NOW - 20 * DAY).isoformat())
     assert payload["userErrors"] == []
-    assert payload["task"]["inProgress"] is False and payload["task"]["dueDate"] == "2025-03-08"
+    assert payload["task"]["inProgress"] is False and payload["task"]["dueDate"] == (TODAY + 2 * DAY).isoformat()
     assert (await models.Task.get(id=task.id)).in_progress is False
 
 

@@ -155,6 +155,47 @@ async def test_overdue_taper_over_consecutive_days(settings) -> None:
     assert await ReminderLog.filter(subject_id=task.id).count() == 6
 
 
+async def test_a_snoozed_task_is_reminded_when_its_snooze_ends_then_the_taper_resumes(settings) -> None:
+    user = await make_user()
+    home = await make_residence((user, ResidenceRole.OWNER))
+    # Due today; snoozed until day 7 (not a taper day): days 1, 2, 3 and 6 are held back, day 7 reminds.
+    task = await make_task(home, TODAY, TaskFrequency.MONTHLY, snoozed_until=TODAY + timedelta(days=7))
+    unsnoozed = await make_task(home, TODAY, TaskFrequency.MONTHLY)
+    sent_on: dict[str, list[int]] = {"snoozed": [], "plain": []}
+    for day in range(0, 16):
+        await reminders.send_overdue_reminders(NOW + timedelta(days=day), [])
+        for name, subject in (("snoozed", task), ("plain", unsnoozed)):
+            stages = await ReminderLog.filter(subject_id=subject.id).values_list("stage", flat=True)
+            if f"overdue-{day}" in stages:
+                sent_on[name].append(day)
+    assert sent_on == {"snoozed": [7, 9, 12], "plain": [1, 2, 3, 6, 9, 12]}
+
+
+async def test_a_snooze_past_the_taper_still_ends_with_a_reminder(settings) -> None:
+    user = await make_user()
+    home = await make_residence((user, ResidenceRole.OWNER))
+    task = await make_task(home, TODAY - timedelta(days=40), TaskFrequency.WEEKLY, snoozed_until=TODAY)
+    await reminders.send_overdue_reminders(NOW - timedelta(days=1), [])
+    assert await ReminderLog.filter(subject_id=task.id).count() == 0
+    report = await reminders.send_overdue_reminders(NOW, [])
+    assert report.sent == 1
+    assert await ReminderLog.filter(subject_id=task.id).values_list("stage", flat=True) == ["overdue-40"]
+    notification = await Notification.get(task_id=task.id)
+    assert notification.title.endswith("is 40 days overdue")
+
+
+async def test_snooze_holds_due_soon_reminders_until_its_date(settings) -> None:
+    user = await make_user()
+    home = await make_residence((user, ResidenceRole.OWNER))
+    # ANNUAL lead days are 30, 14, 7 and 0; a snooze until 10 days from now holds back the 30-day one only.
+    task = await make_task(home, TODAY + timedelta(days=30), TaskFrequency.ANNUAL,
+                           snoozed_until=TODAY + timedelta(days=10))
+    for day in range(0, 31):
+        await reminders.send_due_reminders(NOW + timedelta(days=day), [])
+    stages = await ReminderLog.filter(subject_id=task.id).values_list("stage", flat=True)
+    assert sorted(stages) == ["due-0", "due-14", "due-7"]
+
+
 async def test_skips_cancelled_archived_and_completed_tasks(settings) -> None:
     user = await make_user()
     home = await make_residence((user, ResidenceRole.OWNER))

@@ -20,6 +20,7 @@ from datetime import date
 from types import MappingProxyType
 
 from honeydue.models.enums import TaskFrequency
+from honeydue.schedule import reminders_snoozed
 
 # Days before the due date on which a due-soon reminder goes out (0 = on the day), per frequency.
 # Shorter schedules get fewer and shorter lead times so reminders never overlap the previous occurrence.
@@ -76,20 +77,31 @@ def due_soon_stage(
     today: date,
     *,
     interval_days: int | None = None,
+    snoozed_until: date | None = None,
 ) -> str | None:
-    """``"due-N"`` when today is exactly one of the schedule's lead times (N days) before the due date."""
-    if due_date is None:
+    """``"due-N"`` when today is exactly one of the schedule's lead times (N days) before the due date.
+
+    None while the task is snoozed (before ``snoozed_until``); the lead stages after it still fire.
+    """
+    if due_date is None or reminders_snoozed(snoozed_until, today):
         return None
     days_before = (due_date - today).days
     return f"due-{days_before}" if days_before in lead_days(frequency, interval_days) else None
 
 
-def overdue_stage(due_date: date | None, today: date) -> str | None:
-    """``"overdue-N"`` when the task is N days overdue and N is a day of the taper (1, 2, 3, 6, 9, 12)."""
-    if due_date is None:
+def overdue_stage(due_date: date | None, today: date, *, snoozed_until: date | None = None) -> str | None:
+    """``"overdue-N"`` when the task is N days overdue and N is a day of the taper (1, 2, 3, 6, 9, 12).
+
+    A snooze (``snoozed_until``) holds the stages back before its date and adds one on it: an overdue task
+    whose snooze ends today is reminded whatever the taper says, so a snooze past the taper's end still ends
+    with a nudge.
+    """
+    if due_date is None or reminders_snoozed(snoozed_until, today):
         return None
     days_overdue = (today - due_date).days
-    return f"overdue-{days_overdue}" if days_overdue in OVERDUE_DAYS else None
+    if days_overdue > 0 and (days_overdue in OVERDUE_DAYS or snoozed_until == today):
+        return f"overdue-{days_overdue}"
+    return None
 
 
 def warranty_stage(expires_at: date | None, today: date) -> str | None:

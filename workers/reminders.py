@@ -14,6 +14,11 @@ twice in an hour, a retried message, two workers racing, the repeated hour when 
 IntegrityError that is skipped. External channels (email) are tried after the commit, at most once per
 reminder: a failed email is logged, the in-app notification already exists. A run that does not happen
 (an outage) is not caught up later; see ``workers.reminder_policy``.
+
+A snoozed task (``Task.snoozed_until``, snoozeTask) gets no reminder while its residence's today is before
+that date. On the date itself an overdue task is reminded whatever the taper says (its "overdue-N" stage of
+that day), so a snooze past the taper's end still ends with a nudge; a task not yet due just resumes its
+lead stages.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -168,10 +174,13 @@ async def deliver(
     return True
 
 
-def _active_tasks(first_due: date, last_due: date) -> QuerySet:
-    return Task.filter(
-        cancelled=False, archived=False, completed=False, due_date__gte=first_due, due_date__lte=last_due
-    ).select_related("residence")
+def _active_tasks(first_due: date, last_due: date, snooze_ending: tuple[date, date] | None = None) -> QuerySet:
+    """Open tasks due within the window (or, with ``snooze_ending``, whose snooze ends within that one)."""
+    due = Q(due_date__gte=first_due, due_date__lte=last_due)
+    if snooze_ending is not None:
+        due = due | Q(snoozed_until__gte=snooze_ending[0], snoozed_until__lte=snooze_ending[1],
+                      due_date__isnull=False)
+    return Task.filter(due, cancelled=False, archived=False, completed=False).select_related("residence")
 
 
 async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
@@ -183,7 +192,8 @@ async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> Remi
     async for page in _pages(_active_tasks(utc_today - TZ_SLACK, utc_today + timedelta(days=longest) + TZ_SLACK)):
         for task in page:
             today = local_today(task.residence.timezone, now)
-            stage = due_soon_stage(task.frequency, task.due_date, today, interval_days=task.interval_days)
+            stage = due_soon_stage(task.frequency, task.due_date, today, interval_days=task.interval_days,
+                                   snoozed_until=task.snoozed_until)
             if stage is None:
                 continue
             days = (task.due_date - today).days
@@ -201,11 +211,12 @@ async def send_overdue_reminders(now: datetime, channels: Sequence[Channel]) -> 
     report = ReminderReport()
     recipients = _Recipients(NotificationType.TASK_OVERDUE, now)
     utc_today = now.date()
-    window = _active_tasks(utc_today - timedelta(days=max(OVERDUE_DAYS)) - TZ_SLACK, utc_today + TZ_SLACK)
+    window = _active_tasks(utc_today - timedelta(days=max(OVERDUE_DAYS)) - TZ_SLACK, utc_today + TZ_SLACK,
+                           snooze_ending=(utc_today - TZ_SLACK, utc_today + TZ_SLACK))
     async for page in _pages(window):
         for task in page:
             today = local_today(task.residence.timezone, now)
-            stage = overdue_stage(task.due_date, today)
+            stage = overdue_stage(task.due_date, today, snoozed_until=task.snoozed_until)
             if stage is None:
                 continue
             days = (today - task.due_date).days

@@ -16,6 +16,7 @@ from honeydue.models.enums import (
     ResidenceRole,
     ResidenceType,
     RoofType,
+    RotationMode,
     TaskCategory,
     TaskFrequency,
     TaskPriority,
@@ -26,14 +27,14 @@ from honeydue.models.mail import EmailDelivery
 from honeydue.models.media import Media
 from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
 from honeydue.models.residences import MemberRemoval, Membership, Residence, ShareCode
-from honeydue.models.tasks import Task, TaskCompletion
+from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "CalendarFeed",
     "ClimateRegion", "Contractor", "CoolingSystem", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
     "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
-    "ResidenceType", "RoofType", "WaterHeaterType",
+    "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
     "TaskFrequency", "TaskPriority", "User",
 ]

@@ -45,6 +45,14 @@ class TaskFrequency(StrEnum):
     CUSTOM = "CUSTOM"
 
 
+class RotationMode(StrEnum):
+    """Who a recurring task is assigned to next (honeydue.rotation)."""
+
+    FIXED = "FIXED"
+    ROUND_ROBIN = "ROUND_ROBIN"
+    FEWEST_COMPLETIONS = "FEWEST_COMPLETIONS"
+
+
 class DocumentKind(StrEnum):
     MANUAL = "MANUAL"
     WARRANTY = "WARRANTY"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
-from honeydue.models.enums import TaskCategory, TaskFrequency, TaskPriority
+from honeydue.models.enums import RotationMode, TaskCategory, TaskFrequency, TaskPriority
 
 if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
     from honeydue.models.accounts import User
@@ -52,6 +52,12 @@ class Task(UUIDModel):
         "honeydue.Contractor", related_name="tasks", null=True, on_delete=fields.SET_NULL
     )
     contractor_id: uuid.UUID | None
+    # How the assignee changes on completion; ROUND_ROBIN and FEWEST_COMPLETIONS rotate among the
+    # TaskRotationMember rows, FIXED keeps whoever assignee is.
+    rotation_mode = fields.CharEnumField(RotationMode, max_length=24, default=RotationMode.FIXED)
+    # Reminders about this task are held back while the residence's today is before this date; the
+    # schedule (due_date) does not move. Cleared when the schedule moves on (completion or skip).
+    snoozed_until = fields.DateField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -76,7 +82,28 @@ class TaskCompletion(UUIDModel):
         "honeydue.Contractor", related_name="completions", null=True, on_delete=fields.SET_NULL
     )
     contractor_id: uuid.UUID | None
+    # A skipped occurrence (skipTaskOccurrence): the schedule moved on without the task being done. Skips
+    # sit in the history with the completions but count as none (rotation, costs).
+    skipped = fields.BooleanField(default=False)
 
     class Meta:
         table = "task_completions"
         indexes = (("task_id", "completed_at"),)
+
+
+class TaskRotationMember(UUIDModel):
+    """One member of a task's rotation, at ``position`` in its order (0 first)."""
+
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "honeydue.Task", related_name="rotation_members", on_delete=fields.CASCADE
+    )
+    task_id: uuid.UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
+    position = fields.IntField()
+
+    class Meta:
+        table = "task_rotation_members"
+        unique_together = (("task", "user"),)
