@@ -542,36 +542,54 @@ def _not_skippable(task: Task) -> UserError | None:
     return None
 
 
-async def skip_task_occurrence(user: User, task_id: object, now: datetime) -> tuple[TaskCompletion, Task]:
+async def skip_task_occurrence(
+    user: User, task_id: object, *, idempotency_key: str | None = None, now: datetime,
+) -> tuple[TaskCompletion, Task]:
     """Move a recurring task to its next occurrence without doing it, and record the skip (EDITOR).
 
     The skip is a history entry (a TaskCompletion with ``skipped``) by the caller, at ``now``, without notes
     or cost; it moves neither ``lastCompletedAt`` nor the rotation (it stays the same member's turn). The
     next due date follows ``schedule.skipped_due_date``: an overdue task skips all its missed cycles at once.
-    A ONCE or cancelled task is INVALID_INPUT; ``inProgress`` and a snooze end with the occurrence.
+    A ONCE or cancelled task is INVALID_INPUT; ``inProgress`` and a snooze end with the occurrence. With an
+    ``idempotency_key`` a retry returns the first skip instead of skipping a second occurrence.
     """
-    task = await task_for(user, task_id, ResidenceRole.EDITOR)
-    problem = _not_skippable(task)
-    if problem is not None:
-        raise InputRejected(problem)
-    async with in_transaction():
-        task = await Task.filter(id=task.id).select_for_update().get()
+    request = idempotency.request(user, idempotency_key, "skipTaskOccurrence", dict(task_id=task_id))
+
+    async def skip() -> tuple[TaskCompletion, Task]:
+        task = await task_for(user, task_id, ResidenceRole.EDITOR)
         problem = _not_skippable(task)
         if problem is not None:
             raise InputRejected(problem)
-        residence = await Residence.get(id=task.residence_id)
-        today = local_today(residence.timezone, now)
-        try:
-            following = skipped_due_date(task.frequency, task.interval_days, task.rolling,
-                                         task.anchor_date or task.due_date or today, task.due_date, today=today)
-        except ScheduleOverflow:
-            raise _overflow() from None
-        skip = await TaskCompletion.create(task=task, completed_at=now, completed_by=user, skipped=True)
-        task.due_date = following
-        task.in_progress = False
-        task.snoozed_until = None
-        await task.save(update_fields=["due_date", "in_progress", "snoozed_until", "updated_at"])
-    return skip, task
+        skip_id = uuid.uuid4()
+        async with in_transaction():
+            if request is not None:
+                await request.claim(skip_id)
+            task = await Task.filter(id=task.id).select_for_update().get()
+            problem = _not_skippable(task)
+            if problem is not None:
+                raise InputRejected(problem)
+            residence = await Residence.get(id=task.residence_id)
+            today = local_today(residence.timezone, now)
+            try:
+                following = skipped_due_date(task.frequency, task.interval_days, task.rolling,
+                                             task.anchor_date or task.due_date or today, task.due_date, today=today)
+            except ScheduleOverflow:
+                raise _overflow() from None
+            record = await TaskCompletion.create(id=skip_id, task=task, completed_at=now, completed_by=user,
+                                                 skipped=True)
+            task.due_date = following
+            task.in_progress = False
+            task.snoozed_until = None
+            await task.save(update_fields=["due_date", "in_progress", "snoozed_until", "updated_at"])
+        return record, task
+
+    async def replay(skip_id: uuid.UUID) -> tuple[TaskCompletion, Task]:
+        record = await TaskCompletion.get_or_none(id=skip_id)
+        if record is None:
+            raise idempotency.gone()
+        return record, await task_for(user, record.task_id, ResidenceRole.VIEWER)
+
+    return await idempotency.once(request, skip, replay)
 
 
 async def snooze_task(user: User, task_id: object, until: date | None, now: datetime) -> Task:

@@ -451,6 +451,7 @@ class CompleteTaskInput:
 class SkipTaskOccurrenceInput:
     task_id: strawberry.ID = strawberry.field(description="The task, in a residence where the caller is an EDITOR; "
                                                           "INVALID_INPUT when it is cancelled or a ONCE task.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
 @strawberry.input(description="The task whose reminders to hold back, and until when.")
@@ -573,7 +574,8 @@ class TaskMutation:
               "history records the skip as a TaskCompletion with `skipped` true. The rotation does not move and "
               "lastCompletedAt stays. EDITOR: FORBIDDEN for viewers, NOT_FOUND for non-members.")
     async def skip_task_occurrence(self, info: Info[Context, None], input: SkipTaskOccurrenceInput) -> SkipResult:
-        skip, row = await tasks.skip_task_occurrence(info.context.require_user(), input.task_id, now=utc_now())
+        skip, row = await tasks.skip_task_occurrence(info.context.require_user(), input.task_id,
+                                                     idempotency_key=input.idempotency_key, now=utc_now())
         return SkipResult(skip=TaskCompletion.from_row(skip), task=Task.from_row(row))
 
     @mutation("Snoozes a task's reminders until a date: no due-soon or overdue reminder is sent before it, and on "

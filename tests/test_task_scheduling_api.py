@@ -223,6 +223,20 @@ async def test_skipping_an_overdue_task_skips_every_missed_cycle(api, world) -> 
     assert payload["task"]["column"] == "DUE_SOON" and payload["task"]["missedOccurrences"] == 0
 
 
+async def test_a_retried_skip_skips_once(api, world) -> None:
+    task = await create(api, world, dueDate=(TODAY + DAY).isoformat())
+    first = await run(api, SKIP, {"taskId": task["id"], "idempotencyKey": "skip-1"}, world.editor.token,
+                      "skipTaskOccurrence")
+    again = await run(api, SKIP, {"taskId": task["id"], "idempotencyKey": "skip-1"}, world.editor.token,
+                      "skipTaskOccurrence")
+    assert first["task"]["dueDate"] == again["task"]["dueDate"] == (TODAY + 8 * DAY).isoformat()
+    assert again["skip"]["id"] == first["skip"]["id"]
+    assert await models.TaskCompletion.filter(task_id=task["id"]).count() == 1
+    other = await run(api, SKIP, {"taskId": task["id"], "idempotencyKey": "skip-2"}, world.editor.token,
+                      "skipTaskOccurrence")
+    assert other["task"]["dueDate"] == (TODAY + 15 * DAY).isoformat()
+
+
 @pytest.mark.parametrize(("fields", "state"), [({"frequency": "ONCE"}, {}), ({}, {"cancelled": True})],
                          ids=["once", "cancelled"])
 async def test_what_cannot_be_skipped(api, world, fields, state) -> None:
