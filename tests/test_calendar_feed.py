@@ -267,7 +267,7 @@ def schedule_dates(frequency: TaskFrequency, interval: int | None, anchor: date,
     dates = [due]
     while len(dates) < n:
         current = dates[-1]
-        following = next_due_date(frequency, interval, False, anchor, current, current)
+        following = next_due_date(frequency, interval, False, anchor, current, current, today=current)
         assert following is not None
         dates.append(following)
     return dates
