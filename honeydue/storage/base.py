@@ -94,6 +94,23 @@ class ObjectStream:
         self._closers.clear()
 
 
+class ObjectWriter(Protocol):
+    """An object written piece by piece by the server (data exports): memory stays bounded by one part.
+
+    Nothing is visible under the key until ``commit``; ``abort`` drops what was written. Call exactly one.
+    """
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def commit(self) -> ObjectInfo:
+        """Publish the bytes written under the key (replacing any object there) and return its metadata."""
+        ...
+
+    async def abort(self) -> None:
+        """Drop what was written; the key is left as it was. Idempotent."""
+        ...
+
+
 class Storage(Protocol):
     async def start(self) -> None:
         """Open the long-lived client (once per process, in the app lifespan)."""
@@ -123,6 +140,10 @@ class Storage(Protocol):
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Server-side writes (probes, tests, operators); clients upload via ``presign_put``."""
+        ...
+
+    def open_writer(self, key: str, content_type: str) -> ObjectWriter:
+        """A streaming server-side write of ``key`` of unknown length (multipart on the bucket)."""
         ...
 
     async def presign_put(

@@ -311,6 +311,9 @@ class LocalStorage:
                 tmp.unlink(missing_ok=True)
                 raise
 
+    def open_writer(self, key: str, content_type: str) -> LocalObjectWriter:
+        return LocalObjectWriter(self, key, self.path_for(key), content_type)
+
     async def delete(self, key: str) -> None:
         path = self.path_for(key)
 
@@ -359,6 +362,62 @@ class LocalStorage:
     ) -> str | None:
         """No direct links: local objects are only reachable through the gateway."""
         return None
+
+
+class LocalObjectWriter:
+    """A streaming write into a temporary file beside the object, renamed into place by ``commit``.
+
+    The temporary name starts with a dot, so ``list`` never shows a half-written object, and the rename is
+    atomic, so a reader sees the old object or the whole new one.
+    """
+
+    def __init__(self, storage: LocalStorage, key: str, path: Path, content_type: str) -> None:
+        self._storage = storage
+        self._key = key
+        self._path = path
+        self._content_type = content_type
+        self._digest = hashlib.md5(usedforsecurity=False)
+        self._out: IO[bytes] | None = None
+        self._tmp: Path | None = None
+
+    async def write(self, data: bytes) -> None:
+        out = await self._file()
+        self._digest.update(data)
+        await asyncio.to_thread(out.write, data)
+
+    async def _file(self) -> IO[bytes]:
+        if self._out is not None:
+            return self._out
+        opened, self._tmp = await asyncio.to_thread(self._open_tmp)
+        self._out = opened
+        return opened
+
+    def _open_tmp(self) -> tuple[IO[bytes], Path]:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.", suffix=".tmp")
+        return os.fdopen(fd, "wb"), Path(name)
+
+    async def commit(self) -> ObjectInfo:
+        out = await self._file()  # nothing written yet: an empty object
+        tmp = self._tmp
+        assert tmp is not None
+        try:
+            await asyncio.to_thread(_flush_and_sync, out)
+            out.close()
+            await asyncio.to_thread(self._storage._commit, tmp, self._path, self._digest.hexdigest(),
+                                    self._content_type)
+        except BaseException:
+            await self.abort()
+            raise
+        self._out = self._tmp = None
+        return await self._storage.head(self._key)
+
+    async def abort(self) -> None:
+        out, tmp, self._out, self._tmp = self._out, self._tmp, None, None
+        if out is not None:
+            out.close()
+        if tmp is not None:
+            await asyncio.to_thread(tmp.unlink, missing_ok=True)
 
 
 def _walk_keys(root: Path, start: Path, prefix: str) -> list[str]:

@@ -45,6 +45,9 @@ from honeydue.storage.base import (
 from honeydue.storage.presigned_reader import PresignedReader, PresignedUrlCache
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 links cannot live longer
+# Parts of a streaming write: S3 and B2 need at least 5 MiB for every part but the last, and allow 10,000
+# parts (80 GB at this size). One part is held in memory while it uploads.
+WRITER_PART_SIZE = 8 * 1024 * 1024
 NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 # What a call to the store may raise; anything else is a bug and propagates as is.
 STORE_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
@@ -293,6 +296,9 @@ class S3Storage:
         except STORE_ERRORS as exc:
             raise map_error(exc, key, self.bucket) from exc
 
+    def open_writer(self, key: str, content_type: str) -> S3ObjectWriter:
+        return S3ObjectWriter(self, key, content_type)
+
     async def copy(self, src_key: str, dst_key: str) -> None:
         """CopyObject inside the bucket (metadata and content type copied with the bytes).
 
@@ -361,6 +367,78 @@ class S3Storage:
             },
             ExpiresIn=_clamp_expiry(expires_in),
         )
+
+
+class S3ObjectWriter:
+    """A streaming write: one PutObject when everything fits in one part, else a multipart upload.
+
+    Bytes are buffered up to ``part_size`` and each full part is uploaded before more is taken, so the
+    memory held is one part whatever the object's size. Nothing is visible under the key before ``commit``
+    (CompleteMultipartUpload publishes the parts at once); ``abort`` cancels the upload so the store keeps
+    no orphan parts.
+    """
+
+    def __init__(self, storage: S3Storage, key: str, content_type: str,
+                 part_size: int = WRITER_PART_SIZE) -> None:
+        self._storage = storage
+        self._key = key
+        self._content_type = content_type
+        self._part_size = part_size
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    async def write(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= self._part_size:
+            part = bytes(self._buffer[: self._part_size])
+            del self._buffer[: self._part_size]
+            await self._upload_part(part)
+
+    async def commit(self) -> ObjectInfo:
+        storage, key = self._storage, self._key
+        try:
+            if self._upload_id is None:
+                body, self._buffer = bytes(self._buffer), bytearray()
+                await storage.client.put_object(Bucket=storage.bucket, Key=key, Body=body,
+                                                ContentType=self._content_type)
+            else:
+                if self._buffer:
+                    last, self._buffer = bytes(self._buffer), bytearray()
+                    await self._upload_part(last)
+                await storage.client.complete_multipart_upload(
+                    Bucket=storage.bucket, Key=key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+                self._upload_id = None
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key, storage.bucket) from exc
+        return await storage.head(key)
+
+    async def abort(self) -> None:
+        self._buffer = bytearray()
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is None:
+            return
+        storage = self._storage
+        try:
+            await storage.client.abort_multipart_upload(Bucket=storage.bucket, Key=self._key, UploadId=upload_id)
+        except STORE_ERRORS as exc:
+            raise map_error(exc, self._key, storage.bucket) from exc
+
+    async def _upload_part(self, body: bytes) -> None:
+        storage = self._storage
+        try:
+            if self._upload_id is None:
+                created = await storage.client.create_multipart_upload(
+                    Bucket=storage.bucket, Key=self._key, ContentType=self._content_type)
+                self._upload_id = created["UploadId"]
+            number = len(self._parts) + 1
+            answer = await storage.client.upload_part(
+                Bucket=storage.bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=body)
+        except STORE_ERRORS as exc:
+            raise map_error(exc, self._key, storage.bucket) from exc
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
 
 def _clamp_expiry(expires_in: int) -> int:
