@@ -26,7 +26,13 @@ from gateway.responses import ErrorResponse, HeadersOnly
 from gateway.state import gateway_state
 from gateway.streaming import UpstreamFailure, UpstreamResponse, multipart_layout, open_upstream
 from honeydue.auth import bearer_from_header
-from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition, final_key, is_staging_key
+from honeydue.media_policy import (
+    ATTACHMENT_TYPES,
+    INLINE_SAFE_TYPES,
+    content_disposition,
+    final_key,
+    is_staging_key,
+)
 from honeydue.models import Media, MediaStatus
 from honeydue.services import services_of
 from honeydue.signing import verify_upload
@@ -54,11 +60,14 @@ def presentation(media: Media, download: bool) -> tuple[str, str]:
     """(Content-Type, Content-Disposition) safe to send for this row.
 
     A type the browser could execute or render as a page (HTML, SVG, anything
-    not on the inline-safe list) is sent as an opaque download.
+    not on the inline-safe list) is sent as an opaque download; a zip (a data export) as a download of
+    its own type.
     """
     media_type = media.content_type.split(";", 1)[0].strip().lower()
     if media_type in INLINE_SAFE_TYPES:
         return media_type, content_disposition(media.filename, download)
+    if media_type in ATTACHMENT_TYPES:
+        return media_type, content_disposition(media.filename, True)
     return "application/octet-stream", content_disposition(media.filename, True)
 
 

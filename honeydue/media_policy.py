@@ -35,6 +35,9 @@ PURPOSE_TYPES: dict[MediaPurpose, tuple[str, ...]] = {
 
 # Served inline by the gateway; anything else goes out as an attachment.
 INLINE_SAFE_TYPES: frozenset[str] = frozenset(EXTENSIONS)
+# Served as attachments under their own type (no browser renders them); any other type goes out as
+# application/octet-stream. Only the server makes these files (data exports are zips).
+ATTACHMENT_TYPES: frozenset[str] = frozenset({"application/zip"})
 
 # How many leading bytes finalize reads to check the magic number.
 SNIFF_BYTES = 64

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from honeydue import jobs
 from honeydue.client_address import limit_key
+from honeydue.data_exports import exports_prefix
 from honeydue.errors import RateLimited
 from honeydue.models import (
     ROLE_RANK,
@@ -167,7 +168,9 @@ async def delete_account(user: User, password: str) -> None:
         sole_residences = await _residences_only_this_user_belongs_to(user)
         purge = await AccountPurge.create(
             user_id=user.id,
-            prefixes=[f"users/{user.id}/"] + [f"residences/{rid}/" for rid in sole_residences],
+            # exports/<user_id>/ also catches a data export whose build finishes after this transaction.
+            prefixes=[f"users/{user.id}/", exports_prefix(user.id),
+                      *(f"residences/{rid}/" for rid in sole_residences)],
             keys=await _media_keys_to_purge(user, sole_residences),
         )
         await Media.filter(owner_id=user.id, residence_id=None).delete()

@@ -14,6 +14,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
 from schema.calendar import CalendarMutation
 from schema.contractors import ContractorMutation, ContractorQuery
+from schema.data_exports import DataExportMutation
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryLimits
@@ -47,7 +48,7 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
                              "`userErrors` lists refused input. All but register and login need a signed-in caller: "
                              "without one it is UNAUTHENTICATED, before the input is read.")
 class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
-               DocumentMutation, MediaMutation, NotificationMutation):
+               DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation):
     """Every area's mutations in one root type."""
 
 

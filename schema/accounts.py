@@ -17,6 +17,7 @@ from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
 
 if TYPE_CHECKING:
+    from schema.data_exports import DataExport
     from schema.notifications import NotificationPreference
     from schema.sessions import Session
 
@@ -55,6 +56,15 @@ class User:
     async def calendar_feed_url(self, info: Info[Context, None]) -> str:
         ctx = info.context
         return await calendar.feed_url(ctx.settings, ctx.require_user(), self._row)
+
+    @strawberry.field(description="The user's data exports (requestDataExport), newest first, at most 50. FORBIDDEN "
+                                  "for anyone but the user.")
+    async def data_exports(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[DataExport, strawberry.lazy("schema.data_exports")]]:
+        from schema.data_exports import exports_of
+
+        return await exports_of(info.context, self._row)
 
     @classmethod
     def from_row(cls, row: models.User) -> User:

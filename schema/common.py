@@ -34,8 +34,11 @@ def described_enum(python_enum: type[E], *, name: str, description: str, values:
     adds what each member means to a client. ``values`` must describe every member and nothing else: a
     member added without a description stops the schema from building, naming the member.
     """
+    members = {member.value for member in python_enum}
     missing = [member.name for member in python_enum if member not in values]
-    unknown = [str(key) for key in values if not isinstance(key, python_enum)]
+    # Keys match by value, so a GraphQL enum made of some members of a model enum (UploadPurpose) is
+    # described with the model enum's members.
+    unknown = [str(key) for key in values if getattr(key, "value", key) not in members]
     if missing or unknown:
         raise TypeError(f"GraphQL enum {name}: describe every member of {python_enum.__qualname__} "
                         f"(missing: {missing or 'none'}; not members: {unknown or 'none'})")
@@ -96,6 +99,9 @@ UserErrorCode = described_enum(
         _UserErrorCode.IDEMPOTENCY_KEY_REUSED: "This idempotencyKey was used in the last 24 hours for a different "
                                                "input or another mutation; nothing was done (completeTask, "
                                                "createTask, createResidence, createDocument, requestUpload).",
+        _UserErrorCode.EXPORT_LIMIT: "A data export is already being prepared, or one was requested in the last "
+                                     "24 hours (failed ones do not count); `message` says when to ask again "
+                                     "(requestDataExport).",
         _UserErrorCode.STORAGE_UNAVAILABLE: "File storage did not answer; nothing was changed, retry shortly "
                                             "(requestUpload, finalizeUpload, deleteMedia).",
     },

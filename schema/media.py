@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from honeydue import models
-from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
+from honeydue.media_policy import INLINE_SAFE_TYPES, PURPOSE_TYPES, content_disposition
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
 from resolvers import media as media_rules
@@ -36,8 +37,12 @@ MediaStatus = described_enum(
                                      "was attached to. Never served; removed by a later cleanup.",
     },
 )
-UploadPurpose = described_enum(
-    models.MediaPurpose,
+# The purposes a client may upload for: those with accepted types. The others (DATA_EXPORT) are files the
+# server makes; requestUpload cannot even name them.
+UploadablePurpose = StrEnum(  # type: ignore[misc]
+    "UploadablePurpose", {purpose.name: purpose.value for purpose in models.MediaPurpose if purpose in PURPOSE_TYPES})
+UploadPurpose = described_enum(  # type: ignore[misc]
+    UploadablePurpose,
     name="UploadPurpose",
     description="What a file is uploaded for; it decides the target, the accepted types and who may read it.",
     values={

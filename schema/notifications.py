@@ -36,6 +36,10 @@ NotificationType = described_enum(
                                             "add your home (2 days after sign-up, without one) and add your "
                                             "first task (5 days after, without one). Email only, never in the "
                                             "app; hourOfDay does not apply (they go out daily at 16:00 UTC).",
+        models.NotificationType.DATA_EXPORT_READY: "A data export the user asked for (requestDataExport) is ready "
+                                                   "to download; sent at once, not at the preferred hour. Turning "
+                                                   "it off stops only the in-app notification: the email with the "
+                                                   "link is always sent.",
     },
 )
 HOUR_OF_DAY = "Hour of the day to be told, 0 to 23, in the residence's timezone."

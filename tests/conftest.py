@@ -45,7 +45,7 @@ pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail")
                   if (REPO / (p.replace(".", "/") + ".py")).exists()]
 
 _TABLES = [
-    "email_deliveries", "idempotency_keys",
+    "email_deliveries", "idempotency_keys", "data_exports",
     "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
     "contractors", "member_removals", "share_codes", "memberships", "notification_preferences", "auth_tokens",
     "calendar_feeds", "residences", "users",

@@ -293,6 +293,7 @@ OPS = [
        "query($id: ID!) { residence(id: $id) { members { user { calendarFeedUrl } } } }",
        lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
     Op("rotateCalendarFeed", f"mutation {{ rotateCalendarFeed {{ url {I} }} }}", lambda c: {}, members(OK, OK)),
+    Op("requestDataExport", f"mutation {{ requestDataExport {{ {I} }} }}", lambda c: {}, members(OK, OK)),
 ]
 PUBLIC_OPS = {"register", "login"}
 

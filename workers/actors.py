@@ -20,7 +20,7 @@ from honeydue.jobs import QUEUE, send_job
 from honeydue.mail import delivery
 from honeydue.mail.outbox import SEND_EMAIL_JOB
 from honeydue.mail.transport import transport_from_settings
-from workers import cleanup, notifications, onboarding, purge, reconcile, reminders
+from workers import cleanup, data_exports, notifications, onboarding, purge, reconcile, reminders
 from workers.broker import current_services
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,23 @@ async def send_onboarding_emails(at: str | None = None) -> None:
     await onboarding.send_onboarding_emails(run_instant(at))
 
 
+async def build_data_export(export_id: str) -> None:
+    services = current_services()
+    links = data_exports.ExportLinks(services.signing_keys, services.settings.effective_public_gateway_url)
+    await data_exports.build_data_export(export_id, services.storage, links)
+
+
+async def sweep_data_exports(at: str | None = None) -> None:
+    broker = current_services().broker
+    assert broker is not None  # every process that runs actors carries its broker
+    await data_exports.sweep_data_exports(utcnow(), lambda eid: send_job(broker, "build_data_export", eid))
+
+
+async def expire_data_exports(at: str | None = None) -> None:
+    # From now, not from the tick: a late run must not keep exports that have expired since.
+    await data_exports.expire_data_exports(current_services().storage, utcnow())
+
+
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
     await reconcile.reconcile_storage(current_services().storage, utcnow(), fix=fix)
 
@@ -126,6 +143,10 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     SEND_EMAIL_JOB: (send_email, {"time_limit": 8 * 60_000}),
     "sweep_email_outbox": (sweep_email_outbox, {"time_limit": 10 * 60_000}),
     "send_onboarding_emails": (send_onboarding_emails, {"time_limit": HOUR_MS}),
+    # Sent once: a failed build is re-sent by sweep_data_exports (its claim's lease is this time limit).
+    "build_data_export": (build_data_export, {"time_limit": HOUR_MS, "max_retries": 0}),
+    "sweep_data_exports": (sweep_data_exports, {"time_limit": 10 * 60_000}),
+    "expire_data_exports": (expire_data_exports, {"time_limit": HOUR_MS}),
 }
 
 

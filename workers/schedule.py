@@ -38,6 +38,8 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("cleanup_pending_uploads", "7 * * * *", "stale PENDING and REJECTED uploads"),
         _job("expire_idempotency_keys", "17 * * * *", "idempotency keys past their 24 h window"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
+        _job("sweep_data_exports", "5-59/10 * * * *", "re-send data export builds lost or stuck"),
+        _job("expire_data_exports", "37 * * * *", "delete data exports past their 7 days"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
         _job("sweep_email_outbox", "*/10 * * * *", "re-send queued emails whose job message was lost"),
         _job("send_onboarding_emails", "0 16 * * *",

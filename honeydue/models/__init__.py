@@ -7,6 +7,7 @@ from honeydue.models.enums import (
     ROLE_RANK,
     ClimateRegion,
     CoolingSystem,
+    DataExportStatus,
     DocumentKind,
     EmailStatus,
     HeatingSystem,
@@ -22,6 +23,7 @@ from honeydue.models.enums import (
     TaskPriority,
     WaterHeaterType,
 )
+from honeydue.models.exports import DataExport
 from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
 from honeydue.models.mail import EmailDelivery
 from honeydue.models.media import Media
@@ -31,8 +33,8 @@ from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "CalendarFeed",
-    "ClimateRegion", "Contractor", "CoolingSystem", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
-    "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
+    "ClimateRegion", "Contractor", "CoolingSystem", "DataExport", "DataExportStatus", "Document", "DocumentKind",
+    "EmailDelivery", "EmailStatus", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",

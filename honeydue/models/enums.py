@@ -74,6 +74,8 @@ class MediaPurpose(StrEnum):
     COMPLETION_PHOTO = "COMPLETION_PHOTO"
     DOCUMENT_FILE = "DOCUMENT_FILE"
     RESIDENCE_PHOTO = "RESIDENCE_PHOTO"
+    # Made by the server, never uploaded: a zip of the user's data (requestDataExport), under exports/<user_id>/.
+    DATA_EXPORT = "DATA_EXPORT"
 
 
 class NotificationType(StrEnum):
@@ -83,6 +85,7 @@ class NotificationType(StrEnum):
     RESIDENCE_SHARED = "RESIDENCE_SHARED"
     # The onboarding emails (welcome, add your home, add your first task); email only, no in-app row.
     ONBOARDING = "ONBOARDING"
+    DATA_EXPORT_READY = "DATA_EXPORT_READY"
 
 
 class EmailStatus(StrEnum):
@@ -155,3 +158,8 @@ class ClimateRegion(StrEnum):
     HOT_DRY = "HOT_DRY"
     MARINE = "MARINE"
     TROPICAL = "TROPICAL"
+class DataExportStatus(StrEnum):
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
