@@ -32,9 +32,9 @@ DataExportStatus = described_enum(
 
 
 @strawberry.type(description="A copy of everything the user has in honeydue (GDPR right of access): a zip holding "
-                             "data.json (profile, residences, tasks, completions, documents, notifications and "
-                             "preferences, in the versioned format of docs/data-export.md) and the user's own "
-                             "files under files/. Only the user sees their exports.")
+                             "data.json (profile, residences, tasks, completions, documents, contractors, "
+                             "notifications and preferences, in the versioned format of docs/data-export.md) and "
+                             "the user's own files under files/. Only the user sees their exports.")
 class DataExport:
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     status: DataExportStatus = strawberry.field(  # type: ignore[valid-type]

@@ -98,8 +98,10 @@ async def seed(storage: Storage, world: World) -> dict[str, bytes]:
     home = world.residence
     task = await models.Task.create(residence=home, title="Replace filter", created_by=owner.user,
                                     frequency=models.TaskFrequency.MONTHLY, due_date=datetime.now(UTC).date())
+    plumber = await models.Contractor.create(residence=home, name="Pat Plumber", specialties=["plumbing"])
     completion = await models.TaskCompletion.create(task=task, completed_at=datetime.now(UTC),
-                                                    completed_by=owner.user, notes="done", cost_cents=1299)
+                                                    completed_by=owner.user, notes="done", cost_cents=1299,
+                                                    contractor=plumber)
     document = await models.Document.create(residence=home, title="Boiler manual", created_by=owner.user,
                                             kind=models.DocumentKind.MANUAL)
     files: dict[str, bytes] = {}
@@ -226,6 +228,8 @@ async def test_export_holds_the_users_data_and_files_and_downloads_by_its_link(
     assert [t["title"] for t in data["tasks"]] == ["Replace filter"]
     [completion] = data["completions"]
     assert completion["costCents"] == 1299 and len(completion["photoFileIds"]) == 2  # the editor's too, by id
+    [plumber] = data["contractors"]
+    assert plumber["name"] == "Pat Plumber" and completion["contractorId"] == plumber["id"]
     assert [d["title"] for d in data["documents"]] == ["Boiler manual"]
     assert len(data["documents"][0]["fileIds"]) == 1
     assert [n["title"] for n in data["notifications"]] == ["Replace filter is due"]

@@ -6,7 +6,7 @@ from the database a page at a time (keyset paging on the id) and written out row
 used does not depend on how much the user has.
 
 What is in it: the user's profile and notification preferences; every residence they are a member of,
-with its tasks, those tasks' completions and its documents (the records the user can see in the app,
+with its tasks, those tasks' completions, its documents and its contractors (the records the user can see in the app,
 whoever wrote them); their notifications; and the list of the files they uploaded, each with the path
 of its copy inside the zip (``files``; the entries are spooled by the archive builder as it copies them).
 """
@@ -24,6 +24,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from honeydue.models import (
+    Contractor,
     Document,
     Media,
     MediaPurpose,
@@ -159,6 +160,7 @@ def _task(task: Task) -> Row:
         "archived": task.archived,
         "completed": task.completed,
         "assigneeId": _id(task.assignee_id),
+        "contractorId": _id(task.contractor_id),
         "createdById": _id(task.created_by_id),
         "lastCompletedAt": _iso(task.last_completed_at),
         "createdAt": _iso(task.created_at),
@@ -190,6 +192,7 @@ async def _completions(user: User) -> AsyncIterator[Iterable[Row]]:
                 "taskId": str(c.task_id),
                 "completedAt": _iso(c.completed_at),
                 "completedById": _id(c.completed_by_id),
+                "contractorId": _id(c.contractor_id),
                 "notes": c.notes,
                 "costCents": c.cost_cents,
                 "createdAt": _iso(c.created_at),
@@ -217,6 +220,28 @@ async def _documents(user: User) -> AsyncIterator[Iterable[Row]]:
             }
             for d in page
         ]
+
+
+def _contractor(c: Contractor) -> Row:
+    return {
+        "id": str(c.id),
+        "residenceId": str(c.residence_id),
+        "name": c.name,
+        "company": c.company,
+        "phone": c.phone,
+        "email": c.email,
+        "website": c.website,
+        "notes": c.notes,
+        "favorite": c.favorite,
+        "specialties": list(c.specialties),
+        "createdAt": _iso(c.created_at),
+        "updatedAt": _iso(c.updated_at),
+    }
+
+
+async def _contractors(user: User) -> AsyncIterator[Iterable[Row]]:
+    async for page in pages(Contractor.filter(residence__memberships__user_id=user.id)):
+        yield map(_contractor, page)
 
 
 def _notification(n: Notification) -> Row:
@@ -260,6 +285,8 @@ async def document(user: User, exported_at: datetime,
     async for piece in _array("completions", _completions(user)):
         yield piece
     async for piece in _array("documents", _documents(user)):
+        yield piece
+    async for piece in _array("contractors", _contractors(user)):
         yield piece
     async for piece in _array("notifications", _notifications(user)):
         yield piece
