@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import io
 import json
 import os
@@ -22,6 +23,7 @@ import pytest
 
 from honeydue import models
 from honeydue.data_exports import export_key
+from honeydue.mail.render import render
 from honeydue.models import (
     AccountPurge,
     DataExport,
@@ -246,6 +248,9 @@ async def test_export_holds_the_users_data_and_files_and_downloads_by_its_link(
     [email] = await EmailDelivery.filter(user_id=owner.user.id, kind="data_export_ready")
     assert email.to == owner.user.email and email.transactional
     assert email.context["download_url"] == shown["url"]
+    rendered = render("data_export_ready", {**email.context, "app_url": "http://app.test"})
+    assert shown["url"] in rendered.text and html.escape(shown["url"]) in rendered.html
+    assert "ready" in rendered.subject
 
 
 async def test_a_co_member_cannot_read_someone_elses_exports(api: GraphQLClient, world: World) -> None:

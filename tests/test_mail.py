@@ -276,7 +276,8 @@ async def test_a_claimed_email_is_not_sent_by_a_second_worker(mail_settings: Set
 
 
 def test_every_kind_renders_a_subject_text_and_escaped_html() -> None:
-    context = {"display_name": "<b>Bob</b>", "title": "<i>t</i>", "body": "b", "app_url": "https://a.test"}
+    context = {"display_name": "<b>Bob</b>", "title": "<i>t</i>", "body": "b", "app_url": "https://a.test",
+               "download_url": "https://g.test/media/x.zip", "size": "1.0 MB", "expires_at": "06 December 2026"}
     for kind in sorted(known_kinds()):
         rendered = render(kind, context)
         assert rendered.subject.strip() and "\n" not in rendered.subject

@@ -42,6 +42,8 @@ EMAILS_OF_TYPE: dict[NotificationType, str] = {
     NotificationType.WARRANTY_EXPIRING: "emails about expiring warranties and documents",
     NotificationType.RESIDENCE_SHARED: "emails about people joining your homes",
     NotificationType.ONBOARDING: "getting-started emails (welcome, add your home, add your first task)",
+    # Never in an unsubscribe link (the export email is transactional); named so the page could say it.
+    NotificationType.DATA_EXPORT_READY: "notices that a data export you asked for is ready",
 }
 
 STYLE = (
