@@ -21,6 +21,7 @@ from uuid import UUID
 from honeydue.models.enums import MediaPurpose
 
 JPEG, PNG, GIF, WEBP, PDF = "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"
+JSON = "application/json"
 IMAGE_TYPES: tuple[str, ...] = (JPEG, PNG, GIF, WEBP)
 
 EXTENSIONS: dict[str, str] = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp", PDF: "pdf"}
@@ -31,13 +32,17 @@ PURPOSE_TYPES: dict[MediaPurpose, tuple[str, ...]] = {
     MediaPurpose.COMPLETION_PHOTO: IMAGE_TYPES,
     MediaPurpose.DOCUMENT_FILE: (PDF, *IMAGE_TYPES),
     MediaPurpose.RESIDENCE_PHOTO: IMAGE_TYPES,
+    MediaPurpose.RESIDENCE_IMPORT: (JSON,),
 }
+# Purposes whose types are fixed by what the feature reads, whatever STORAGE_ALLOWED_TYPES says (an import
+# file is JSON or nothing; it is parsed and schema-checked at finalize, never served inline).
+FIXED_TYPE_PURPOSES: frozenset[MediaPurpose] = frozenset({MediaPurpose.RESIDENCE_IMPORT})
 
 # Served inline by the gateway; anything else goes out as an attachment.
 INLINE_SAFE_TYPES: frozenset[str] = frozenset(EXTENSIONS)
-# Served as attachments under their own type (no browser renders them); any other type goes out as
-# application/octet-stream. Only the server makes these files (data exports are zips).
-ATTACHMENT_TYPES: frozenset[str] = frozenset({"application/zip"})
+# Served as attachments under their own type (no browser runs them as a page: sent with nosniff and as an
+# attachment); any other type goes out as application/octet-stream.
+ATTACHMENT_TYPES: frozenset[str] = frozenset({JSON, "application/zip"})
 
 # How many leading bytes finalize reads to check the magic number.
 SNIFF_BYTES = 64
@@ -57,7 +62,10 @@ def normalize_content_type(content_type: str) -> str:
 
 
 def allowed_types_for(purpose: MediaPurpose | str, settings: object) -> tuple[str, ...]:
-    """Types ``purpose`` accepts under ``STORAGE_ALLOWED_TYPES`` (documents: PDF and images; others: images)."""
+    """Types ``purpose`` accepts under ``STORAGE_ALLOWED_TYPES`` (documents: PDF and images; imports: JSON, always;
+    others: images)."""
+    if MediaPurpose(purpose) in FIXED_TYPE_PURPOSES:
+        return PURPOSE_TYPES[MediaPurpose(purpose)]
     configured = {normalize_content_type(t) for t in _allowed_setting(settings)}
     return tuple(t for t in PURPOSE_TYPES[MediaPurpose(purpose)] if t in configured)
 
@@ -81,10 +89,12 @@ def make_object_key(
 ) -> str:
     """A fresh, immutable key per DESIGN.md: a new file is always a new key, so caches are never stale.
 
-    Avatars live under their owner; completion photos under the task; documents and the residence's photo under
+    Avatars and residence import files live under their owner; completion photos under the task; documents and the residence's photo under
     the residence.
     """
     purpose = MediaPurpose(purpose)
+    if purpose is MediaPurpose.RESIDENCE_IMPORT:  # the uploader's own, like an avatar; JSON only
+        return f"users/{UUID(str(owner_id))}/imports/{uuid.uuid4()}.json"
     name = f"{uuid.uuid4()}.{extension_for(content_type)}"
     if purpose is MediaPurpose.AVATAR:
         return f"users/{UUID(str(owner_id))}/profile/{name}"
@@ -171,6 +181,9 @@ def sniff_matches(content_type: str, head: bytes) -> bool:
         return head[:6] in (b"GIF87a", b"GIF89a")
     if kind == WEBP:
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if kind == JSON:
+        # A JSON document here is an object (finalize parses all of it); tolerate a BOM and leading whitespace.
+        return head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")[:1] == b"{"
     if kind == PDF:
         # Strictly at offset 0: readers tolerate leading junk, but that is how polyglots hide.
         return head[:5] == b"%PDF-"

@@ -185,6 +185,25 @@ async def get_contractor(user: User, contractor_id: object) -> Contractor:
 # Writing ----------------------------------------------------------------------------------------------
 
 
+def checked_columns(
+    *, name: str, company: str | None, phone: str | None, email: str | None, website: str | None,
+    specialties: Sequence[str], notes: str | None,
+) -> tuple[dict[str, Any], list[UserError]]:
+    """A new contractor's columns (search columns included) and every problem with them (createContractor and
+    importResidence check the same way)."""
+    errors: list[UserError] = []
+    values: dict[str, Any] = dict(
+        name=_text(name, "name", "Name", MAX_NAME_LENGTH, errors, required=True),
+        company=_text(company, "company", "Company", MAX_NAME_LENGTH, errors),
+        phone=_text(phone, "phone", "Phone", MAX_PHONE_LENGTH, errors),
+        email=_email(email, errors), website=_website(website, errors),
+        notes=_text(notes, "notes", "Notes", MAX_NOTES_LENGTH, errors),
+        specialties=_specialties(specialties, errors),
+    )
+    values.update(search_columns(values["name"], values["company"], values["specialties"]))
+    return values, errors
+
+
 async def create_contractor(
     user: User, residence_id: object, *, name: str, company: str | None = None, phone: str | None = None,
     email: str | None = None, website: str | None = None, specialties: Sequence[str] = (),
@@ -201,18 +220,10 @@ async def create_contractor(
     async def create() -> Contractor:
         rid = as_id(residence_id)
         await require_role(user, rid, ResidenceRole.EDITOR)
-        errors: list[UserError] = []
-        values: dict[str, Any] = dict(
-            name=_text(name, "name", "Name", MAX_NAME_LENGTH, errors, required=True),
-            company=_text(company, "company", "Company", MAX_NAME_LENGTH, errors),
-            phone=_text(phone, "phone", "Phone", MAX_PHONE_LENGTH, errors),
-            email=_email(email, errors), website=_website(website, errors),
-            notes=_text(notes, "notes", "Notes", MAX_NOTES_LENGTH, errors),
-            specialties=_specialties(specialties, errors),
-        )
+        values, errors = checked_columns(name=name, company=company, phone=phone, email=email, website=website,
+                                         specialties=specialties, notes=notes)
         if errors:
             raise InputRejected(*errors)
-        values.update(search_columns(values["name"], values["company"], values["specialties"]))
         contractor_id = uuid.uuid4()
         async with in_transaction():
             if request is not None:

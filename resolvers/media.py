@@ -39,6 +39,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from honeydue.errors import Forbidden, NotFound
+from honeydue import residence_file
 from honeydue.media_access import user_may_read
 from honeydue.media_policy import (
     SNIFF_BYTES,
@@ -111,12 +112,16 @@ async def media_for_reader(user: User, media_id: object) -> Media:
 # --- requestUpload ------------------------------------------------------------------------------------
 
 
-async def _target_of(user: User, spec: UploadSpec) -> tuple[uuid.UUID, uuid.UUID | None]:
+async def _target_of(user: User, spec: UploadSpec) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     """(target_id, residence_id) the caller may upload to; NOT_FOUND/FORBIDDEN like every domain write."""
     if spec.purpose is MediaPurpose.AVATAR:
         if spec.target_id not in (None, "", str(user.id)):
             raise reject(UserErrorCode.INVALID_INPUT, "An avatar has no target.", "targetId")
         return user.id, None
+    if spec.purpose is MediaPurpose.RESIDENCE_IMPORT:
+        if spec.target_id not in (None, ""):
+            raise reject(UserErrorCode.INVALID_INPUT, "A residence import file has no target.", "targetId")
+        return None, None
     if not spec.target_id:
         raise reject(UserErrorCode.INVALID_INPUT, "Say which task or residence the file is for.", "targetId")
     if spec.purpose is MediaPurpose.COMPLETION_PHOTO:
@@ -250,6 +255,12 @@ async def _problem_with_object(
     head = await storage.read_prefix(key, SNIFF_BYTES)
     if not sniff_matches(media.content_type, head):
         return f"The file's content is not {media.content_type}.", info.etag
+    if media.purpose == MediaPurpose.RESIDENCE_IMPORT:
+        # The whole file (at most STORAGE_MAX_FILE_SIZE, checked above): it must be a residence file importResidence
+        # can read, so a mistake is told at upload, not at import.
+        problem = residence_file.problem_with(await storage.read_prefix(key, info.size))
+        if problem is not None:
+            return problem, info.etag
     return None, info.etag
 
 

@@ -21,6 +21,7 @@ from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryL
 from schema.media import MediaMutation, MediaQuery
 from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
+from schema.residence_files import ResidenceFileMutation
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.sessions import SessionMutation
 from schema.tasks import TaskMutation, TaskQuery
@@ -48,7 +49,8 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
                              "`userErrors` lists refused input. All but register and login need a signed-in caller: "
                              "without one it is UNAUTHENTICATED, before the input is read.")
 class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
-               DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation):
+               DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation,
+               ResidenceFileMutation):
     """Every area's mutations in one root type."""
 
 

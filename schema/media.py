@@ -37,15 +37,15 @@ MediaStatus = described_enum(
                                      "was attached to. Never served; removed by a later cleanup.",
     },
 )
-# The purposes a client may upload for: those with accepted types. The others (DATA_EXPORT) are files the
-# server makes; requestUpload cannot even name them.
+# The purposes a client may upload for: those with accepted types. The others (DATA_EXPORT, RESIDENCE_EXPORT) are
+# files the server makes; requestUpload cannot even name them.
 UploadablePurpose = StrEnum(  # type: ignore[misc]
     "UploadablePurpose", {purpose.name: purpose.value for purpose in models.MediaPurpose if purpose in PURPOSE_TYPES})
 UploadPurpose = described_enum(  # type: ignore[misc]
     UploadablePurpose,
     name="UploadPurpose",
     description="What a file is uploaded for; it decides the target, the accepted types and who may read it.",
-    values={
+    values={UploadablePurpose[purpose.name]: text for purpose, text in {
         models.MediaPurpose.AVATAR: "The caller's profile picture: an image, no target.",
         models.MediaPurpose.COMPLETION_PHOTO: "A photo for a task's completion: an image, the task as target "
                                               "(EDITOR).",
@@ -53,7 +53,12 @@ UploadPurpose = described_enum(  # type: ignore[misc]
                                            "(EDITOR).",
         models.MediaPurpose.RESIDENCE_PHOTO: "The residence's photo (Residence.photo): an image, the residence as "
                                              "target (EDITOR); finalizing it replaces and deletes the previous one.",
-    },
+        models.MediaPurpose.RESIDENCE_IMPORT: "A `.honeydue` residence file for importResidence: application/json "
+                                              "(whatever the server's allowed types), no target. finalizeUpload "
+                                              "parses it and checks it against the format's JSON Schema; a file "
+                                              "that does not match is REJECTED, its `rejectReason` naming the "
+                                              "first problem.",
+    }.items()},
 )
 EXPIRES_IN = "Seconds the link stays valid: default 3600, at most 604800 (7 days); less than 1 is read as 1."
 
@@ -162,13 +167,15 @@ class RequestUploadInput:
     purpose: UploadPurpose = strawberry.field(description="What the file is for.")  # type: ignore[valid-type]
     target_id: strawberry.ID | None = strawberry.field(
         default=None, description="The task (COMPLETION_PHOTO) or residence (DOCUMENT_FILE, RESIDENCE_PHOTO), where "
-                                  "the caller is an EDITOR; none for AVATAR. INVALID_INPUT when missing or given "
+                                  "the caller is an EDITOR; none for AVATAR and RESIDENCE_IMPORT. INVALID_INPUT when "
+                                  "missing or given "
                                   "wrongly.")
     filename: str = strawberry.field(description="Name to show and download under; its path, control characters "
                                                  "and quotes are dropped, and it is cut to 200 characters.")
     content_type: str = strawberry.field(description="MIME type: an image (image/jpeg, image/png, image/gif, "
                                                      "image/webp), or application/pdf for DOCUMENT_FILE, as far as "
-                                                     "the server allows; else TYPE_NOT_ALLOWED.")
+                                                     "the server allows (STORAGE_ALLOWED_TYPES); application/json, "
+                                                     "and only that, for RESIDENCE_IMPORT; else TYPE_NOT_ALLOWED.")
     size: int = strawberry.field(description="Exact size in bytes: at least 1 (else INVALID_INPUT), at most the "
                                              "server's limit, 10 MiB unless configured (else FILE_TOO_LARGE).")
     md5: str | None = strawberry.field(default=None, description="MD5 of the file, base64 or hex; when given "

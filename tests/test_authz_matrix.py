@@ -12,6 +12,7 @@ calls go over GraphQL and the gateway routes of the embedded app (ASGI).
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,7 @@ class Ctx:
     owner_session: models.AuthToken  # the owner's signed-in session (their token)
     contractor: models.Contractor
     foreign_contractor: models.Contractor  # in the outsider's own residence
+    import_file: models.Media  # a READY RESIDENCE_IMPORT upload of the owner's
 
 
 async def build(storage: object) -> Ctx:
@@ -83,8 +85,16 @@ async def build(storage: object) -> Ctx:
     owner_session = await models.AuthToken.get(user_id=world.owner.user.id)
     contractor = await models.Contractor.create(residence=world.residence, name="Plumber")
     foreign_contractor = await models.Contractor.create(residence=elsewhere, name="Their plumber")
+    import_bytes = json.dumps({"format": "honeydue.residence", "version": 1, "contractors": [], "tasks": [],
+                               "documents": [], "residence": {"name": "Imported", "address": "", "timezone": "UTC",
+                                                              "type": "HOUSE", "profile": {}}}).encode()
+    import_file = await models.Media.create(
+        key=f"users/{world.owner.user.id}/imports/{uuid.uuid4()}.json", owner=world.owner.user,
+        purpose=MediaPurpose.RESIDENCE_IMPORT, filename="home.honeydue", content_type="application/json",
+        size=len(import_bytes), status=MediaStatus.READY, finalized_at=datetime.now(UTC))
+    await storage.put_bytes(import_file.key, import_bytes, "application/json")  # type: ignore[attr-defined]
     return Ctx(world, task, document, doc_file, pending, owner_avatar, bystander, share.code, notification,
-               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor)
+               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor, import_file)
 
 
 def at_least(minimum: str) -> dict[str, str]:
@@ -294,6 +304,12 @@ OPS = [
        lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
     Op("rotateCalendarFeed", f"mutation {{ rotateCalendarFeed {{ url {I} }} }}", lambda c: {}, members(OK, OK)),
     Op("requestDataExport", f"mutation {{ requestDataExport {{ {I} }} }}", lambda c: {}, members(OK, OK)),
+    # --- residence files: any member exports; an import file is its uploader's alone --------------------------
+    Op("exportResidence", f"mutation($i: ExportResidenceInput!) {{ exportResidence(input: $i) {{ url {I} }} }}",
+       lambda c: {"i": {"residenceId": str(c.world.residence.id)}}, at_least("viewer")),
+    Op("importResidence", f"mutation($i: ImportResidenceInput!) {{ importResidence(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"fileId": str(c.import_file.id)}},
+       {"owner": OK, "editor": USER_ERROR, "viewer": USER_ERROR, "outsider": USER_ERROR}),
 ]
 PUBLIC_OPS = {"register", "login"}
 

@@ -162,7 +162,8 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
     settings = load_settings({"HONEYDUE_VAR_DIR": str(tmp_path), "REMINDER_CRON": "30 18 * * *"})
     jobs = {job.name: job for job in periodic_jobs(settings)}
     assert set(jobs) == {"send_due_reminders", "send_overdue_reminders", "send_warranty_reminders",
-                         "cleanup_pending_uploads", "expire_idempotency_keys", "sweep_account_purges",
+                         "cleanup_pending_uploads", "expire_idempotency_keys", "expire_generated_files",
+                         "sweep_account_purges",
                          "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports",
                          "expire_data_exports"}
     after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)

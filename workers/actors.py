@@ -16,6 +16,7 @@ from typing import Any
 
 import dramatiq
 
+from honeydue import generated_files
 from honeydue.jobs import QUEUE, send_job
 from honeydue.mail import delivery
 from honeydue.mail.outbox import SEND_EMAIL_JOB
@@ -66,6 +67,10 @@ async def cleanup_pending_uploads(at: str | None = None) -> None:
 
 async def expire_idempotency_keys(at: str | None = None) -> None:
     await cleanup.expire_idempotency_keys(utcnow())
+
+
+async def expire_generated_files(at: str | None = None) -> None:
+    await generated_files.expire_generated_files(current_services().storage, utcnow())
 
 
 async def purge_account(purge_id: str) -> None:
@@ -135,6 +140,7 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     "send_notifications": (send_notifications, {"time_limit": 10 * 60_000, "max_retries": 0}),
     "cleanup_pending_uploads": (cleanup_pending_uploads, {"time_limit": HOUR_MS}),
     "expire_idempotency_keys": (expire_idempotency_keys, {"time_limit": HOUR_MS}),
+    "expire_generated_files": (expire_generated_files, {"time_limit": HOUR_MS}),
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
     "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
     "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),

@@ -76,6 +76,10 @@ class MediaPurpose(StrEnum):
     RESIDENCE_PHOTO = "RESIDENCE_PHOTO"
     # Made by the server, never uploaded: a zip of the user's data (requestDataExport), under exports/<user_id>/.
     DATA_EXPORT = "DATA_EXPORT"
+    # A .honeydue residence file uploaded for importResidence (JSON, no target), under users/<user_id>/imports/.
+    RESIDENCE_IMPORT = "RESIDENCE_IMPORT"
+    # Made by the server, never uploaded: a residence's .honeydue file (exportResidence), under exports/<user_id>/.
+    RESIDENCE_EXPORT = "RESIDENCE_EXPORT"
 
 
 class NotificationType(StrEnum):
