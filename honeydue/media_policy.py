@@ -89,8 +89,8 @@ def make_object_key(
 ) -> str:
     """A fresh, immutable key per DESIGN.md: a new file is always a new key, so caches are never stale.
 
-    Avatars and residence import files live under their owner; completion photos under the task; documents and the residence's photo under
-    the residence.
+    Avatars and residence import files live under their owner; completion photos under the task; documents and
+    the residence's photo under the residence.
     """
     purpose = MediaPurpose(purpose)
     if purpose is MediaPurpose.RESIDENCE_IMPORT:  # the uploader's own, like an avatar; JSON only

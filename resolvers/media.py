@@ -38,8 +38,8 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from honeydue.errors import Forbidden, NotFound
 from honeydue import residence_file
+from honeydue.errors import Forbidden, NotFound
 from honeydue.media_access import user_may_read
 from honeydue.media_policy import (
     SNIFF_BYTES,

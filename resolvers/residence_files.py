@@ -45,11 +45,14 @@ from resolvers import idempotency
 from resolvers.access import require_role
 from resolvers.contractors import checked_columns
 from resolvers.ids import as_id, reference_id
-from resolvers.residences import PROFILE_COLUMNS, _check_profile
+from resolvers.residences import EARLIEST_YEAR_BUILT, PROFILE_COLUMNS
+from resolvers.tasks import MAX_COMPLETION_AHEAD
 
 log = logging.getLogger(__name__)
 
 FILE_FIELD = "fileId"
+BATCH = 500  # rows per INSERT when an import writes its rows
+MAX_REPORTED = 20  # a file with thousands of problems answers with the first 20
 # The file's profile keys, in the order of the residence's profile columns.
 PROFILE_KEYS = ("yearBuilt", "heating", "cooling", "waterHeater", "roof", "hasPool", "hasSeptic", "hasFireplace",
                 "hasBasement", "hasSprinklers", "climateRegion")
@@ -205,10 +208,9 @@ def _plan(user: User, document: dict[str, Any], now: datetime) -> _Plan:
         problems.add("residence.timezone", f"unknown timezone {source['timezone']!r}.", UserErrorCode.INVALID_TIMEZONE)
     given = source["profile"]
     profile = {column: given.get(key) for column, key in zip(PROFILE_COLUMNS, PROFILE_KEYS, strict=True)}
-    try:
-        profile = _check_profile(profile, now)
-    except InputRejected:
-        problems.add("residence.profile.yearBuilt", f"the year must be from 1600 to {now.year + 1}.")
+    year = profile["year_built"]
+    if year is not None and not EARLIEST_YEAR_BUILT <= year <= now.year + 1:
+        problems.add("residence.profile.yearBuilt", f"the year must be from {EARLIEST_YEAR_BUILT} to {now.year + 1}.")
     residence_id = uuid.uuid4()
     plan = _Plan(residence=dict(id=residence_id, name=name, address=source["address"].strip(),
                                 timezone=source["timezone"], type=source["type"], **profile))
@@ -260,7 +262,7 @@ def _plan(user: User, document: dict[str, Any], now: datetime) -> _Plan:
         for number, done in enumerate(entry["completions"]):
             at = f"{where}.completions[{number}]"
             completed_at = problems.instant(f"{at}.completedAt", done["completedAt"])
-            if completed_at is not None and completed_at > now:
+            if completed_at is not None and completed_at > now + MAX_COMPLETION_AHEAD:  # as completeTask allows
                 problems.add(f"{at}.completedAt", "the completion is in the future.", UserErrorCode.DATE_IN_FUTURE)
             plan.completions.append(TaskCompletion(
                 id=uuid.uuid4(), task_id=task_id, completed_at=completed_at, completed_by_id=None,
@@ -277,11 +279,8 @@ def _plan(user: User, document: dict[str, Any], now: datetime) -> _Plan:
             expires_at=problems.date(f"documents[{index}].expiresAt", entry["expiresAt"]), created_by_id=user.id,
         ))
     if problems.errors:
-        raise InputRejected(*problems.errors[:_MAX_REPORTED])
+        raise InputRejected(*problems.errors[:MAX_REPORTED])
     return plan
-
-
-_MAX_REPORTED = 20  # a file with thousands of problems answers with the first 20
 
 
 async def _import_file(user: User, file_id: object) -> Media:
@@ -299,10 +298,15 @@ async def _import_file(user: User, file_id: object) -> Media:
 async def _create(plan: _Plan, user: User) -> Residence:
     residence = await Residence.create(**plan.residence)
     await Membership.create(residence_id=residence.id, user_id=user.id, role=ResidenceRole.OWNER)
-    for model, rows in ((Contractor, plan.contractors), (Task, plan.tasks), (TaskCompletion, plan.completions),
-                        (Document, plan.documents)):
-        if rows:
-            await model.bulk_create(rows, batch_size=500)  # type: ignore[attr-defined]
+    # Parents before children; a batch is one INSERT of many rows, so the statements grow with the file / 500.
+    if plan.contractors:
+        await Contractor.bulk_create(plan.contractors, batch_size=BATCH)
+    if plan.tasks:
+        await Task.bulk_create(plan.tasks, batch_size=BATCH)
+    if plan.completions:
+        await TaskCompletion.bulk_create(plan.completions, batch_size=BATCH)
+    if plan.documents:
+        await Document.bulk_create(plan.documents, batch_size=BATCH)
     return residence
 
 

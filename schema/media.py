@@ -41,7 +41,7 @@ MediaStatus = described_enum(
 # files the server makes; requestUpload cannot even name them.
 UploadablePurpose = StrEnum(  # type: ignore[misc]
     "UploadablePurpose", {purpose.name: purpose.value for purpose in models.MediaPurpose if purpose in PURPOSE_TYPES})
-UploadPurpose = described_enum(  # type: ignore[misc]
+UploadPurpose = described_enum(
     UploadablePurpose,
     name="UploadPurpose",
     description="What a file is uploaded for; it decides the target, the accepted types and who may read it.",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -17,20 +19,8 @@ import pytest
 
 from honeydue import generated_files, models, residence_file
 from honeydue.settings import Settings
-from tests.conftest import GraphQLClient
-from tests.test_uploads import (  # noqa: F401 — fixtures
-    FINALIZE,
-    app_client,
-    backend,
-    gql,
-    join,
-    ok,
-    put,
-    register,
-    request,
-    storage,
-    stored,
-)
+from tests.conftest import GraphQLClient, make_settings
+from tests.test_uploads import FINALIZE, join, ok, put, register, request, running_app, stored
 
 EXPORT = """mutation($i: ExportResidenceInput!) {
   exportResidence(input: $i) { url expiresAt userErrors { field code message } } }"""
@@ -48,6 +38,29 @@ VIEW = """query($id: ID!) { residence(id: $id) {
     completions(first: 100) { edges { node { completedAt notes costCents contractor { name } } } } } } }
   documents(first: 100) { edges { node { title kind notes expiresAt } } }
 } }"""
+
+
+@pytest.fixture(params=["local", "s3"])
+async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
+    if request.param == "local":
+        return settings
+    return make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **request.getfixturevalue("s3_env"))
+
+
+@pytest.fixture
+async def app_client(backend: Settings) -> AsyncIterator[tuple[GraphQLClient, object]]:
+    async with running_app(backend) as pair:
+        yield pair
+
+
+@pytest.fixture
+def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
+    return app_client[0]
+
+
+@pytest.fixture
+def storage(app_client: tuple[GraphQLClient, object]) -> object:
+    return app_client[1].state.storage  # type: ignore[attr-defined]
 
 
 def minimal_file(**residence: Any) -> dict[str, Any]:
