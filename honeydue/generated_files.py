@@ -18,14 +18,17 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from honeydue.clock import utc_now
 from honeydue.data_exports import exports_prefix
 from honeydue.media_policy import sanitize_filename
 from honeydue.models import Media, MediaPurpose, MediaStatus, User
-from honeydue.settings import Settings
 from honeydue.signing import WINDOW_SECONDS, sign_media_url, snap_expiry
 from honeydue.storage import Storage, StorageError
+
+if TYPE_CHECKING:  # the services container imports the storage and database layers this module sits beside
+    from honeydue.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +83,12 @@ class DownloadLink:
     expires_at: datetime
 
 
-def download_link(settings: Settings, media: Media, now: float | None = None) -> DownloadLink:
+def download_link(services: Services, media: Media, now: float | None = None) -> DownloadLink:
     """The signed gateway link of a generated file, valid until its lifetime ends (snapped up to the hour)."""
     now = time.time() if now is None else now
     seconds_left = max(1, int(expires_at(media).timestamp() - now))
-    url = sign_media_url(settings.signing_keys(), settings.effective_public_gateway_url, media.key, seconds_left,
-                         now=now)
+    url = sign_media_url(services.signing_keys, services.settings.effective_public_gateway_url, media.key,
+                         seconds_left, now=now)
     return DownloadLink(url, datetime.fromtimestamp(snap_expiry(now, seconds_left), UTC))
 
 

@@ -54,7 +54,7 @@ class ResidenceFileMutation:
     async def export_residence(self, info: Info[Context, None], input: ExportResidenceInput) -> ExportResidenceResult:
         ctx = info.context
         media = await residence_files.export_residence(ctx.require_user(), ctx.storage, input.residence_id, utc_now())
-        link = generated_files.download_link(ctx.settings, media)
+        link = generated_files.download_link(ctx.services, media)
         return ExportResidenceResult(url=link.url, expires_at=link.expires_at)
 
     @mutation("Creates a residence, owned by the caller, from a `.honeydue` file uploaded with purpose "

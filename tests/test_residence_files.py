@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 
 from honeydue import generated_files, models, residence_file
+from honeydue.services import services_of
 from honeydue.settings import Settings
 from tests.conftest import GraphQLClient, make_settings
 from tests.test_uploads import FINALIZE, join, ok, put, register, request, running_app, stored
@@ -60,7 +61,7 @@ def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
 
 @pytest.fixture
 def storage(app_client: tuple[GraphQLClient, object]) -> object:
-    return app_client[1].state.storage  # type: ignore[attr-defined]
+    return services_of(app_client[1]).storage  # type: ignore[arg-type]
 
 
 def minimal_file(**residence: Any) -> dict[str, Any]:
