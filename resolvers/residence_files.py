@@ -8,7 +8,8 @@ schema) becomes a new residence the caller owns, with its contractors, tasks, co
 one transaction. What the schema cannot say is checked here, before anything is written: the caps
 (``residence_file.MAX_*``), the timezone, the year built, the schedules, contractors' email and website,
 template ids, references between entries, and dates. Completions are recorded without ``completedBy`` (the
-people in the file are not users here; their display names stay in the file only). The import file is
+people in the file are not users here; their display names stay in the file only); a rotating task keeps its
+mode with the importer as its only member (and assignee) until they add others. The import file is
 consumed: its row is deleted in the import's transaction (so a file imports once) and its object right after.
 """
 
@@ -33,8 +34,10 @@ from honeydue.models import (
     Membership,
     Residence,
     ResidenceRole,
+    RotationMode,
     Task,
     TaskCompletion,
+    TaskRotationMember,
     User,
 )
 from honeydue.residence_file import ResidenceFileError
@@ -93,6 +96,7 @@ async def residence_document(residence: Residence, now: datetime) -> dict[str, A
             "notes": completion.notes,
             "costCents": completion.cost_cents,
             "contractorRef": refs.get(completion.contractor_id) if completion.contractor_id else None,
+            "skipped": completion.skipped,
         })
     documents = await Document.filter(residence_id=rid).order_by("created_at", "id")
     profile_values = [getattr(residence, column) for column in PROFILE_COLUMNS]
@@ -119,6 +123,7 @@ async def residence_document(residence: Residence, now: datetime) -> dict[str, A
             "cancelled": t.cancelled, "archived": t.archived, "completed": t.completed,
             "lastCompletedAt": _instant(t.last_completed_at), "templateId": t.template_id,
             "contractorRef": refs.get(t.contractor_id) if t.contractor_id else None,
+            "rotation": t.rotation_mode.value, "snoozedUntil": _day(t.snoozed_until),
             "completions": by_task.get(t.id, []),
         } for t in tasks],
         "documents": [{
@@ -153,6 +158,7 @@ class _Plan:
     contractors: list[Contractor] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     completions: list[TaskCompletion] = field(default_factory=list)
+    rotation_members: list[TaskRotationMember] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
 
 
@@ -248,6 +254,7 @@ def _plan(user: User, document: dict[str, Any], now: datetime) -> _Plan:
         if template_id is not None and catalogue.template(template_id) is None:
             problems.add(f"{where}.templateId", f"no template has the id {template_id!r}.")
         due = problems.date(f"{where}.dueDate", entry["dueDate"])
+        rotation = RotationMode(entry.get("rotation", RotationMode.FIXED))
         task_id = uuid.uuid4()
         plan.tasks.append(Task(
             id=task_id, residence_id=residence_id, title=title, description=entry["description"],
@@ -257,8 +264,13 @@ def _plan(user: User, document: dict[str, Any], now: datetime) -> _Plan:
             cancelled=entry["cancelled"], archived=entry["archived"], completed=entry["completed"],
             last_completed_at=problems.instant(f"{where}.lastCompletedAt", entry.get("lastCompletedAt")),
             template_id=template_id, contractor_id=contractor(f"{where}.contractorRef", entry.get("contractorRef")),
-            created_by_id=user.id,
+            created_by_id=user.id, rotation_mode=rotation,
+            assignee_id=None if rotation == RotationMode.FIXED else user.id,
+            snoozed_until=problems.date(f"{where}.snoozedUntil", entry.get("snoozedUntil")),
         ))
+        if rotation != RotationMode.FIXED:  # the people of the file are not users here: the importer takes turns alone
+            plan.rotation_members.append(TaskRotationMember(id=uuid.uuid4(), task_id=task_id, user_id=user.id,
+                                                            position=0))
         for number, done in enumerate(entry["completions"]):
             at = f"{where}.completions[{number}]"
             completed_at = problems.instant(f"{at}.completedAt", done["completedAt"])
@@ -266,7 +278,7 @@ def _plan(user: User, document: dict[str, Any], now: datetime) -> _Plan:
                 problems.add(f"{at}.completedAt", "the completion is in the future.", UserErrorCode.DATE_IN_FUTURE)
             plan.completions.append(TaskCompletion(
                 id=uuid.uuid4(), task_id=task_id, completed_at=completed_at, completed_by_id=None,
-                notes=done["notes"], cost_cents=done["costCents"],
+                notes=done["notes"], cost_cents=done["costCents"], skipped=done.get("skipped", False),
                 contractor_id=contractor(f"{at}.contractorRef", done.get("contractorRef")),
             ))
 
@@ -305,6 +317,8 @@ async def _create(plan: _Plan, user: User) -> Residence:
         await Task.bulk_create(plan.tasks, batch_size=BATCH)
     if plan.completions:
         await TaskCompletion.bulk_create(plan.completions, batch_size=BATCH)
+    if plan.rotation_members:
+        await TaskRotationMember.bulk_create(plan.rotation_members, batch_size=BATCH)
     if plan.documents:
         await Document.bulk_create(plan.documents, batch_size=BATCH)
     return residence

@@ -35,8 +35,8 @@ VIEW = """query($id: ID!) { residence(id: $id) {
   contractors(first: 100) { edges { node { name company phone email website specialties notes favorite } } }
   tasks(first: 100, filter: {includeArchived: true}) { edges { node {
     title description category priority frequency intervalDays rolling dueDate inProgress cancelled archived
-    completed lastCompletedAt column template { id } contractor { name }
-    completions(first: 100) { edges { node { completedAt notes costCents contractor { name } } } } } } }
+    completed lastCompletedAt column template { id } contractor { name } rotation { mode } snoozedUntil
+    completions(first: 100) { edges { node { completedAt notes costCents skipped contractor { name } } } } } } }
   documents(first: 100) { edges { node { title kind notes expiresAt } } }
 } }"""
 
@@ -99,7 +99,7 @@ async def view(gql: GraphQLClient, token: str, rid: str) -> dict:
     return data["data"]["residence"]
 
 
-async def furnished_residence(gql: GraphQLClient, token: str) -> str:
+async def furnished_residence(gql: GraphQLClient, token: str, user_id: str) -> str:
     """A residence with something in every field a user can set."""
     rid = (await ok(gql, """mutation($i: CreateResidenceInput!) { createResidence(input: $i) { residence { id }
         userErrors { code } } }""", {"i": {"name": "Maple Street", "address": "12 Maple St\nSpringfield",
@@ -133,6 +133,12 @@ async def furnished_residence(gql: GraphQLClient, token: str) -> str:
         }""", {"i": {"taskId": radiators, "inProgress": True}}, token)
     await ok(gql, """mutation($i: SetTaskStateInput!) { setTaskState(input: $i) { task { id } userErrors { code } }
         }""", {"i": {"taskId": old, "archived": True}}, token)
+    await ok(gql, """mutation($i: UpdateTaskInput!) { updateTask(input: $i) { task { id } userErrors { code } } }""",
+             {"i": {"taskId": radiators, "rotation": {"mode": "ROUND_ROBIN", "memberIds": [user_id]}}}, token)
+    await ok(gql, """mutation($i: SkipTaskOccurrenceInput!) { skipTaskOccurrence(input: $i) { task { id }
+        userErrors { code } } }""", {"i": {"taskId": radiators}}, token)
+    await ok(gql, """mutation($i: SnoozeTaskInput!) { snoozeTask(input: $i) { task { id } userErrors { code } } }""",
+             {"i": {"taskId": gutters, "until": (datetime.now(UTC) + timedelta(days=5)).date().isoformat()}}, token)
     for document in ({"title": "Boiler warranty", "kind": "WARRANTY", "notes": "Serial 42", "expiresAt": "2028-03-01"},
                      {"title": "Deed", "kind": "OTHER"}):
         await ok(gql, """mutation($i: CreateDocumentInput!) { createDocument(input: $i) { document { id }
@@ -168,8 +174,8 @@ def comparable(view: dict) -> dict:
 
 async def test_export_then_import_keeps_everything_a_user_sees(gql: GraphQLClient, storage: object,
                                                                backend: Settings) -> None:
-    owner, _ = await register(gql)
-    rid = await furnished_residence(gql, owner)
+    owner, owner_id = await register(gql)
+    rid = await furnished_residence(gql, owner, owner_id)
     exported = await ok(gql, EXPORT, {"i": {"residenceId": rid}}, owner)
     expires = datetime.fromisoformat(exported["expiresAt"])
     assert timedelta(hours=24) <= expires - datetime.now(UTC) <= timedelta(hours=25)
@@ -195,10 +201,16 @@ async def test_export_then_import_keeps_everything_a_user_sees(gql: GraphQLClien
     before, after = comparable(await view(gql, owner, rid)), comparable(await view(gql, importer, new_id))
     for field in before:
         assert after[field] == before[field], field
-    assert len(before["tasks"]) == 4 and sum(len(t["completions"]) for t in before["tasks"]) == 3
+    assert len(before["tasks"]) == 4 and sum(len(t["completions"]) for t in before["tasks"]) == 4
+    assert {t["rotation"]["mode"] for t in before["tasks"]} == {"FIXED", "ROUND_ROBIN"}
+    assert any(t["snoozedUntil"] for t in before["tasks"])
+    assert any(c["skipped"] for t in before["tasks"] for c in t["completions"])
     membership = await models.Membership.get(residence_id=new_id)
     assert str(membership.user_id) == importer_id and membership.role == models.ResidenceRole.OWNER
     assert not await models.TaskCompletion.filter(task__residence_id=new_id).exclude(completed_by_id=None).exists()
+    rotating = await models.Task.get(residence_id=new_id, rotation_mode="ROUND_ROBIN")
+    (member,) = await models.TaskRotationMember.filter(task_id=rotating.id)
+    assert str(member.user_id) == str(rotating.assignee_id) == importer_id  # the importer takes turns alone
     # The import file was consumed: row and object gone.
     assert not await models.Media.filter(owner_id=importer_id, purpose=models.MediaPurpose.RESIDENCE_IMPORT).exists()
 

@@ -4,7 +4,7 @@ from honeydue.models.enums import MediaPurpose
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('honeydue', '0008_email_deliveries')]
+    dependencies = [('honeydue', '0009_task_rotation_skip_snooze')]
 
     initial = False
 
