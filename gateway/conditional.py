@@ -13,6 +13,8 @@ from email.utils import format_datetime
 
 from starlette.datastructures import Headers
 
+from honeydue.clock import utc_now
+
 NOT_MODIFIED = 304
 PRECONDITION_FAILED = 412
 
@@ -58,7 +60,7 @@ def parse_http_date(value: str | None, *, now: datetime | None = None) -> dateti
         return None
     year = int(match["year"])
     if len(match["year"]) == 2:
-        this_year = (now or datetime.now(UTC)).year
+        this_year = (now or utc_now()).year
         year += this_year - this_year % 100
         if year > this_year + 50:
             year -= 100

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from honeydue.clock import unix_now
+
 log = logging.getLogger(__name__)
 
 
@@ -64,7 +66,7 @@ class RateLimiter:
             self._memory[counted.key] = (entry[0] - 1, entry[1])
 
     def _window_key(self, key: str, window_seconds: int) -> str:
-        return f"{self._prefix}{key}:{int(time.time() // window_seconds)}"
+        return f"{self._prefix}{key}:{int(unix_now() // window_seconds)}"
 
     async def _increment(self, full_key: str, window_seconds: int) -> int:
         if self._redis is not None:

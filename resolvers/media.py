@@ -32,13 +32,14 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from honeydue import residence_file
+from honeydue.clock import utc_now
 from honeydue.errors import Forbidden, NotFound
 from honeydue.media_access import user_may_read
 from honeydue.media_policy import (
@@ -292,7 +293,7 @@ async def _claim_for_finalize(media: Media) -> uuid.UUID | None:
     """
     deadline = time.monotonic() + FINALIZE_WAIT_SECONDS
     while media.status == MediaStatus.PENDING:
-        token, now = uuid.uuid4(), datetime.now(UTC)
+        token, now = uuid.uuid4(), utc_now()
         unclaimed = Q(Q(finalize_claim=None), Q(updated_at__lt=now - FINALIZE_LEASE), join_type="OR")
         # update() bypasses auto_now; updated_at is the claim's clock.
         if await Media.filter(Q(id=media.id), Q(status=MediaStatus.PENDING), unclaimed).update(
@@ -315,7 +316,7 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
     finished = False
     try:
         problem, etag = await _publish(settings, storage, media)
-        now = datetime.now(UTC)
+        now = utc_now()
         changes: dict[str, object]
         if problem is not None:
             changes = {"status": MediaStatus.REJECTED, "reject_reason": problem[:255]}

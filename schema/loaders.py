@@ -12,7 +12,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import RawSQL
@@ -21,6 +20,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from honeydue import clock, models
+from honeydue.clock import utc_now
 from honeydue.tokens import live_tokens_of
 from resolvers import contractors as contractor_rules
 from resolvers import tasks as task_rules
@@ -192,7 +192,7 @@ def _paged(
 
 
 async def _tasks_of(residence_ids: list[uuid.UUID], spec: task_rules.TaskFilterSpec) -> QuerySet[models.Task]:
-    return await task_rules.filtered_tasks(residence_ids, spec, datetime.now(UTC))
+    return await task_rules.filtered_tasks(residence_ids, spec, utc_now())
 
 
 async def _completions_of(task_ids: list[uuid.UUID], _: None) -> QuerySet[models.TaskCompletion]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from honeydue import models
+from honeydue.clock import utc_now
 from honeydue.errors import Forbidden
 from resolvers import notifications
 from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS
@@ -153,7 +154,7 @@ class NotificationMutation:
     async def mark_notifications_read(
         self, info: Info[Context, None], input: MarkNotificationsReadInput
     ) -> MarkedReadResult:
-        marked = await notifications.mark_read(info.context.require_user(), list(input.ids), datetime.now(UTC))
+        marked = await notifications.mark_read(info.context.require_user(), list(input.ids), utc_now())
         return MarkedReadResult(ok=True, marked=marked)
 
     @mutation("Sets the caller's choices per notification type.")

@@ -17,6 +17,7 @@ from typing import Any
 import dramatiq
 
 from honeydue import generated_files
+from honeydue.clock import utc_now
 from honeydue.jobs import QUEUE, send_job
 from honeydue.mail import delivery
 from honeydue.mail.outbox import SEND_EMAIL_JOB
@@ -29,17 +30,13 @@ log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def run_instant(at: str | None) -> datetime:
     """The instant a run is for: the scheduler's fire time, else now (``honeydue jobs run``).
 
     Reminders depend on it (whose chosen hour it is, which local day): a message processed late, after a
     backlog or a worker outage, still serves the hour it was scheduled for instead of skipping it.
     """
-    return datetime.fromisoformat(at).astimezone(UTC) if at else utcnow()
+    return datetime.fromisoformat(at).astimezone(UTC) if at else utc_now()
 
 
 async def send_due_reminders(at: str | None = None) -> None:
@@ -62,25 +59,25 @@ async def cleanup_pending_uploads(at: str | None = None) -> None:
     services = current_services()
     max_age = timedelta(hours=services.settings.pending_upload_max_age_hours)
     # Ages count from now, not from the tick: a late run must not spare uploads that are already stale.
-    await cleanup.cleanup_pending_uploads(services.storage, utcnow(), max_age)
+    await cleanup.cleanup_pending_uploads(services.storage, utc_now(), max_age)
 
 
 async def expire_idempotency_keys(at: str | None = None) -> None:
-    await cleanup.expire_idempotency_keys(utcnow())
+    await cleanup.expire_idempotency_keys(utc_now())
 
 
 async def expire_generated_files(at: str | None = None) -> None:
-    await generated_files.expire_generated_files(current_services().storage, utcnow())
+    await generated_files.expire_generated_files(current_services().storage, utc_now())
 
 
 async def purge_account(purge_id: str) -> None:
-    await purge.purge_account(uuid.UUID(purge_id), current_services().storage, utcnow())
+    await purge.purge_account(uuid.UUID(purge_id), current_services().storage, utc_now())
 
 
 async def sweep_account_purges(at: str | None = None) -> None:
     broker = current_services().broker
     assert broker is not None  # every process that runs actors carries its broker
-    await purge.sweep_account_purges(utcnow(), lambda pid: send_job(broker, "purge_account", pid))
+    await purge.sweep_account_purges(utc_now(), lambda pid: send_job(broker, "purge_account", pid))
 
 
 async def send_email(delivery_id: str) -> None:
@@ -102,7 +99,7 @@ async def send_email(delivery_id: str) -> None:
 async def sweep_email_outbox(at: str | None = None) -> None:
     broker = current_services().broker
     assert broker is not None
-    await delivery.sweep_email_outbox(utcnow(), lambda did: send_job(broker, SEND_EMAIL_JOB, did))
+    await delivery.sweep_email_outbox(utc_now(), lambda did: send_job(broker, SEND_EMAIL_JOB, did))
 
 
 async def send_onboarding_emails(at: str | None = None) -> None:
@@ -118,16 +115,16 @@ async def build_data_export(export_id: str) -> None:
 async def sweep_data_exports(at: str | None = None) -> None:
     broker = current_services().broker
     assert broker is not None  # every process that runs actors carries its broker
-    await data_exports.sweep_data_exports(utcnow(), lambda eid: send_job(broker, "build_data_export", eid))
+    await data_exports.sweep_data_exports(utc_now(), lambda eid: send_job(broker, "build_data_export", eid))
 
 
 async def expire_data_exports(at: str | None = None) -> None:
     # From now, not from the tick: a late run must not keep exports that have expired since.
-    await data_exports.expire_data_exports(current_services().storage, utcnow())
+    await data_exports.expire_data_exports(current_services().storage, utc_now())
 
 
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
-    await reconcile.reconcile_storage(current_services().storage, utcnow(), fix=fix)
+    await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
 
 
 # name -> (function, actor options). Time limits are generous: the work is I/O bound and idempotent, and a

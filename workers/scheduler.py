@@ -27,6 +27,7 @@ from typing import Protocol
 import dramatiq
 import redis
 
+from honeydue.clock import utc_now
 from honeydue.jobs import send_job
 from workers.schedule import PeriodicJob
 
@@ -175,7 +176,7 @@ class Scheduler:
         lock: LeaderLock,
         ledger: TickLedger,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
         misfire_grace: timedelta = MISFIRE_GRACE,
         poll_seconds: float = 1.0,
     ) -> None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Q
 
+from honeydue.clock import utc_now
 from honeydue.links import app_link
 from honeydue.mail.compose import compose, new_message_id
 from honeydue.mail.render import render
@@ -82,7 +83,7 @@ async def attempt_delivery(
     now: datetime | None = None,
 ) -> AttemptResult:
     """Make the next attempt at delivery ``delivery_id`` if it is due, and record its outcome."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     claimed = await (
         EmailDelivery.filter(id=delivery_id, status=EmailStatus.QUEUED, next_attempt_at__lte=now + CLOCK_SKEW)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
@@ -111,7 +112,7 @@ async def attempt_delivery(
 
 async def _record(row: EmailDelivery, settings: Settings, message_id: str, error: MailError | None,
                   detail: str) -> AttemptResult:
-    at = datetime.now(UTC)
+    at = utc_now()
     row.attempts += 1
     row.message_id = message_id
     row.claimed_until = None

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from honeydue import jobs
+from honeydue.clock import utc_now
 from honeydue.mail.render import known_kinds
 from honeydue.models import EmailDelivery, NotificationPreference, NotificationType, User
 
@@ -65,7 +65,7 @@ async def queue_email(
     stored_context = json.loads(json.dumps(context, default=str))
     row_fields = dict(
         user_id=user_id, kind=kind, to=to, transactional=transactional, notification_type=notification_type,
-        context=stored_context, next_attempt_at=datetime.now(UTC), once_key=once_key,
+        context=stored_context, next_attempt_at=utc_now(), once_key=once_key,
     )
     try:
         # A savepoint of its own: a duplicate once_key must not abort a transaction the caller holds.

@@ -12,11 +12,11 @@ import logging
 import smtplib
 import ssl
 import uuid
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from honeydue.clock import utc_now
 from honeydue.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class FileTransport:
 
     def _write(self, message: EmailMessage) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = utc_now().strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(message.as_bytes())
