@@ -20,13 +20,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from honeydue import db
+from honeydue import clock, db
 from honeydue.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -43,14 +44,6 @@ DB_BACKEND = os.environ.get("HONEYDUE_TEST_DATABASE", "postgres")
 
 pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail")
                   if (REPO / (p.replace(".", "/") + ".py")).exists()]
-
-_TABLES = [
-    "email_deliveries", "idempotency_keys", "data_exports",
-    "notifications", "reminder_log", "account_purges", "media", "task_completions", "tasks", "documents",
-    "contractors", "member_removals", "share_codes", "memberships", "notification_preferences", "auth_tokens",
-    "calendar_feeds", "residences", "users",
-]
-
 
 def missing_service(what: str) -> None:
     """Skip locally, fail in CI: a suite that silently tests less must not pass there."""
@@ -108,10 +101,21 @@ def make_settings(tmp: Path, **overrides: str) -> Settings:
     return load_settings(env)
 
 
+# Markers a fixture implies (pyproject.toml declares them; ``./dev test --fast`` selects by them).
+FIXTURE_MARKERS = {
+    "database": "db",
+    "redis_url": "redis",
+    "s3_server": "s3",
+    "honeydue_serve": "e2e",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "database" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.db)
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -133,15 +137,79 @@ async def database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[st
             await drop_postgres_database(url)
 
 
+def tables_referrers_first() -> list[str]:
+    """The table of every registered Tortoise model (and many-to-many table), each before the tables it references.
+
+    Deleting in this order never trips a foreign key, on either backend, whatever the ``on_delete`` rules;
+    a model added later is cleared without anyone keeping a list.
+    """
+    from tortoise import Tortoise
+
+    references: dict[str, set[str]] = {}
+    for app in Tortoise.apps.values():
+        for model in app.values():
+            meta = model._meta
+            table = meta.db_table
+            references.setdefault(table, set()).update(
+                meta.fields_map[name].related_model._meta.db_table for name in meta.fk_fields | meta.o2o_fields
+            )
+            for name in meta.m2m_fields:
+                field = meta.fields_map[name]
+                references.setdefault(field.through, set()).update({table, field.related_model._meta.db_table})
+    ordered: list[str] = []
+    while references:
+        referenced = {target for source, targets in references.items() for target in targets if target != source}
+        ready = sorted(table for table in references if table not in referenced)
+        if not ready:
+            raise RuntimeError(f"foreign keys form a cycle among {sorted(references)}: clear them another way")
+        ordered += ready
+        for table in ready:
+            del references[table]
+    return ordered
+
+
 @pytest.fixture
 async def settings(database: str, tmp_path: Path) -> AsyncIterator[Settings]:
-    """Settings for one test on the current backend; the tables are emptied afterwards."""
+    """Settings for one test on the current backend; every model's table is emptied afterwards."""
     yield make_settings(tmp_path, DATABASE_URL=database)
     from tortoise import connections
 
-    conn = connections.get("default")
-    for table in _TABLES:
-        await conn.execute_script(f'DELETE FROM "{table}"')
+    # One script, one round trip to the server.
+    script = "; ".join(f'DELETE FROM "{table}"' for table in tables_referrers_first())
+    await connections.get("default").execute_script(script)
+
+
+# --- the clock ----------------------------------------------------------------------------------------
+
+# The instant ``frozen_now`` starts at: a weekday noon in UTC, far from any month, year or DST edge.
+FROZEN_NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class FrozenClock:
+    """What ``honeydue.clock`` answers while a test holds ``frozen_now``: ``now`` until the test moves it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    @property
+    def today(self) -> date:
+        """The UTC date of ``now``."""
+        return self.now.date()
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@pytest.fixture
+def frozen_now(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """Fix the service's "now" (``honeydue.clock``, the one seam) at ``FROZEN_NOW`` for this test."""
+    frozen = FrozenClock(FROZEN_NOW)
+    monkeypatch.setattr(clock, "source", frozen)
+    return frozen
 
 
 # --- Redis ------------------------------------------------------------------------------------------

@@ -17,12 +17,13 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.applications import Starlette
 
 from honeydue import models
+from honeydue.clock import utc_now
 from honeydue.media_policy import staging_key
 from honeydue.models import MediaPurpose, MediaStatus
 from honeydue.services import services_of
@@ -61,7 +62,7 @@ async def build(storage: object) -> Ctx:
     world = await make_world()
     rid = world.residence.id
     task = await models.Task.create(residence=world.residence, title="Filter", frequency="WEEKLY",
-                                    due_date=date.today(), anchor_date=date.today())
+                                    due_date=utc_now().date(), anchor_date=utc_now().date())
     document = await models.Document.create(residence=world.residence, title="Manual")
     doc_file = await ready_media(world.editor, MediaPurpose.DOCUMENT_FILE, rid, rid)
     pending = await models.Media.create(
@@ -79,7 +80,7 @@ async def build(storage: object) -> Ctx:
     notification = await models.Notification.create(user=world.owner.user, type="TASK_DUE_SOON", title="Soon")
     elsewhere = await models.Residence.create(name="Elsewhere")
     await models.Membership.create(residence=elsewhere, user=world.outsider.user, role="OWNER")
-    foreign_task = await models.Task.create(residence=elsewhere, title="Theirs", due_date=date.today())
+    foreign_task = await models.Task.create(residence=elsewhere, title="Theirs", due_date=utc_now().date())
     foreign_photo = await ready_media(world.outsider, MediaPurpose.COMPLETION_PHOTO, foreign_task.id, elsewhere.id)
     await storage.put_bytes(foreign_photo.key, b"f" * foreign_photo.size, "image/jpeg")  # type: ignore[attr-defined]
     owner_session = await models.AuthToken.get(user_id=world.owner.user.id)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from honeydue import models
+from honeydue.clock import utc_now
 from resolvers.contractors import search_columns
 from tests.plugins.domain import Actor, World, make_world
 
@@ -32,6 +33,7 @@ EVERYWHERE = """{ residences { edges { node { name tasks(filter: {columns: [OVER
   contractors(specialty: "plumbing", favoritesOnly: true) { totalCount edges { node { name } } } } } }
   upcomingTasks(first: 100) { totalCount edges { node { title column residence { name } assignee { id } } } } }"""
 SQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+pytestmark = pytest.mark.usefixtures("frozen_now")  # "today" is one date for the rows and the code
 
 
 class StatementCounter(logging.Handler):
@@ -67,6 +69,8 @@ async def furnish(world: World, tasks: int, assignee: Actor) -> None:
                                      favorite=True, specialties=["plumbing"],
                                      **search_columns(f"Fixer {i}", "", ["plumbing"])) for i in range(tasks)]
     await models.Contractor.bulk_create(contractors)
+    """``tasks`` tasks, each with an assignee, two completions with a photo each; and a document with a file."""
+    today = utc_now().date()
     task_rows = [models.Task(id=uuid.uuid4(), residence=world.residence, title=f"task {i}", frequency="WEEKLY",
                              due_date=today + timedelta(days=i - tasks // 2), anchor_date=date(2025, 1, 1),
                              assignee=assignee.user, last_completed_at=datetime(2025, 1, 2, tzinfo=UTC),

@@ -8,6 +8,7 @@ import pytest
 
 from honeydue import models
 from resolvers.residences import CODE_ALPHABET, CODE_LENGTH, JOIN_ATTEMPTS_PER_HOUR
+from tests.conftest import FrozenClock
 from tests.plugins.domain import World, error_code, make_actor, make_world, ready_media
 
 CREATE = """mutation($i: CreateResidenceInput!) { createResidence(input: $i) {
@@ -164,14 +165,14 @@ async def test_members_may_read_outsiders_may_not(api, world) -> None:
     assert error_code(await api.execute(RESIDENCE, {"id": world.rid}, token=world.outsider.token)) == "NOT_FOUND"
 
 
-async def test_share_code_join_flow(api, world) -> None:
+async def test_share_code_join_flow(api, world, frozen_now: FrozenClock) -> None:
     created = (await api.execute(SHARE, {"i": {"residenceId": world.rid, "role": "EDITOR", "expiresIn": 3600}},
                                  token=world.owner.token))["data"]["createShareCode"]
     code = created["code"]
     assert created["userErrors"] == [] and created["role"] == "EDITOR"
     assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
     expires = datetime.fromisoformat(created["expiresAt"])
-    assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=1)
+    assert expires == frozen_now.now + timedelta(hours=1)
     typed = f" {code[:5].lower()}-{code[5:]} "  # what a person types from a message: case and dashes ignored
     joined = (await api.execute(JOIN, {"i": {"code": typed}}, token=world.outsider.token))["data"]["joinResidence"]
     assert joined == {"residence": {"id": world.rid, "myRole": "EDITOR"}, "userErrors": []}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from honeydue import models
 from honeydue.models import MediaPurpose, MediaStatus
+from tests.conftest import FROZEN_NOW, FrozenClock
 from tests.plugins.domain import World, error_code, make_actor, make_world, ready_media
 
 TASK_FIELDS = "id title dueDate column frequency intervalDays rolling inProgress cancelled archived completed " \
@@ -27,7 +29,9 @@ LIST = """query($id: ID!, $filter: TaskFilter) { residence(id: $id) { tasks(filt
   totalCount edges { node { title column } } } } }"""
 UPCOMING = "query($days: Int) { upcomingTasks(days: $days) { totalCount edges { node { title dueDate } } } }"
 
-TODAY = datetime.now(UTC).date()
+# Every test here runs at FROZEN_NOW (the ``frozen_now`` fixture): "today" is the same for the code and the test.
+pytestmark = pytest.mark.usefixtures("frozen_now")
+TODAY = FROZEN_NOW.date()
 
 
 @pytest.fixture
@@ -36,16 +40,18 @@ async def world(settings) -> World:
 
 
 # Tasks made here have existed for years, so the completions back-filled into 2024 and 2025 lie within a year
-# of their creation (completedAt may reach back at most a year before it). Shifting keeps their order.
+# of their creation (completedAt may reach back at most a year before it).
 AGE = timedelta(days=3 * 365)
+_CREATED = itertools.count()
 
 
 async def make_task(world: World, age: timedelta = AGE, **fields: object) -> models.Task:
     fields.setdefault("title", "Task")
     due = fields.get("due_date")
     task = await models.Task.create(residence=world.residence, anchor_date=due, **fields)
-    # auto_now_add ignores a given value, hence the update.
-    await models.Task.filter(id=task.id).update(created_at=task.created_at - age)
+    # auto_now_add ignores a given value and reads the wall clock, not the frozen one: hence the update, a
+    # second after the previous task's, so lists that break ties by created_at keep the order of creation.
+    await models.Task.filter(id=task.id).update(created_at=FROZEN_NOW - age + timedelta(seconds=next(_CREATED)))
     await task.refresh_from_db()
     return task
 
@@ -265,12 +271,12 @@ async def test_complete_moves_due_date(api, world, frequency, rolling, interval,
     assert payload["task"]["lastCompletedAt"] == completion["completedAt"]
 
 
-async def test_complete_one_off_task(api, world) -> None:
+async def test_complete_one_off_task(api, world, frozen_now: FrozenClock) -> None:
     task = await make_task(world, due_date=TODAY)
     payload = await complete(api, world, task)
     assert payload["task"]["dueDate"] is None
     assert payload["task"]["column"] == "COMPLETED" and payload["task"]["completed"] is True
-    assert datetime.now(UTC) - datetime.fromisoformat(payload["completion"]["completedAt"]) < timedelta(minutes=1)
+    assert datetime.fromisoformat(payload["completion"]["completedAt"]) == frozen_now.now
     again = await complete(api, world, task)
     assert again["userErrors"] == [{"field": ["taskId"], "code": "INVALID_INPUT"}]
 
@@ -296,7 +302,7 @@ async def test_backfilled_completion_still_ends_in_progress(api, world) -> None:
 
 async def test_backdated_first_completion_never_pulls_the_due_date_back(api, world) -> None:
     task = await make_task(world, frequency="WEEKLY", rolling=True, due_date=TODAY)
-    month_ago = datetime.now(UTC) - timedelta(days=30)
+    month_ago = FROZEN_NOW - timedelta(days=30)
     payload = await complete(api, world, task, completedAt=month_ago.isoformat())
     assert payload["userErrors"] == []
     assert payload["task"]["dueDate"] == TODAY.isoformat()  # not a week after that old date
@@ -308,18 +314,20 @@ async def test_backdated_first_completion_never_pulls_the_due_date_back(api, wor
     assert older["task"]["dueDate"] == newer["task"]["dueDate"]
 
 
-async def test_completed_at_lies_between_a_year_before_creation_and_a_day_ahead(api, world) -> None:
+async def test_completed_at_lies_between_a_year_before_creation_and_a_day_ahead(
+    api, world, frozen_now: FrozenClock
+) -> None:
     task = await make_task(world, frequency="WEEKLY", due_date=TODAY, age=timedelta(days=10))
     created = task.created_at
     too_old = await complete(api, world, task, completedAt=(created - timedelta(days=366)).isoformat())
     assert too_old["userErrors"] == [{"field": ["completedAt"], "code": "INVALID_INPUT"}]
-    too_late = await complete(api, world, task, completedAt=(datetime.now(UTC) + timedelta(hours=25)).isoformat())
+    too_late = await complete(api, world, task, completedAt=(frozen_now.now + timedelta(hours=25)).isoformat())
     assert too_late["userErrors"] == [{"field": ["completedAt"], "code": "DATE_IN_FUTURE"}]
     assert await models.TaskCompletion.all().count() == 0
     # A phone an hour ahead is believed up to now; a back-fill within the year is history.
-    ahead = await complete(api, world, task, completedAt=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    ahead = await complete(api, world, task, completedAt=(frozen_now.now + timedelta(hours=1)).isoformat())
     assert ahead["userErrors"] == []
-    assert datetime.fromisoformat(ahead["completion"]["completedAt"]) <= datetime.now(UTC)
+    assert datetime.fromisoformat(ahead["completion"]["completedAt"]) == frozen_now.now
     backfill = await complete(api, world, task, completedAt=(created - timedelta(days=364)).isoformat())
     assert backfill["userErrors"] == [] and backfill["task"]["dueDate"] == ahead["task"]["dueDate"]
 
@@ -346,7 +354,7 @@ async def test_completing_past_the_calendar_is_a_user_error(api, world, frequenc
 @pytest.mark.parametrize(
     ("fields", "state", "code", "field"),
     [
-        ({"completedAt": (datetime.now(UTC) + timedelta(hours=25)).isoformat()}, {}, "DATE_IN_FUTURE",
+        ({"completedAt": (FROZEN_NOW + timedelta(hours=25)).isoformat()}, {}, "DATE_IN_FUTURE",
          "completedAt"),
         ({"costCents": -1}, {}, "INVALID_INPUT", "costCents"),
         ({"completedAt": "0001-01-01T00:00:00Z"}, {}, "INVALID_INPUT", "completedAt"),
