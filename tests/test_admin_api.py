@@ -134,6 +134,7 @@ async def test_create_admin_with_a_password_sets_it_on_an_existing_account(setti
     assert verify_password((await models.User.get(id=taken.user.id)).password_hash, "another password!")
 
 
+@pytest.mark.e2e
 async def test_createadmin_command(settings, tmp_path) -> None:
     """`honeydue createadmin` as operators run it: exit 0 and an admin; bad input exits 1 with one line."""
     import asyncio

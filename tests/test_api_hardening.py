@@ -82,6 +82,7 @@ async def test_deleting_the_only_owner_hands_the_home_to_a_member(api, settings)
     assert share["data"]["createShareCode"]["code"]
 
 
+@pytest.mark.e2e
 def test_forged_forwarded_for_does_not_escape_the_address_limit(tmp_path) -> None:
     """Only FORWARDED_ALLOW_IPS proxies may name the client; anyone else's X-Forwarded-For is ignored."""
     import httpx

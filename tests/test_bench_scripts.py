@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import missing_service
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -30,6 +30,8 @@ from packaging.version import Version
 
 from honeydue.settings import Settings, load_settings
 
+pytestmark = pytest.mark.static
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy-k3s"
 BASE = DEPLOY / "manifests"

@@ -43,6 +43,8 @@ from tests.conftest import (
 from tests.plugins.s3 import s3_env_for
 from tests.s3server import S3TestServer
 
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
 REPO = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
 PASSWORD = "correct horse battery"

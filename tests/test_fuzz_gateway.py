@@ -28,6 +28,8 @@ from hypothesis import strategies as st
 from tests.conftest import ServeProcess, start_serve, stop_serve
 from tests.plugins.s3 import s3_env_for
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 DATA = b"\x89PNG\r\n\x1a\n" + os.urandom(992)
 SIZE = len(DATA)
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")

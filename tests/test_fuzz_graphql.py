@@ -26,6 +26,8 @@ from hypothesis_graphql import mutations, nodes, queries
 from schema import schema as honeydue_schema
 from tests.conftest import ServeProcess
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 HANG_BOUND_SECONDS = 5.0
 # Anonymous runs are cheaper to cover (most documents stop at UNAUTHENTICATED) but register/login hash a
 # password each: fewer examples there keep the file within its time budget.

@@ -38,7 +38,7 @@ from honeydue.signing import sign_media_url, sign_upload
 from honeydue.storage import StorageTimeout, StorageUnavailable, create_storage
 from honeydue.tokens import issue_token
 from tests.conftest import attach_test_services, free_port, make_settings, missing_service
-from tests.plugins.s3 import s3_env_for
+from tests.plugins.s3 import STORAGE_BACKENDS, s3_env_for
 
 GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
 BODY = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
@@ -78,16 +78,27 @@ async def shared_s3(s3_server: Any) -> AsyncIterator[tuple[dict[str, str], Any]]
     await storage.close()
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=STORAGE_BACKENDS)
+def s3_backend(request: pytest.FixtureRequest) -> tuple[Any, dict[str, str], Any] | None:
+    """On the s3 param: the S3 test server, the shared bucket's variables and client; None on local.
+
+    Synchronous so that only the s3 param starts the server (an async fixture cannot ask for one lazily).
+    """
+    if request.param == "local":
+        return None
+    server = request.getfixturevalue("s3_server")
+    server.start()  # a fault test may have stopped it
+    env, storage = request.getfixturevalue("shared_s3")
+    return server, env, storage
+
+
+@pytest.fixture
 async def gw(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path, s3_server: Any,
-    shared_s3: tuple[dict[str, str], Any],
+    s3_backend: tuple[Any, dict[str, str], Any] | None, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
     s3 = None
-    if request.param == "s3":
-        s3 = s3_server
-        s3.start()  # a fault test may have stopped it
-        env, storage = shared_s3
+    if s3_backend is not None:
+        s3, env, storage = s3_backend
         gw_settings = make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **env)
     else:
         gw_settings = settings
@@ -97,7 +108,7 @@ async def gw(
     transport = httpx.ASGITransport(app=app)
     async with attach_test_services(app, gw_settings, storage=storage), \
             httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield Gateway(http, app, gw_settings, storage, request.param, s3)
+        yield Gateway(http, app, gw_settings, storage, "local" if s3 is None else "s3", s3)
     if s3 is None:
         await storage.close()
 
@@ -449,6 +460,7 @@ async def gateway_redis() -> AsyncIterator[Any]:
     await client.aclose()
 
 
+@pytest.mark.redis
 async def test_bearer_decisions_are_cached_briefly_in_redis(gw: Gateway, gateway_redis: Any) -> None:
     if gw.backend != "local":
         pytest.skip("the cache does not depend on the storage backend")

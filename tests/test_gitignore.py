@@ -22,9 +22,10 @@ PROBE_NAMES = (
     "media/x", "static/x.js", "node_modules.yaml", "x.egg-info.md", "migrations/x.py", "x.yaml", "x.py",
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs git and a checkout"
-)
+pytestmark = [
+    pytest.mark.static,
+    pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs git and a checkout"),
+]
 
 
 def ignored(paths: list[str]) -> list[str]:

@@ -385,6 +385,7 @@ def demo_base_url(graphiql_assets: None) -> Iterator[str]:
         yield base_url
 
 
+@pytest.mark.browser
 async def test_graphiql_runs_a_query_under_the_csp(chromium_binary: str, demo_base_url: str) -> None:
     report = await run_typename_in_graphiql(chromium_binary, demo_base_url)
 

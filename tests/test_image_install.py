@@ -20,7 +20,10 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
 from docker.utils.build import exclude_paths
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = Path("honeydue/static/graphiql/vendor")

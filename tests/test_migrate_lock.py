@@ -7,7 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import create_postgres_database, drop_postgres_database
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 
 async def test_concurrent_migrate_applies_each_migration_once(tmp_path) -> None:

@@ -14,6 +14,8 @@ from honeydue.storage import create_storage
 from tests.conftest import REPO, free_port
 from tests.s3server import S3TestServer
 
+pytestmark = pytest.mark.e2e
+
 OBJECTS = {
     "residences/r1/documents/a.pdf": b"%PDF-1.7 " + b"a" * 91,
     "residences/r1/documents/b.pdf": b"%PDF-1.7 " + b"b" * 241,

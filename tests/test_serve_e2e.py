@@ -55,6 +55,7 @@ def test_embedded_state_lives_under_var(honeydue_serve) -> None:
     assert (var / "media-signing-key").exists()
 
 
+@pytest.mark.browser
 async def test_graphiql_runs_a_query_in_chromium(honeydue_serve) -> None:
     """The real `honeydue serve` page, in Debian's Chromium, with no internet: only local assets can work."""
     from tests.test_graphiql_browser import find_chromium, run_typename_in_graphiql

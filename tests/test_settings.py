@@ -99,6 +99,7 @@ def test_embedded_signing_key_is_made_once_and_kept(tmp_path) -> None:
     assert (tmp_path / "media-signing-key").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.e2e
 def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "honeydue.cli", "migrate"],

@@ -27,7 +27,7 @@ from honeydue.storage.base import ObjectNotFound, StorageError, StorageTimeout, 
 from honeydue.storage.local import InvalidKey, LocalStorage, UploadLengthMismatch
 from honeydue.storage.presigned_reader import CHUNK_SIZE as READ_CHUNK_SIZE
 from honeydue.storage.s3 import S3Storage, endpoint_url
-from tests.plugins.s3 import s3_env_for
+from tests.plugins.s3 import STORAGE_BACKENDS, s3_env_for
 from tests.s3server import S3TestServer
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -45,7 +45,7 @@ def _local_settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=STORAGE_BACKENDS)
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
     if request.param == "s3":
         settings = request.getfixturevalue("s3_settings")

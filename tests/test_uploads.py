@@ -25,6 +25,7 @@ from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound
 from honeydue.tokens import issue_token
 from tests.conftest import GraphQLClient, attach_test_services, make_settings
+from tests.plugins.s3 import STORAGE_BACKENDS
 
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(300)
 PDF = b"%PDF-1.7\n" + os.urandom(200)
@@ -68,7 +69,7 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[GraphQLClient, 
             yield GraphQLClient(http), app
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=STORAGE_BACKENDS)
 async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
     if request.param == "local":
         return settings

@@ -24,6 +24,8 @@ from honeydue.storage import ObjectNotFound, Storage, create_storage
 from tests.conftest import ServeProcess, start_serve, stop_serve
 from tests.plugins.s3 import s3_env_for
 
+pytestmark = pytest.mark.e2e
+
 SIGNING_KEY = "e2e-signing-key-" + "k" * 32
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(1000)
 HTML = b"<!doctype html><script>fetch('/graphql')</script>" + b" " * 200

@@ -29,6 +29,8 @@ from honeydue.storage.base import Storage
 from tests.conftest import flushed_redis
 from workers.broker import create_broker
 
+pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.slow]
+
 REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/12")
 REPO = Path(__file__).resolve().parent.parent
 OBJECTS = 80

@@ -16,7 +16,11 @@ import pytest
 from honeydue.settings import Settings, load_settings
 from tests.s3server import S3TestServer
 
-__all__ = ["s3_env", "s3_env_for", "s3_server", "s3_settings"]
+__all__ = ["STORAGE_BACKENDS", "s3_env", "s3_env_for", "s3_server", "s3_settings"]
+
+# Params of a fixture that runs a test on both storage backends; the S3 one is in the `s3` tier. (A test that
+# uses ``s3_server`` or a fixture built on it gets the marker from ``tests/conftest.py``.)
+STORAGE_BACKENDS = ["local", pytest.param("s3", marks=pytest.mark.s3)]
 
 
 def s3_env_for(server: S3TestServer, bucket: str) -> dict[str, str]:
