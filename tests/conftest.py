@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +76,9 @@ async def create_postgres_database() -> str:
     name = f"honeydue_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         await _pg_admin_execute(f'CREATE DATABASE "{name}"')
+        # A throwaway database needs no crash durability: not waiting for the WAL flush on every commit
+        # makes the database tier several times faster on a busy disk. Queries and results are unchanged.
+        await _pg_admin_execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     except (TimeoutError, OSError) as exc:
         missing_service(f"PostgreSQL at {PG_ADMIN_URL} ({exc.__class__.__name__})")
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
@@ -187,20 +190,11 @@ FROZEN_NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
 
 @dataclass
 class FrozenClock:
-    """What ``honeydue.clock`` answers while a test holds ``frozen_now``: ``now`` until the test moves it."""
+    """What ``honeydue.clock`` answers while a test holds ``frozen_now``: ``now``, until the test sets another."""
 
     now: datetime
 
     def __call__(self) -> datetime:
-        return self.now
-
-    @property
-    def today(self) -> date:
-        """The UTC date of ``now``."""
-        return self.now.date()
-
-    def advance(self, delta: timedelta) -> datetime:
-        self.now += delta
         return self.now
 
 
