@@ -12,7 +12,11 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
 
 FAKE_PYTHON = textwrap.dedent("""\
     #!/usr/bin/env bash

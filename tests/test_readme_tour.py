@@ -18,8 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import REPO, missing_service, start_serve, stop_serve
+
+pytestmark = pytest.mark.e2e
 
 SECTION = "## Try it"
 PLACEHOLDERS = ("RESIDENCE_ID", "TASK_ID", "MEDIA_ID", "UPLOAD_URL", "DOWNLOAD_URL", "HOUR", "SIZE")

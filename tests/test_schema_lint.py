@@ -24,6 +24,8 @@ from graphql import GraphQLObjectType, build_schema
 
 from schema import schema
 
+pytestmark = pytest.mark.static
+
 REPO = Path(__file__).resolve().parent.parent
 LINT = REPO / "scripts" / "schema-lint" / "lint"
 RULES = json.loads((LINT.parent / ".graphql-schema-linterrc").read_text())["rules"]

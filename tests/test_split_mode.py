@@ -66,6 +66,7 @@ def parse(lines: list[str]) -> Recipe:
     return recipe
 
 
+@pytest.mark.static
 def test_the_recipe_names_every_step_the_issue_asks_for() -> None:
     recipe = parse(readme_recipe())
     assert set(recipe.exports) == {"DATABASE_URL", "REDIS_URL", "HONEYDUE_VAR_DIR", "PUBLIC_GATEWAY_URL"}
@@ -162,6 +163,9 @@ def gql(split: Split, query: str, variables: dict, token: str | None = None) -> 
     return body["data"]
 
 
+@pytest.mark.e2e
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_readme_split_mode_uploads_and_downloads_a_file(split: Split) -> None:
     email = f"split-{uuid.uuid4().hex[:8]}@example.com"
     registered = gql(split, "mutation($i: RegisterInput!) { register(input: $i) { token userErrors { code } } }",
