@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import create_postgres_database, drop_postgres_database, start_serve, stop_serve
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def honeydue_serve(tmp_path_factory):
@@ -84,7 +86,7 @@ UPLOAD = """mutation { requestUpload(input: {purpose: AVATAR, filename: "a.png",
   size: 10}) { upload { url } userErrors { code } } }"""
 
 
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 def test_api_on_an_unmigrated_database_is_alive_not_ready_and_links_to_the_gateway(
     backend: str, tmp_path: Path
 ) -> None:

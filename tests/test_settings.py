@@ -116,6 +116,7 @@ def test_a_complete_production_configuration_loads() -> None:
     assert s.is_postgres and s.redis_url == "redis://redis:6379/0"
 
 
+@pytest.mark.e2e
 def test_production_without_a_database_stops_migrate_before_it_touches_sqlite(tmp_path) -> None:
     """``migrate`` used to "succeed" against a throwaway SQLite file under HONEYDUE_VAR_DIR."""
     env = _without(PRODUCTION, "DATABASE_URL")
