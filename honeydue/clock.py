@@ -8,8 +8,9 @@ with ``use_tz`` and ``schedule.to_local_date`` refuses naive datetimes.
 every reader below follows, because they look it up on each call. What stays on the wall clock on
 purpose: signed-link expiries (``honeydue/signing.py``, the storage backends' presigned and upload links,
 the gateway checking them), which another process or the object store verifies against its own clock;
-the ORM's ``auto_now`` row timestamps; file ages (the workers' heartbeat files, whose mtimes the system
-clock writes); and elapsed-time measurements (``time.monotonic``).
+the ORM's ``auto_now`` row timestamps (Tortoise's own clock, which ``frozen_now`` moves along with the
+seam); file ages (the workers' heartbeat files, whose mtimes the system clock writes); and elapsed-time
+measurements (``time.monotonic``).
 """
 
 from __future__ import annotations

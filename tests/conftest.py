@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -200,9 +200,18 @@ class FrozenClock:
 
 @pytest.fixture
 def frozen_now(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    """Fix the service's "now" (``honeydue.clock``, the one seam) at ``FROZEN_NOW`` for this test."""
+    """Fix the service's "now" (``honeydue.clock``, the one seam) at ``FROZEN_NOW`` for this test.
+
+    The ORM's ``auto_now`` row stamps (Tortoise's own clock) move to the same timeline: they start at the frozen
+    instant and run on in real time from there, so rows keep their order of creation and a row made in the
+    test is never a year older or newer than the test's "now".
+    """
+    import tortoise.timezone
+
     frozen = FrozenClock(FROZEN_NOW)
     monkeypatch.setattr(clock, "source", frozen)
+    started = time.monotonic()
+    monkeypatch.setattr(tortoise.timezone, "now", lambda: frozen.now + timedelta(seconds=time.monotonic() - started))
     return frozen
 
 

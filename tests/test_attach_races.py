@@ -7,15 +7,18 @@ while still unattached) tells them apart. The requests run at once through the a
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from honeydue import models
 from honeydue.models import MediaPurpose
+from tests.conftest import FROZEN_NOW
 from tests.plugins.domain import World, make_world, ready_media
 
-TODAY = datetime.now(UTC).date()
+# "Today" is the same for the code and the test (the clock seam, honeydue/clock.py).
+pytestmark = pytest.mark.usefixtures("frozen_now")
+TODAY = FROZEN_NOW.date()
 
 COMPLETE = """mutation($i: CompleteTaskInput!) { completeTask(input: $i) {
   completion { id photos { id } } userErrors { field code } } }"""

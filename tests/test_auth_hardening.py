@@ -235,6 +235,7 @@ def test_bad_proxy_settings_stop_start_up(tmp_path, name: str, value: str) -> No
         load_settings({"HONEYDUE_VAR_DIR": str(tmp_path), name: value})
 
 
+@pytest.mark.e2e
 def test_a_real_server_counts_the_visitor_behind_cloudflare(tmp_path) -> None:
     """``honeydue serve`` behind a trusted proxy (here loopback): limits and access lines use CF-Connecting-IP."""
     server = start_serve(tmp_path, {"FORWARDED_ALLOW_IPS": "127.0.0.1", "CLIENT_IP_HEADER": "CF-Connecting-IP",
@@ -328,6 +329,7 @@ async def test_owners_are_notified_when_someone_joins(clients) -> None:
     assert await models.Notification.filter(type=NotificationType.RESIDENCE_SHARED).count() == 1
 
 
+@pytest.mark.e2e
 def test_a_join_reaches_the_owner_through_the_channels(tmp_path) -> None:
     """A real ``honeydue serve``: the in-process worker hands the notification to the email channel, which
     (without SMTP_HOST) logs it and writes it under var/mail/. Only a verified address gets it."""

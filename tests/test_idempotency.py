@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from honeydue import models
 from honeydue.models import MediaPurpose
+from tests.conftest import FROZEN_NOW
 from tests.plugins.domain import World, make_actor, make_world, ready_media
 from workers import cleanup
 
-TODAY = datetime.now(UTC).date()
+# "Today" is the same for the code and the test (the clock seam, honeydue/clock.py).
+pytestmark = pytest.mark.usefixtures("frozen_now")
+TODAY = FROZEN_NOW.date()
 
 COMPLETE = """mutation($i: CompleteTaskInput!) { completeTask(input: $i) {
   completion { id } task { id dueDate lastCompletedAt completed } userErrors { field code } } }"""
@@ -143,7 +146,7 @@ async def test_a_deleted_result_is_not_found_and_expired_keys_are_replaced_and_c
     assert codes(gone) == [("NOT_FOUND", ["idempotencyKey"])] and gone["task"] is None
 
     # After 24 hours the key is free: the same request acts again, and the old claim is replaced.
-    day_ago = datetime.now(UTC) - timedelta(hours=24, minutes=1)
+    day_ago = FROZEN_NOW - timedelta(hours=24, minutes=1)
     await models.IdempotencyKey.filter(key="gutters").update(created_at=day_ago)
     fresh = await run(api, CREATE_TASK, variables, world.editor.token)
     assert fresh["userErrors"] == [] and fresh["task"]["id"] != first["task"]["id"]
@@ -153,6 +156,6 @@ async def test_a_deleted_result_is_not_found_and_expired_keys_are_replaced_and_c
     await models.IdempotencyKey.create(user=stale_owner.user, key="old", operation="createTask", request_hash="0" * 64,
                                        result_id=uuid.uuid4())
     await models.IdempotencyKey.filter(key="old").update(created_at=day_ago)
-    assert await cleanup.expire_idempotency_keys(datetime.now(UTC)) == 1
+    assert await cleanup.expire_idempotency_keys(FROZEN_NOW) == 1
     assert await models.IdempotencyKey.filter(key="gutters").exists()
     assert not await models.IdempotencyKey.filter(key="old").exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -40,18 +39,16 @@ async def world(settings) -> World:
 
 
 # Tasks made here have existed for years, so the completions back-filled into 2024 and 2025 lie within a year
-# of their creation (completedAt may reach back at most a year before it).
+# of their creation (completedAt may reach back at most a year before it). Shifting keeps their order.
 AGE = timedelta(days=3 * 365)
-_CREATED = itertools.count()
 
 
 async def make_task(world: World, age: timedelta = AGE, **fields: object) -> models.Task:
     fields.setdefault("title", "Task")
     due = fields.get("due_date")
     task = await models.Task.create(residence=world.residence, anchor_date=due, **fields)
-    # auto_now_add ignores a given value and reads the wall clock, not the frozen one: hence the update, a
-    # second after the previous task's, so lists that break ties by created_at keep the order of creation.
-    await models.Task.filter(id=task.id).update(created_at=FROZEN_NOW - age + timedelta(seconds=next(_CREATED)))
+    # auto_now_add ignores a given value, hence the update.
+    await models.Task.filter(id=task.id).update(created_at=task.created_at - age)
     await task.refresh_from_db()
     return task
 
