@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from honeydue.models import (
     EmailDelivery,
@@ -120,6 +121,7 @@ async def test_onboarding_mail_arrives_and_its_unsubscribe_link_stops_the_rest(
     assert {row.kind for row in await EmailDelivery.filter(user_id=user.id)} == {"welcome", "add_home"}
 
 
+@pytest.mark.e2e
 def test_jobs_list_shows_it_and_jobs_run_sends_it_without_redis(tmp_path: Path) -> None:
     """`honeydue jobs run send_onboarding_emails` with neither Redis nor SMTP: the emails land in var/mail/."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("B2_", "DATABASE_URL", "REDIS_URL", "SMTP_"))}
