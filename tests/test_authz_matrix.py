@@ -196,7 +196,7 @@ OPS = [
        f"mutation($i: SkipTaskOccurrenceInput!) {{ skipTaskOccurrence(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"taskId": str(c.task.id)}}, at_least("editor")),
     Op("snoozeTask", f"mutation($i: SnoozeTaskInput!) {{ snoozeTask(input: $i) {{ {I} }} }}",
-       lambda c: {"i": {"taskId": str(c.task.id), "until": (date.today() + timedelta(days=3)).isoformat()}},
+       lambda c: {"i": {"taskId": str(c.task.id), "until": (utc_now().date() + timedelta(days=3)).isoformat()}},
        at_least("editor")),
     Op("completeTask(foreign photo)", f"mutation($i: CompleteTaskInput!) {{ completeTask(input: $i) {{ {I} }} }}",
        lambda c: {"i": {"taskId": str(c.task.id), "photoIds": [str(c.foreign_photo.id)]}},

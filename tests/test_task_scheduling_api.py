@@ -6,15 +6,18 @@ sees through the API, on the suite's database (PostgreSQL, or SQLite with ``-m d
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from honeydue import models
 from honeydue.passwords import hash_password
+from tests.conftest import FROZEN_NOW
 from tests.plugins.domain import World, make_actor, make_world
 
-TODAY = datetime.now(UTC).date()
+# "Today" is the same for the code and the test (the clock seam, honeydue/clock.py).
+pytestmark = pytest.mark.usefixtures("frozen_now")
+TODAY = FROZEN_NOW.date()
 DAY = timedelta(days=1)
 TASK_FIELDS = """id dueDate column lastCompletedAt snoozedUntil missedOccurrences assignee { id }
   rotation { mode members { id } }"""
@@ -299,7 +302,7 @@ async def test_a_task_that_missed_cycles_shows_once_and_completing_it_is_never_p
 
 async def test_a_back_dated_completion_of_a_missed_task_is_not_past_due(api, world) -> None:
     task = await create(api, world, dueDate=(TODAY - 30 * DAY).isoformat())
-    done = await complete(api, world, task["id"], completedAt=(datetime.now(UTC) - 12 * DAY).isoformat())
+    done = await complete(api, world, task["id"], completedAt=(FROZEN_NOW - 12 * DAY).isoformat())
     # Slots at -30, -23, -16, -9, -2, +5: the one after the completion (-9) has passed, so the first from today.
     assert done["dueDate"] == (TODAY + 5 * DAY).isoformat()
 

@@ -209,7 +209,7 @@ async def test_set_task_state_moves_columns(api, world) -> None:
 # Dates are relative to today: the next due date is never in the past (docs/scheduling.md), so a completion
 # recorded today decides it. Month ends, leap years and CUSTOM intervals are tabled in tests/test_schedule.py.
 D = date
-NOW = datetime.now(UTC)
+NOW = FROZEN_NOW
 DAY = timedelta(days=1)
 # 20:00 UTC yesterday: today's morning in Auckland (UTC+12/+13), yesterday in UTC.
 YESTERDAY_EVENING = datetime.combine(TODAY - DAY, datetime.min.time(), UTC) + timedelta(hours=20)
