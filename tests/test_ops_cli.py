@@ -198,3 +198,25 @@ def test_storage_get_to_an_unwritable_path_is_one_line(
     assert err.count("\n") == 1 and err.startswith(f"honeydue storage get: cannot write {target}: "), err
     assert "Traceback" not in err
     assert list((tmp_path / "a-dir").iterdir()) == []
+
+
+
+@pytest.mark.parametrize(("job", "says"), [
+    ("send_notifications", "send_notifications needs the ids of the notifications to send"),
+    ("purge_account", "purge_account needs the id of an account purge (run sweep_account_purges"),
+    ("send_email", "send_email needs the id of a queued email (run sweep_email_outbox"),
+])
+def test_jobs_run_says_what_a_job_sent_with_an_id_needs(local_cli_env: dict[str, str], job: str, says: str) -> None:
+    done = run_cli(local_cli_env, "jobs", "run", job)
+    assert done.returncode == 2
+    lines = done.stderr.decode().strip().splitlines()  # one clear line, no traceback
+    assert len(lines) == 1 and lines[0].startswith(f"jobs run: {says}"), lines
+
+
+def test_every_job_is_periodic_or_says_what_it_needs() -> None:
+    from workers.actors import ACTORS
+    from workers.cli import SENT_WITH_AN_ID
+    from workers.schedule import periodic_jobs
+
+    periodic = {job.actor_name for job in periodic_jobs(load_settings(environ={}))}
+    assert set(ACTORS) == periodic | set(SENT_WITH_AN_ID)

@@ -19,6 +19,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import QueueJoinTimeout
 
 from honeydue.jobs import QUEUE, send_job
+from honeydue.mail.outbox import SEND_EMAIL_JOB
 from honeydue.services import StorageFactory, open_services
 from honeydue.settings import ConfigError, Settings, get_settings
 from workers.actors import ACTORS
@@ -219,14 +220,24 @@ def list_jobs(settings: Settings) -> list[tuple[str, str]]:
     return [(job.name, f"{job.cron} (UTC): {job.description}") for job in periodic_jobs(settings)]
 
 
+# The jobs that are not periodic: what each needs, given by its sender, and what to run by hand instead.
+SENT_WITH_AN_ID = {
+    "send_notifications": "the ids of the notifications to send (the API sends them with the event)",
+    "purge_account": "the id of an account purge (run sweep_account_purges: it sends every unfinished purge)",
+    SEND_EMAIL_JOB: "the id of a queued email (run sweep_email_outbox: it sends every email that is due)",
+}
+
+
 def run_job_now(settings: Settings, name: str, *args: Any, **kwargs: Any) -> str:
     """Enqueue actor ``name`` now (``honeydue jobs run NAME``); without Redis, run it in this process.
 
     Only the periodic jobs (``honeydue jobs list``) can be run by name: the others need an argument (an email's
     or a purge's id) that only their sender knows. Returns one line saying what happened. Raises ``KeyError``
-    for an unknown job.
+    for an unknown job, and for one of those others, saying what it needs.
     """
     periodic = sorted(job.actor_name for job in periodic_jobs(settings))
+    if name in SENT_WITH_AN_ID:
+        raise KeyError(f"{name} needs {SENT_WITH_AN_ID[name]}, so it is not run by hand")
     if name not in periodic:
         raise KeyError(f"unknown job {name!r}; known: {', '.join(periodic)}")
     if settings.redis_url:
