@@ -14,9 +14,10 @@ Rules followed (section numbers of RFC 6350):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 MAX_LINE_OCTETS = 75
 CRLF = "\r\n"
@@ -71,22 +72,29 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _categories(values: Sequence[str]) -> str:
+    return ",".join(escape_text(c) for c in values)
+
+
+# The optional properties, in the order they are written: (property and parameters, Card field, value encoder).
+OPTIONAL_PROPERTIES: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("ORG", "company", escape_text),
+    ("TEL;TYPE=work;VALUE=text", "phone", escape_text),
+    ("EMAIL;TYPE=work", "email", escape_text),
+    ("URL", "website", uri_value),
+    ("NOTE", "notes", escape_text),
+    ("CATEGORIES", "categories", _categories),
+)
+
+
 def _properties(card: Card) -> Iterable[str]:
     yield "BEGIN:VCARD"
     yield "VERSION:4.0"
     yield "FN:" + escape_text(card.name)
-    if card.company:
-        yield "ORG:" + escape_text(card.company)
-    if card.phone:
-        yield "TEL;TYPE=work;VALUE=text:" + escape_text(card.phone)
-    if card.email:
-        yield "EMAIL;TYPE=work:" + escape_text(card.email)
-    if card.website:
-        yield "URL:" + uri_value(card.website)
-    if card.notes:
-        yield "NOTE:" + escape_text(card.notes)
-    if card.categories:
-        yield "CATEGORIES:" + ",".join(escape_text(c) for c in card.categories)
+    for prop, field, encode in OPTIONAL_PROPERTIES:
+        value = getattr(card, field)
+        if value:  # empty properties are left out
+            yield f"{prop}:{encode(value)}"
     yield "UID:" + card.uid
     yield "REV:" + timestamp(card.revised)
     yield "END:VCARD"
