@@ -111,22 +111,25 @@ async def check_migrations(settings: Settings) -> CheckResult:
     return CheckResult("migrations", True, f"all {len(migrations_on_disk())} applied")
 
 
+def _public_url_check(check: str, configured: str | None, links: str, unset_detail: str) -> CheckResult:
+    """A public address setting: passes either way, with a warning when unset (its default suits one machine)."""
+    if configured:
+        return CheckResult(check, True, f"{links} point at {configured}")
+    return CheckResult(check, True, warning=True, detail=unset_detail)
+
+
 def check_public_gateway_url(settings: Settings) -> CheckResult:
-    if settings.public_gateway_url:
-        return CheckResult("links", True, f"media links point at {settings.public_gateway_url}")
-    return CheckResult("links", True, warning=True,
-                       detail=f"PUBLIC_GATEWAY_URL unset: `honeydue api` hands out media links to "
-                              f"{settings.effective_public_gateway_url} (the default address of `honeydue "
-                              "gateway`); set it to where clients reach the gateway")
+    return _public_url_check("links", settings.public_gateway_url, "media links",
+                             f"PUBLIC_GATEWAY_URL unset: `honeydue api` hands out media links to "
+                             f"{settings.effective_public_gateway_url} (the default address of `honeydue gateway`); "
+                             "set it to where clients reach the gateway")
 
 
 def check_public_app_url(settings: Settings) -> CheckResult:
-    if settings.public_app_url:
-        return CheckResult("app-links", True, f"links in emails point at {settings.public_app_url}")
-    return CheckResult("app-links", True, warning=True,
-                       detail=f"PUBLIC_APP_URL unset: links in emails (password reset, verification) point at "
-                              f"{settings.effective_public_app_url} (the default address of `honeydue api`); set "
-                              "it to where people reach the app")
+    return _public_url_check("app-links", settings.public_app_url, "links in emails",
+                             f"PUBLIC_APP_URL unset: links in emails (password reset, verification) point at "
+                             f"{settings.effective_public_app_url} (the default address of `honeydue api`); set "
+                             "it to where people reach the app")
 
 
 async def check_redis(settings: Settings) -> CheckResult:
