@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -183,83 +184,91 @@ def _active_tasks(first_due: date, last_due: date, snooze_ending: tuple[date, da
     return Task.filter(due, cancelled=False, archived=False, completed=False).select_related("residence")
 
 
-async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
-    """Remind members, at their hour, of tasks due on a lead day of their schedule (ANNUAL: 30, 14, 7, 0 days)."""
+def _due_date(subject: Task | Document) -> date:
+    """The date a subject's reminder stages count from: a task's due date, a document's expiry."""
+    due = subject.due_date if isinstance(subject, Task) else subject.expires_at
+    assert due is not None  # every window filters on it
+    return due
+
+
+async def _remind(
+    label: str,
+    ntype: NotificationType,
+    now: datetime,
+    channels: Sequence[Channel],
+    window: QuerySet,
+    stage_of: Callable[[Any, date], str | None],
+    says: Callable[[Any, date, int], tuple[str, str]],
+    roles: Sequence[ResidenceRole] | None = None,
+) -> ReminderReport:
+    """One run of a reminder job: each subject (task or document) in ``window`` with a stage on its residence's
+    local today is sent to the residence's members (of ``roles``) who want ``ntype`` at this hour, with the
+    title and body ``says`` gives for its due date and the days from that today to it (negative: overdue)."""
     report = ReminderReport()
-    recipients = _Recipients(NotificationType.TASK_DUE_SOON, now)
-    utc_today = now.date()
-    longest = max(max(days) for days in DUE_SOON_LEAD_DAYS.values())
-    async for page in _pages(_active_tasks(utc_today - TZ_SLACK, utc_today + timedelta(days=longest) + TZ_SLACK)):
-        for task in page:
-            today = local_today(task.residence.timezone, now)
-            stage = due_soon_stage(task.frequency, task.due_date, today, interval_days=task.interval_days,
-                                   snoozed_until=task.snoozed_until)
+    recipients = _Recipients(ntype, now, roles=roles)
+    async for page in _pages(window):
+        for subject in page:
+            today = local_today(subject.residence.timezone, now)
+            stage = stage_of(subject, today)
             if stage is None:
                 continue
-            days = (task.due_date - today).days
-            title = f"{task.title} is due today" if days == 0 else f"{task.title} is due in {_days_word(days)}"
-            body = f"{task.residence.name}: due {task.due_date.isoformat()}."
-            await _send_to_all(report, recipients, task.residence, channels, subject_id=task.id,
-                               due_date=task.due_date, stage=stage, ntype=NotificationType.TASK_DUE_SOON,
-                               title=title, body=body, task=task)
-    log.info("due-soon reminders: %d sent, %d already sent", report.sent, report.already_sent)
+            due_date = _due_date(subject)
+            title, body = says(subject, due_date, (due_date - today).days)
+            for user in await recipients.of(subject.residence):
+                sent = await deliver(
+                    user=user, subject_id=subject.id, due_date=due_date, stage=stage, ntype=ntype, title=title,
+                    body=body, channels=channels, task=subject if isinstance(subject, Task) else None,
+                    document=subject if isinstance(subject, Document) else None,
+                )
+                if sent:
+                    report.sent += 1
+                else:
+                    report.already_sent += 1
+    log.info("%s reminders: %d sent, %d already sent", label, report.sent, report.already_sent)
     return report
+
+
+def _due_soon_says(task: Task, due_date: date, days: int) -> tuple[str, str]:
+    title = f"{task.title} is due today" if days == 0 else f"{task.title} is due in {_days_word(days)}"
+    return title, f"{task.residence.name}: due {due_date.isoformat()}."
+
+
+def _overdue_says(task: Task, due_date: date, days: int) -> tuple[str, str]:
+    return f"{task.title} is {_days_word(-days)} overdue", f"{task.residence.name}: was due {due_date.isoformat()}."
+
+
+def _expiring_says(doc: Document, due_date: date, days: int) -> tuple[str, str]:
+    return f"{doc.title} expires in {_days_word(days)}", f"{doc.residence.name}: expires {due_date.isoformat()}."
+
+
+async def send_due_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
+    """Remind members, at their hour, of tasks due on a lead day of their schedule (ANNUAL: 30, 14, 7, 0 days)."""
+    utc_today = now.date()
+    longest = max(max(days) for days in DUE_SOON_LEAD_DAYS.values())
+    return await _remind(
+        "due-soon", NotificationType.TASK_DUE_SOON, now, channels,
+        _active_tasks(utc_today - TZ_SLACK, utc_today + timedelta(days=longest) + TZ_SLACK),
+        lambda task, today: due_soon_stage(task.frequency, task.due_date, today, interval_days=task.interval_days,
+                                           snoozed_until=task.snoozed_until),
+        _due_soon_says)
 
 
 async def send_overdue_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
     """Remind members, at their hour, of overdue tasks on the taper's days (1, 2, 3, then every 3, until 14)."""
-    report = ReminderReport()
-    recipients = _Recipients(NotificationType.TASK_OVERDUE, now)
     utc_today = now.date()
-    window = _active_tasks(utc_today - timedelta(days=max(OVERDUE_DAYS)) - TZ_SLACK, utc_today + TZ_SLACK,
-                           snooze_ending=(utc_today - TZ_SLACK, utc_today + TZ_SLACK))
-    async for page in _pages(window):
-        for task in page:
-            today = local_today(task.residence.timezone, now)
-            stage = overdue_stage(task.due_date, today, snoozed_until=task.snoozed_until)
-            if stage is None:
-                continue
-            days = (today - task.due_date).days
-            await _send_to_all(report, recipients, task.residence, channels, subject_id=task.id,
-                               due_date=task.due_date, stage=stage, ntype=NotificationType.TASK_OVERDUE,
-                               title=f"{task.title} is {_days_word(days)} overdue",
-                               body=f"{task.residence.name}: was due {task.due_date.isoformat()}.", task=task)
-    log.info("overdue reminders: %d sent, %d already sent", report.sent, report.already_sent)
-    return report
+    return await _remind(
+        "overdue", NotificationType.TASK_OVERDUE, now, channels,
+        _active_tasks(utc_today - timedelta(days=max(OVERDUE_DAYS)) - TZ_SLACK, utc_today + TZ_SLACK,
+                      snooze_ending=(utc_today - TZ_SLACK, utc_today + TZ_SLACK)),
+        lambda task, today: overdue_stage(task.due_date, today, snoozed_until=task.snoozed_until), _overdue_says)
 
 
 async def send_warranty_reminders(now: datetime, channels: Sequence[Channel]) -> ReminderReport:
     """Tell a residence's owners, at their hour, about documents expiring in 30 and in 7 days."""
-    report = ReminderReport()
-    recipients = _Recipients(NotificationType.WARRANTY_EXPIRING, now, roles=[ResidenceRole.OWNER])
     utc_today = now.date()
     window = Document.filter(
         expires_at__gte=utc_today - TZ_SLACK, expires_at__lte=utc_today + timedelta(days=30) + TZ_SLACK
     ).select_related("residence")
-    async for page in _pages(window):
-        for doc in page:
-            today = local_today(doc.residence.timezone, now)
-            stage = warranty_stage(doc.expires_at, today)
-            if stage is None:
-                continue
-            days = (doc.expires_at - today).days
-            await _send_to_all(report, recipients, doc.residence, channels, subject_id=doc.id,
-                               due_date=doc.expires_at, stage=stage, ntype=NotificationType.WARRANTY_EXPIRING,
-                               title=f"{doc.title} expires in {_days_word(days)}",
-                               body=f"{doc.residence.name}: expires {doc.expires_at.isoformat()}.", document=doc)
-    log.info("warranty reminders: %d sent, %d already sent", report.sent, report.already_sent)
-    return report
-
-
-async def _send_to_all(
-    report: ReminderReport,
-    recipients: _Recipients,
-    residence: Residence,
-    channels: Sequence[Channel],
-    **reminder: object,
-) -> None:
-    for user in await recipients.of(residence):
-        if await deliver(user=user, channels=channels, **reminder):  # type: ignore[arg-type]
-            report.sent += 1
-        else:
-            report.already_sent += 1
+    return await _remind("warranty", NotificationType.WARRANTY_EXPIRING, now, channels, window,
+                         lambda doc, today: warranty_stage(doc.expires_at, today), _expiring_says,
+                         roles=[ResidenceRole.OWNER])
