@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from honeydue.errors import InvalidInput
 from honeydue.models import Contractor, ResidenceRole, User
@@ -224,16 +223,11 @@ async def create_contractor(
                                          specialties=specialties, notes=notes)
         if errors:
             raise InputRejected(*errors)
-        contractor_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(contractor_id)
+        async with idempotency.claimed(request) as contractor_id:
             return await Contractor.create(id=contractor_id, residence_id=rid, favorite=favorite, **values)
 
-    async def replay(contractor_id: uuid.UUID) -> Contractor:
-        if not await Contractor.exists(id=contractor_id):
-            raise idempotency.gone()
-        return await contractor_for(user, contractor_id, ResidenceRole.VIEWER)
+    replay = idempotency.replay_existing(
+        Contractor, lambda contractor_id: contractor_for(user, contractor_id, ResidenceRole.VIEWER))
 
     return await idempotency.once(request, create, replay)
 

@@ -47,19 +47,14 @@ async def create_document(
         values: dict[str, Any] = dict(title=checked_title(title), notes=_notes(notes))
         files = await attachments.check_attachable(user, file_ids or [], MediaPurpose.DOCUMENT_FILE, rid,
                                                    "fileIds")
-        document_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(document_id)
+        async with idempotency.claimed(request) as document_id:
             document = await Document.create(id=document_id, residence_id=rid, kind=kind, expires_at=expires_at,
                                              created_by=user, **values)
             await attachments.set_document_files(files, document.id, "fileIds")
         return document
 
-    async def replay(document_id: uuid.UUID) -> Document:
-        if not await Document.exists(id=document_id):
-            raise idempotency.gone()
-        return await document_for(user, document_id, ResidenceRole.VIEWER)
+    replay = idempotency.replay_existing(
+        Document, lambda document_id: document_for(user, document_id, ResidenceRole.VIEWER))
 
     return await idempotency.once(request, create, replay)
 

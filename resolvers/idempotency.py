@@ -18,13 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from honeydue.clock import utc_now
 from honeydue.models import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey, User
@@ -125,6 +128,31 @@ async def once(
         raise InputRejected(*outcome.errors)
     # Three winners that vanished right after winning (their user deleted?): give up like a conflict would.
     raise reject(UserErrorCode.IDEMPOTENCY_KEY_REUSED, "This idempotencyKey is in use; try again.", FIELD)
+
+
+@asynccontextmanager
+async def claimed(req: Request | None) -> AsyncIterator[uuid.UUID]:
+    """The transaction a create does its work in, giving the id for its result; with a key, the transaction's
+    first statement claims the key for that id (see ``once``)."""
+    result_id = uuid.uuid4()
+    async with in_transaction():
+        if req is not None:
+            await req.claim(result_id)
+        yield result_id
+
+
+def replay_existing(
+    model: type[Model], reread: Callable[[uuid.UUID], Awaitable[T]]
+) -> Callable[[uuid.UUID], Awaitable[T]]:
+    """The ``replay`` of a create whose result is one ``model`` row: ``gone()`` when that row has been deleted
+    since, else ``reread(id)`` (which checks the caller may still read it)."""
+
+    async def replay(result_id: uuid.UUID) -> T:
+        if not await model.exists(id=result_id):
+            raise gone()
+        return await reread(result_id)
+
+    return replay
 
 
 def gone() -> InputRejected:

@@ -207,10 +207,7 @@ async def request_upload(
         content_type = _check_declared(settings, spec)
         content_md5 = _content_md5(spec.md5)
         key = make_object_key(spec.purpose, target_id, user.id, content_type)
-        media_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(media_id)
+        async with idempotency.claimed(request) as media_id:
             await _hold_pending_slot(user, settings)
             target = await _presign(storage, key, content_type, spec.size, content_md5)
             media = await Media.create(

@@ -96,10 +96,7 @@ async def create_residence(
         checked_address = _check_address(address or "")
         checked_timezone = _check_timezone(timezone or "UTC")
         columns = _check_profile(profile, now)
-        residence_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(residence_id)
+        async with idempotency.claimed(request) as residence_id:
             residence = await Residence.create(id=residence_id, name=checked_name, address=checked_address,
                                                timezone=checked_timezone, type=type, **columns)
             await Membership.create(residence=residence, user=user, role=ResidenceRole.OWNER)

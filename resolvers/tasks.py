@@ -202,16 +202,11 @@ async def create_task(
             title=title, description=description, category=category, priority=priority, frequency=frequency,
             interval_days=interval_days, rolling=rolling, due_date=due_date, assignee_id=assignee_id,
             contractor_id=contractor_id, rotation=rotation), now)
-        task_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(task_id)
+        async with idempotency.claimed(request) as task_id:
             return await insert_task(values, id=task_id, created_by=user)
 
-    async def replay(task_id: uuid.UUID) -> Task:
-        if not await Task.exists(id=task_id):
-            raise idempotency.gone()
-        return await task_for(user, task_id, ResidenceRole.VIEWER)
+    replay = idempotency.replay_existing(
+        Task, lambda task_id: task_for(user, task_id, ResidenceRole.VIEWER))
 
     return await idempotency.once(request, create, replay)
 
@@ -467,10 +462,7 @@ async def complete_task(
         photos = await attachments.check_attachable(user, photo_ids, MediaPurpose.COMPLETION_PHOTO, task.id,
                                                     "photoIds")
         contractor = await linked_contractor(task.residence_id, contractor_id)
-        completion_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(completion_id)
+        async with idempotency.claimed(request) as completion_id:
             # Lock the task so two people completing it at once advance the schedule once each, in turn; what
             # was checked above may have changed while this request waited for the lock.
             task = await Task.filter(id=task.id).select_for_update().get()
@@ -560,10 +552,7 @@ async def skip_task_occurrence(
         problem = _not_skippable(task)
         if problem is not None:
             raise InputRejected(problem)
-        skip_id = uuid.uuid4()
-        async with in_transaction():
-            if request is not None:
-                await request.claim(skip_id)
+        async with idempotency.claimed(request) as skip_id:
             task = await Task.filter(id=task.id).select_for_update().get()
             problem = _not_skippable(task)
             if problem is not None:
