@@ -12,6 +12,7 @@ from honeydue import models
 from resolvers import accounts, calendar
 from resolvers.ids import reference_id
 from schema.calendar import FEED_URL_DESCRIPTION
+from schema.common import from_columns
 from schema.context import Context
 from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
@@ -68,14 +69,7 @@ class User:
 
     @classmethod
     def from_row(cls, row: models.User) -> User:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            email=row.email,
-            display_name=row.display_name,
-            is_admin=row.is_admin,
-            created_at=row.created_at,
-            _row=row,
-        )
+        return from_columns(cls, row)
 
 
 @strawberry.input(description="A new account.")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Annotated, Generic, TypeVar, cast
 
 import strawberry
+from strawberry.types.base import get_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from honeydue.user_errors import UserError as UserErrorData
@@ -25,6 +27,26 @@ T = TypeVar("T")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_OFFSET = 10**9
+
+
+@functools.cache
+def _column_fields(cls: type) -> tuple[str, ...]:
+    """The fields of GraphQL type ``cls`` that are plain values (not resolvers, not private)."""
+    fields = get_object_definition(cls, strict=True).fields
+    return tuple(f.python_name for f in fields if f.base_resolver is None and not f.python_name.startswith("_"))
+
+
+def from_columns(cls: type[T], row: object, **computed: object) -> T:
+    """An instance of GraphQL type ``cls`` for a database row: ``id`` is the row's id as an opaque ID, every
+    other plain field the row's column of the same name unless given in ``computed``, and a private ``_row``
+    keeps the row for the field resolvers."""
+    values: dict[str, object] = {
+        name: getattr(row, name) for name in _column_fields(cls) if name != "id" and name not in computed
+    }
+    values["id"] = strawberry.ID(str(row.id))  # type: ignore[attr-defined]
+    if "_row" in cls.__dataclass_fields__:  # type: ignore[attr-defined]
+        values["_row"] = row
+    return cls(**values, **computed)
 
 
 def described_enum(python_enum: type[E], *, name: str, description: str, values: Mapping[E, str]) -> type[E]:

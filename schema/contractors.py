@@ -21,13 +21,22 @@ from resolvers.contractors import (
     MAX_WEBSITE_LENGTH,
 )
 from schema import loaders
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, After, Connection, First, make_connection, page_bounds
+from schema.common import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    After,
+    Connection,
+    First,
+    from_columns,
+    make_connection,
+    page_bounds,
+)
 from schema.context import Context
 from schema.mutation import mutation
+from schema.residence_field import residence_field
 from schema.tasks import sent_fields
 
 if TYPE_CHECKING:
-    from schema.residences import Residence
+    pass
 
 SPECIALTIES_DESCRIPTION = (
     f"At most {MAX_SPECIALTIES} entries, each 1 to {MAX_SPECIALTY_LENGTH} characters once trimmed; more entries "
@@ -69,19 +78,9 @@ class Contractor:
 
     @classmethod
     def from_row(cls, row: models.Contractor) -> Contractor:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, company=row.company, phone=row.phone,
-                   email=row.email, website=row.website, specialties=list(row.specialties), notes=row.notes,
-                   favorite=row.favorite, created_at=row.created_at, updated_at=row.updated_at, _row=row)
+        return from_columns(cls, row, specialties=list(row.specialties))
 
-    @strawberry.field(description="The residence whose contractor this is.")
-    async def residence(
-        self, info: Info[Context, None]
-    ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
-        from schema.residences import Residence
-
-        row = await loaders.load_residence(info.context, self._row.residence_id)
-        assert row is not None  # the contractor cascades with its residence
-        return Residence.from_row(row)
+    residence = residence_field("The residence whose contractor this is.")
 
     @strawberry.field(description="The contractor as a vCard 4.0 (RFC 6350) to import into a phone's contacts: "
                                   "FN, ORG, TEL, EMAIL, URL, NOTE, CATEGORIES (the specialties), UID and REV; "

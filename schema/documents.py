@@ -13,14 +13,15 @@ from resolvers import documents
 from resolvers.attachments import file_ids
 from resolvers.validation import MAX_FILES
 from schema import loaders
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum, from_columns
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
+from schema.residence_field import residence_field
 from schema.tasks import sent_fields
 
 if TYPE_CHECKING:
-    from schema.residences import Residence
+    pass
 
 DocumentKind = described_enum(
     models.DocumentKind,
@@ -56,18 +57,9 @@ class Document:
 
     @classmethod
     def from_row(cls, row: models.Document) -> Document:
-        return cls(id=strawberry.ID(str(row.id)), title=row.title, notes=row.notes, kind=row.kind,
-                   expires_at=row.expires_at, created_at=row.created_at, updated_at=row.updated_at, _row=row)
+        return from_columns(cls, row)
 
-    @strawberry.field(description="The residence the document belongs to.")
-    async def residence(
-        self, info: Info[Context, None]
-    ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
-        from schema.residences import Residence
-
-        row = await loaders.load_residence(info.context, self._row.residence_id)
-        assert row is not None  # the document cascades with its residence
-        return Residence.from_row(row)
+    residence = residence_field("The residence the document belongs to.")
 
     @strawberry.field(description="The READY files attached to this document.")
     async def files(self, info: Info[Context, None]) -> list[Media]:

@@ -21,7 +21,7 @@ from honeydue.media_policy import INLINE_SAFE_TYPES, PURPOSE_TYPES, content_disp
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
 from resolvers import media as media_rules
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum, from_columns
 from schema.context import Context
 from schema.mutation import OkResult, mutation
 
@@ -88,16 +88,7 @@ class Media:
 
     @classmethod
     def from_row(cls, row: models.Media) -> Media:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            filename=row.filename,
-            content_type=row.content_type,
-            size=row.size,
-            created_at=row.created_at,
-            status=row.status,
-            reject_reason=row.reject_reason,
-            _row=row,
-        )
+        return from_columns(cls, row)
 
     @strawberry.field(description="Download link through the gateway, CDN-cacheable (its expiry is snapped up to "
                                   "the hour); null unless READY.")

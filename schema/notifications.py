@@ -15,7 +15,7 @@ from resolvers import notifications
 from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS
 from schema import loaders
 from schema.accounts import User
-from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
+from schema.common import After, Connection, First, described_enum, from_columns, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
 from schema.mutation import mutation
@@ -78,8 +78,7 @@ class Notification:
 
     @classmethod
     def from_row(cls, row: models.Notification) -> Notification:
-        return cls(id=strawberry.ID(str(row.id)), type=row.type, title=row.title, body=row.body,
-                   created_at=row.created_at, read_at=row.read_at, _row=row)
+        return from_columns(cls, row)
 
     @strawberry.field(description="Whether it was marked read.")
     def read(self) -> bool:

@@ -22,6 +22,7 @@ from schema.common import (
     Connection,
     First,
     described_enum,
+    from_columns,
     make_connection,
     page_bounds,
 )
@@ -213,9 +214,7 @@ class Residence:
 
     @classmethod
     def from_row(cls, row: models.Residence, role: models.ResidenceRole | None = None) -> Residence:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, address=row.address, timezone=row.timezone,
-                   type=row.type, profile=HomeProfile.from_row(row), created_at=row.created_at, _row=row,
-                   _role=role)
+        return from_columns(cls, row, profile=HomeProfile.from_row(row), _role=role)
 
     @strawberry.field(description="The residence's photo (requestUpload with purpose RESIDENCE_PHOTO; a new one "
                                   "replaces and deletes the old); null when none.")

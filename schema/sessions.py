@@ -12,6 +12,7 @@ from honeydue.errors import Forbidden
 from resolvers import sessions
 from resolvers.ids import as_id
 from schema import loaders
+from schema.common import from_columns
 from schema.context import Context
 from schema.mutation import OkResult, mutation
 
@@ -37,8 +38,7 @@ class Session:
 
     @classmethod
     def from_row(cls, row: models.AuthToken, current_id: object) -> Session:
-        return cls(id=strawberry.ID(str(row.id)), created_at=row.created_at, last_used_at=row.last_used_at,
-                   user_agent=row.user_agent, ip_address=row.ip_address, current=row.id == current_id)
+        return from_columns(cls, row, current=row.id == current_id)
 
 
 async def sessions_of(ctx: Context, user: models.User) -> list[Session]:

@@ -26,16 +26,17 @@ from schema.common import (
     Connection,
     First,
     described_enum,
+    from_columns,
     make_connection,
     page_bounds,
 )
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
+from schema.residence_field import residence_field
 
 if TYPE_CHECKING:
     from schema.contractors import Contractor
-    from schema.residences import Residence
     from schema.templates import TaskTemplate
 
 LazyContractor = Annotated["Contractor", strawberry.lazy("schema.contractors")]
@@ -130,8 +131,7 @@ class TaskCompletion:
 
     @classmethod
     def from_row(cls, row: models.TaskCompletion) -> TaskCompletion:
-        return cls(id=strawberry.ID(str(row.id)), completed_at=row.completed_at, notes=row.notes,
-                   cost_cents=row.cost_cents, skipped=row.skipped, _row=row)
+        return from_columns(cls, row)
 
     @strawberry.field(description="The task that was done.")
     async def task(self, info: Info[Context, None]) -> Task:
@@ -197,23 +197,9 @@ class Task:
 
     @classmethod
     def from_row(cls, row: models.Task) -> Task:
-        return cls(
-            id=strawberry.ID(str(row.id)), title=row.title, description=row.description, category=row.category,
-            priority=row.priority, frequency=row.frequency, interval_days=row.interval_days, rolling=row.rolling,
-            due_date=row.due_date, in_progress=row.in_progress, cancelled=row.cancelled, archived=row.archived,
-            completed=row.completed, last_completed_at=row.last_completed_at, created_at=row.created_at,
-            snoozed_until=row.snoozed_until, _row=row,
-        )
+        return from_columns(cls, row)
 
-    @strawberry.field(description="The residence the task belongs to.")
-    async def residence(
-        self, info: Info[Context, None]
-    ) -> Annotated[Residence, strawberry.lazy("schema.residences")]:
-        from schema.residences import Residence
-
-        row = await loaders.load_residence(info.context, self._row.residence_id)
-        assert row is not None  # the task cascades with its residence
-        return Residence.from_row(row)
+    residence = residence_field("The residence the task belongs to.")
 
     @strawberry.field(description="The Kanban column, judged on today's date in the residence's timezone.")
     async def column(self, info: Info[Context, None]) -> TaskColumn:  # type: ignore[valid-type]
