@@ -12,7 +12,7 @@ from honeydue import models
 from resolvers import accounts, calendar
 from resolvers.ids import reference_id
 from schema.calendar import FEED_URL_DESCRIPTION
-from schema.common import from_columns
+from schema.common import FromRow
 from schema.context import Context
 from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A person with an account. Co-members of a residence see each other.")
-class User:
+class User(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     email: str = strawberry.field(description="Sign-in address, lower-cased; unique.")
     display_name: str = strawberry.field(description="Name shown to co-members, 1 to 100 characters.")
@@ -66,10 +66,6 @@ class User:
         from schema.data_exports import exports_of
 
         return await exports_of(info.context, self._row)
-
-    @classmethod
-    def from_row(cls, row: models.User) -> User:
-        return from_columns(cls, row)
 
 
 @strawberry.input(description="A new account.")

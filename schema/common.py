@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import functools
 from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import Annotated, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, Self, TypeVar, cast
 
 import strawberry
 from strawberry.types.base import get_object_definition
@@ -29,7 +28,6 @@ MAX_PAGE = 100
 MAX_OFFSET = 10**9
 
 
-@functools.cache
 def _column_fields(cls: type) -> tuple[str, ...]:
     """The fields of GraphQL type ``cls`` that are plain values (not resolvers, not private)."""
     fields = get_object_definition(cls, strict=True).fields
@@ -47,6 +45,14 @@ def from_columns(cls: type[T], row: object, **computed: object) -> T:
     if "_row" in cls.__dataclass_fields__:  # type: ignore[attr-defined]
         values["_row"] = row
     return cls(**values, **computed)
+
+
+class FromRow:
+    """Base of a GraphQL type that shows one database row, each plain field the column of the same name."""
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        return from_columns(cls, row)
 
 
 def described_enum(python_enum: type[E], *, name: str, description: str, values: Mapping[E, str]) -> type[E]:

@@ -26,6 +26,7 @@ from schema.common import (
     After,
     Connection,
     First,
+    FromRow,
     from_columns,
     make_connection,
     page_bounds,
@@ -61,7 +62,7 @@ FAVORITE_DESCRIPTION = "Marked as a favourite: favourites come first in `Residen
 @strawberry.type(description="A person or firm a residence calls for work: a plumber, an electrician, the gutter "
                              "cleaner. Belongs to one residence; its members see it (VIEWER), editors and owners "
                              "change it.")
-class Contractor:
+class Contractor(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     name: str = strawberry.field(description=NAME_DESCRIPTION)
     company: str = strawberry.field(description=COMPANY_DESCRIPTION)

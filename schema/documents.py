@@ -13,7 +13,7 @@ from resolvers import documents
 from resolvers.attachments import file_ids
 from resolvers.validation import MAX_FILES
 from schema import loaders
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum, from_columns
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, FromRow, described_enum
 from schema.context import Context
 from schema.media import Media
 from schema.mutation import mutation
@@ -45,7 +45,7 @@ EXPIRES_AT = "When it lapses (warranties); the residence's owners are reminded 3
 
 
 @strawberry.type(description="A paper of a residence (manual, warranty, receipt, ...) with its files.")
-class Document:
+class Document(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     title: str = strawberry.field(description="1 to 200 characters.")
     notes: str = strawberry.field(description="Free text, at most 10000 characters; empty when not given.")
@@ -54,10 +54,6 @@ class Document:
     created_at: datetime = strawberry.field(description="When the document was created.")
     updated_at: datetime = strawberry.field(description="When it was last changed.")
     _row: strawberry.Private[models.Document]
-
-    @classmethod
-    def from_row(cls, row: models.Document) -> Document:
-        return from_columns(cls, row)
 
     residence = residence_field("The residence the document belongs to.")
 

@@ -21,7 +21,7 @@ from honeydue.media_policy import INLINE_SAFE_TYPES, PURPOSE_TYPES, content_disp
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
 from resolvers import media as media_rules
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, described_enum, from_columns
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, FromRow, described_enum
 from schema.context import Context
 from schema.mutation import OkResult, mutation
 
@@ -73,7 +73,7 @@ def link_lifetime(expires_in: int | None) -> int:
 
 @strawberry.type(description="An uploaded file. Readable by its uploader, by members of the residence it belongs "
                              "to, and (avatars) by co-members.")
-class Media:
+class Media(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     filename: str = strawberry.field(description="The name given at upload, without its path, control characters "
                                                  "or quotes; at most 200 characters.")
@@ -85,10 +85,6 @@ class Media:
         description="Where the file is in its lifecycle.")
     reject_reason: str | None = strawberry.field(description="Why the file is REJECTED; null otherwise.")
     _row: strawberry.Private[models.Media]
-
-    @classmethod
-    def from_row(cls, row: models.Media) -> Media:
-        return from_columns(cls, row)
 
     @strawberry.field(description="Download link through the gateway, CDN-cacheable (its expiry is snapped up to "
                                   "the hour); null unless READY.")

@@ -15,7 +15,7 @@ from resolvers import notifications
 from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS
 from schema import loaders
 from schema.accounts import User
-from schema.common import After, Connection, First, described_enum, from_columns, make_connection, page_bounds
+from schema.common import After, Connection, First, FromRow, described_enum, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
 from schema.mutation import mutation
@@ -67,7 +67,7 @@ async def preferences_of(ctx: Context, user: models.User) -> list[NotificationPr
 
 
 @strawberry.type(description="A message to one user from the reminder jobs, shown in the app.")
-class Notification:
+class Notification(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     type: NotificationType = strawberry.field(description="What it is about.")  # type: ignore[valid-type]
     title: str = strawberry.field(description="One line, e.g. \"Replace filter is due in 7 days\".")
@@ -75,10 +75,6 @@ class Notification:
     created_at: datetime = strawberry.field(description="When it was made.")
     read_at: datetime | None = strawberry.field(description="When it was marked read; null while unread.")
     _row: strawberry.Private[models.Notification]
-
-    @classmethod
-    def from_row(cls, row: models.Notification) -> Notification:
-        return from_columns(cls, row)
 
     @strawberry.field(description="Whether it was marked read.")
     def read(self) -> bool:

@@ -21,6 +21,7 @@ from schema.common import (
     After,
     Connection,
     First,
+    FromRow,
     described_enum,
     from_columns,
     make_connection,
@@ -201,7 +202,7 @@ class ResidenceMember:
 
 @strawberry.type(description="A home whose members share its tasks and documents. Only members see it; to "
                              "anyone else it does not exist (NOT_FOUND).")
-class Residence:
+class Residence(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     name: str = strawberry.field(description="1 to 200 characters.")
     address: str = strawberry.field(description="Free text, at most 1000 characters; empty when not given.")

@@ -25,8 +25,8 @@ from schema.common import (
     After,
     Connection,
     First,
+    FromRow,
     described_enum,
-    from_columns,
     make_connection,
     page_bounds,
 )
@@ -117,7 +117,7 @@ TaskColumn = described_enum(
 
 
 @strawberry.type(description="One time a task was done.")
-class TaskCompletion:
+class TaskCompletion(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     completed_at: datetime = strawberry.field(description="When the task was done (never in the future).")
     notes: str = strawberry.field(description="Free text, at most 10000 characters; empty when none were given.")
@@ -128,10 +128,6 @@ class TaskCompletion:
                                                  "was skipped and `completedBy` who skipped it. Skips have no notes, "
                                                  "cost or photos and do not count as completions for rotation.")
     _row: strawberry.Private[models.TaskCompletion]
-
-    @classmethod
-    def from_row(cls, row: models.TaskCompletion) -> TaskCompletion:
-        return from_columns(cls, row)
 
     @strawberry.field(description="The task that was done.")
     async def task(self, info: Info[Context, None]) -> Task:
@@ -168,7 +164,7 @@ class TaskRotation:
 
 
 @strawberry.type(description="A chore of a residence, one-off or recurring.")
-class Task:
+class Task(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     title: str = strawberry.field(description="1 to 200 characters.")
     description: str = strawberry.field(description="Free text, at most 10000 characters; empty when not given.")
@@ -194,10 +190,6 @@ class Task:
                                                               "snoozeTask; completing or skipping the task clears "
                                                               "it.")
     _row: strawberry.Private[models.Task]
-
-    @classmethod
-    def from_row(cls, row: models.Task) -> Task:
-        return from_columns(cls, row)
 
     residence = residence_field("The residence the task belongs to.")
 
