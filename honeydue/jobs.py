@@ -11,6 +11,7 @@ in-app notification.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dramatiq
@@ -48,3 +49,11 @@ def enqueue(actor_name: str, *args: object) -> bool:
     except Exception as exc:  # the broker may be down; the sweeper retries from the database
         log.warning("could not enqueue %s: %s", actor_name, exc.__class__.__name__)
         return False
+
+
+def resend_each(ids: Iterable[object], send: Callable[[str], object]) -> list[str]:
+    """A sweeper's step: ``send`` each id (as text) again, for jobs whose first message was lost; returns them."""
+    sent = [str(job_id) for job_id in ids]
+    for job_id in sent:
+        send(job_id)
+    return sent

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import F
 
+from honeydue.jobs import resend_each
 from honeydue.media_policy import staging_key
 from honeydue.models import AccountPurge, Media
 from honeydue.storage.base import Storage
@@ -81,9 +82,7 @@ async def sweep_account_purges(
 ) -> list[str]:
     """Re-send every purge not done and older than ``min_age``; returns their ids."""
     pending = await AccountPurge.filter(done_at=None, created_at__lt=now - min_age).values_list("id", flat=True)
-    ids = [str(pid) for pid in pending]
-    for pid in ids:
-        send(pid)
+    ids = resend_each(pending, send)
     if ids:
         log.warning("re-sent %d unfinished account purges", len(ids))
     return ids

@@ -27,6 +27,7 @@ from uuid import UUID
 from tortoise.expressions import Q
 
 from honeydue.clock import utc_now
+from honeydue.jobs import resend_each
 from honeydue.links import app_link
 from honeydue.mail.compose import compose, new_message_id
 from honeydue.mail.render import render
@@ -147,9 +148,7 @@ async def sweep_email_outbox(now: datetime, send: Callable[[str], object]) -> li
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .order_by("next_attempt_at").limit(SWEEP_BATCH).values_list("id", flat=True)
     )
-    ids = [str(delivery_id) for delivery_id in overdue]
-    for delivery_id in ids:
-        send(delivery_id)
+    ids = resend_each(overdue, send)
     if ids:
         log.info("email outbox: re-sent %d queued emails", len(ids))
     return ids
