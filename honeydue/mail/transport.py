@@ -12,6 +12,7 @@ import logging
 import smtplib
 import ssl
 import uuid
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -72,31 +73,21 @@ def classify(exc: BaseException) -> MailError:
     return TransientMailError(f"{exc.__class__.__name__}: {exc}")
 
 
+@dataclass(kw_only=True, eq=False)
 class SmtpTransport:
     """One SMTP connection per message (email is a trickle; a fresh connection never finds a timed-out one).
 
     smtplib is blocking, so the conversation runs in a worker thread to keep the event loop free.
     """
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        port: int = 587,
-        username: str | None = None,
-        password: str | None = None,
-        starttls: bool = True,
-        timeout: float = 30.0,
-        tls_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-        self.starttls = starttls
-        self.timeout = timeout
-        # The system's trust store unless told otherwise (a private CA, or a test's own certificate).
-        self.tls_context = tls_context
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = True
+    timeout: float = 30.0
+    # The system's trust store unless told otherwise (a private CA, or a test's own certificate).
+    tls_context: ssl.SSLContext | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTransport:
