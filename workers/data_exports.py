@@ -36,6 +36,7 @@ from honeydue.data_exports import (
     export_filename,
     export_key,
 )
+from honeydue.jobs import resend_each
 from honeydue.mail.outbox import queue_email
 from honeydue.models import (
     DataExport,
@@ -182,9 +183,7 @@ async def sweep_data_exports(now: datetime, send: Callable[[str], object],
     exhausted = await stuck.filter(attempts__gte=MAX_ATTEMPTS).update(status=DataExportStatus.FAILED)
     if exhausted:
         log.warning("%d data exports FAILED after %d attempts", exhausted, MAX_ATTEMPTS)
-    ids = [str(i) for i in await stuck.filter(attempts__lt=MAX_ATTEMPTS).values_list("id", flat=True)]
-    for export_id in ids:
-        send(export_id)
+    ids = resend_each(await stuck.filter(attempts__lt=MAX_ATTEMPTS).values_list("id", flat=True), send)
     if ids:
         log.warning("re-sent %d data export builds", len(ids))
     return ids
