@@ -6,6 +6,7 @@ the residence's timezone, so "today" is the residence's today, not the server's.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -487,13 +488,15 @@ async def complete_task(
             await task.save()
         return completion, task
 
-    async def replay(completion_id: uuid.UUID) -> tuple[TaskCompletion, Task]:
-        completion = await TaskCompletion.get_or_none(id=completion_id)
-        if completion is None:
-            raise idempotency.gone()
-        return completion, await task_for(user, completion.task_id, ResidenceRole.VIEWER)
+    return await idempotency.once(request, complete, functools.partial(_replay_completion, user))
 
-    return await idempotency.once(request, complete, replay)
+
+async def _replay_completion(user: User, completion_id: uuid.UUID) -> tuple[TaskCompletion, Task]:
+    """What a repeated completeTask or skipTaskOccurrence answers: the first one's record and its task now."""
+    completion = await TaskCompletion.get_or_none(id=completion_id)
+    if completion is None:
+        raise idempotency.gone()
+    return completion, await task_for(user, completion.task_id, ResidenceRole.VIEWER)
 
 
 def _overflow() -> InputRejected:
@@ -572,13 +575,7 @@ async def skip_task_occurrence(
             await task.save(update_fields=["due_date", "in_progress", "snoozed_until", "updated_at"])
         return record, task
 
-    async def replay(skip_id: uuid.UUID) -> tuple[TaskCompletion, Task]:
-        record = await TaskCompletion.get_or_none(id=skip_id)
-        if record is None:
-            raise idempotency.gone()
-        return record, await task_for(user, record.task_id, ResidenceRole.VIEWER)
-
-    return await idempotency.once(request, skip, replay)
+    return await idempotency.once(request, skip, functools.partial(_replay_completion, user))
 
 
 async def snooze_task(user: User, task_id: object, until: date | None, now: datetime) -> Task:
