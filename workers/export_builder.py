@@ -26,7 +26,8 @@ from honeydue.media_policy import EXTENSIONS, normalize_content_type, sanitize_f
 from honeydue.models import Media, MediaPurpose, User
 from honeydue.storage.base import ObjectInfo, ObjectNotFound, Storage
 from workers.export_archive import ZipStreamWriter
-from workers.export_document import document, owned_files, pages
+from workers.export_document import document, owned_files
+from workers.paging import pages
 
 log = logging.getLogger(__name__)
 

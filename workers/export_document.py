@@ -38,10 +38,10 @@ from honeydue.models import (
     TaskCompletion,
     User,
 )
+from workers.paging import pages
 
 FORMAT = "honeydue.data-export"
 VERSION = 1
-PAGE_SIZE = 500
 # The hour of a notification type without a stored preference: the model's own default.
 DEFAULT_HOUR: int = NotificationPreference._meta.fields_map["hour_of_day"].default
 
@@ -61,18 +61,6 @@ def _id(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-async def pages(query: QuerySet[M], size: int = PAGE_SIZE) -> AsyncIterator[list[M]]:
-    """Rows of ``query`` in id order, one page at a time (never the whole list in memory)."""
-    last: uuid.UUID | None = None
-    while True:
-        page_query = query.order_by("id").limit(size)
-        if last is not None:
-            page_query = page_query.filter(id__gt=last)
-        page = await page_query
-        if not page:
-            return
-        yield page
-        last = page[-1].id  # type: ignore[attr-defined]
 
 
 def profile(user: User) -> Row:

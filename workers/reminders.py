@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -50,6 +50,7 @@ from honeydue.models import (
 )
 from honeydue.schedule import local_today
 from workers.notify import Channel
+from workers.paging import pages
 from workers.reminder_policy import (
     DUE_SOON_LEAD_DAYS,
     OVERDUE_DAYS,
@@ -60,7 +61,6 @@ from workers.reminder_policy import (
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 500
 # Residence-local dates are within one day of the UTC date (UTC-12 .. UTC+14), so widening each
 # candidate window by a day on both sides never misses a residence.
 TZ_SLACK = timedelta(days=1)
@@ -77,20 +77,6 @@ class ReminderReport:
 
 def _days_word(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
-
-
-async def _pages(query: QuerySet, size: int = PAGE_SIZE) -> AsyncIterator[list]:
-    """Rows of ``query`` in id order, a page at a time, so a large table never sits in memory at once."""
-    last: uuid.UUID | None = None
-    while True:
-        page_query = query.order_by("id").limit(size)
-        if last is not None:
-            page_query = page_query.filter(id__gt=last)
-        page = await page_query
-        if not page:
-            return
-        yield page
-        last = page[-1].id
 
 
 def reminder_hours(tz_name: str, now: datetime) -> frozenset[int]:
@@ -206,7 +192,7 @@ async def _remind(
     title and body ``says`` gives for its due date and the days from that today to it (negative: overdue)."""
     report = ReminderReport()
     recipients = _Recipients(ntype, now, roles=roles)
-    async for page in _pages(window):
+    async for page in pages(window):
         for subject in page:
             today = local_today(subject.residence.timezone, now)
             stage = stage_of(subject, today)
