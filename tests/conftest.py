@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
-from honeydue import clock, db
+from honeydue import clock, db, passwords
 from honeydue.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
     from honeydue.storage import Storage
 
 IN_CI = bool(os.environ.get("CI"))
+
+# Argon2id at the production cost is a tenth of a second of CPU per hash, and the suite hashes hundreds of
+# passwords. In-process tests use the same algorithm at its lowest cost; the servers the e2e tests start
+# keep the production cost.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
