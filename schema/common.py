@@ -125,8 +125,8 @@ UserErrorCode = described_enum(
                                                  "configured); finalize or delete some first (requestUpload).",
         _UserErrorCode.UPLOAD_MISSING: "Nothing was PUT to the upload URL yet (finalizeUpload).",
         _UserErrorCode.IDEMPOTENCY_KEY_REUSED: "This idempotencyKey was used in the last 24 hours for a different "
-                                               "input or another mutation; nothing was done (completeTask, "
-                                               "createTask, createResidence, createDocument, requestUpload).",
+                                               "input or another mutation; nothing was done (any mutation "
+                                               "whose input takes an idempotencyKey).",
         _UserErrorCode.EXPORT_LIMIT: "A data export is already being prepared, or one was requested in the last "
                                      "24 hours (failed ones do not count); `message` says when to ask again "
                                      "(requestDataExport).",
