@@ -134,6 +134,10 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     if args.fix and args.name != "reconcile_storage":
         print("jobs run: --fix only applies to reconcile_storage", file=sys.stderr)
         raise SystemExit(2)
+    if args.name == "backup_storage" and not settings.uses_backup:
+        print("jobs run: backup_storage needs a backup bucket: set BACKUP_ENDPOINT, BACKUP_BUCKET_NAME, "
+              "BACKUP_KEY_ID and BACKUP_APP_KEY", file=sys.stderr)
+        raise SystemExit(2)
     try:
         print(run_job_now(settings, args.name, **kwargs))
     except KeyError as exc:

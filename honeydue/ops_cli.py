@@ -1,5 +1,7 @@
 """Operator subcommands: ``honeydue storage ls|du|get`` and ``honeydue check-config``.
 
+``storage restore`` and ``storage verify-backup`` live in ``honeydue.backup_cli``.
+
 They replace the old runbook's ``mc`` calls: the same bucket, the same credentials and the same backend
 (B2/S3 or the local media directory) the service itself uses, read from the service's own settings, so
 there is no second client to configure. ``honeydue.cli`` registers them through ``register``.
@@ -36,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("key", metavar="KEY")
     p.add_argument("file", metavar="FILE", nargs="?")
     p.set_defaults(func=cmd_storage_get)
+
+    from honeydue import backup_cli
+
+    backup_cli.register(commands)
 
     p = sub.add_parser("check-config",
                        help="print the effective configuration (secrets masked); check database, Redis, bucket")

@@ -33,6 +33,7 @@ from honeydue.settings import Settings
 from honeydue.storage import Storage, create_storage
 
 if TYPE_CHECKING:
+    from honeydue.storage.s3 import S3Storage
     from workers.notify import Channel
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class Services:
     rate_limiter: RateLimiter
     # MEDIA_SIGNING_KEY (and the previous one), read once: embedded mode keeps its key in a file.
     signing_keys: list[bytes]
+    # The backup bucket (BACKUP_*), always an S3 store; None while BACKUP_ENDPOINT is unset (backup off).
+    backup: S3Storage | None = None
 
 
 async def start_storage(settings: Settings) -> Storage:
@@ -63,6 +66,17 @@ async def start_storage(settings: Settings) -> Storage:
     storage = create_storage(settings)
     await storage.start()
     return storage
+
+
+async def start_backup(settings: Settings) -> S3Storage | None:
+    """The backup bucket's client, started; None while no backup is configured."""
+    if not settings.uses_backup:
+        return None
+    from honeydue.storage.s3 import S3Storage  # aioboto3 is only imported when a bucket is used
+
+    backup = S3Storage.backup_from_settings(settings)
+    await backup.start()
+    return backup
 
 
 @contextlib.asynccontextmanager
@@ -90,6 +104,9 @@ async def open_services(
         if storage is None:
             storage = await storage_factory(settings)
             stack.push_async_callback(storage.close)
+        backup = await start_backup(settings)
+        if backup is not None:
+            stack.push_async_callback(backup.close)
         redis = create_redis(settings)
         if redis is not None:
             stack.push_async_callback(redis.aclose)
@@ -102,6 +119,7 @@ async def open_services(
             channels=channels_from_settings(settings),
             rate_limiter=RateLimiter(redis),
             signing_keys=settings.signing_keys(),
+            backup=backup,
         )
 
 

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     # B2_USE_SSL wins, the old name is a deprecated alias (see _warn_deprecated).
     b2_use_ssl: bool = Field(default=True, validation_alias=AliasChoices("B2_USE_SSL", "STORAGE_USE_SSL"))
 
+    # The backup bucket (workers.backup): a second, independent S3 store. Off while BACKUP_ENDPOINT is unset.
+    backup_endpoint: str | None = None
+    backup_region: str = "us-east-1"
+    backup_bucket_name: str | None = None
+    backup_key_id: str | None = None
+    backup_app_key: str | None = None
+    backup_use_ssl: bool = True
+    # How long an object the app deleted stays in the backup, so a mistaken deletion can be undone.
+    backup_retention_days: int = Field(default=30, ge=1)
+
     storage_max_file_size: int = Field(default=10 * 1024 * 1024, ge=1)
     storage_allowed_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWED_TYPES)
@@ -118,7 +128,7 @@ class Settings(BaseSettings):
         return _comma_list(value)
 
     @field_validator("database_url", "redis_url", "public_gateway_url", "public_app_url", "media_signing_key",
-                     mode="before")
+                     "backup_endpoint", "backup_bucket_name", "backup_key_id", "backup_app_key", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         # A Secret or ConfigMap value of only spaces or a newline is as missing as an empty one.
@@ -182,7 +192,23 @@ class Settings(BaseSettings):
                 raise ValueError("REDIS_URL is required when HONEYDUE_ENV=production")
         if self.b2_endpoint and not self.b2_bucket_name:
             raise ValueError("B2_BUCKET_NAME is required when B2_ENDPOINT is set")
+        self._check_backup()
         return self
+
+    def _check_backup(self) -> None:
+        """A backup is all four BACKUP_* values or none; production refuses a partial one by name."""
+        given = {
+            "BACKUP_ENDPOINT": self.backup_endpoint, "BACKUP_BUCKET_NAME": self.backup_bucket_name,
+            "BACKUP_KEY_ID": self.backup_key_id, "BACKUP_APP_KEY": self.backup_app_key,
+        }
+        if not any(given.values()):
+            return
+        missing = [name for name, value in given.items() if not value]
+        if self.backup_endpoint and "BACKUP_BUCKET_NAME" in missing:
+            raise ValueError("BACKUP_BUCKET_NAME is required when BACKUP_ENDPOINT is set")
+        if missing and self.honeydue_env == "production":
+            raise ValueError(f"{missing[0]} is required when any BACKUP_* bucket setting is set "
+                             f"(HONEYDUE_ENV=production; a partial backup configuration would back up nothing)")
 
     # Derived values -------------------------------------------------------
 
@@ -216,6 +242,11 @@ class Settings(BaseSettings):
     @property
     def uses_s3(self) -> bool:
         return bool(self.b2_endpoint)
+
+    @property
+    def uses_backup(self) -> bool:
+        """A backup bucket is configured (``BACKUP_ENDPOINT``); the ``backup_storage`` job copies to it."""
+        return bool(self.backup_endpoint)
 
     def signing_keys(self) -> list[bytes]:
         """Current key first, then the one being rotated out."""
@@ -255,7 +286,7 @@ def _field_env_name(loc: tuple[object, ...]) -> str:
 
 # Messages of the cross-field checks, which already name their variable.
 PRODUCTION_REQUIRED = ("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL", "PUBLIC_APP_URL", "DATABASE_URL",
-                       "REDIS_URL")
+                       "REDIS_URL", "BACKUP_")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

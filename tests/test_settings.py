@@ -48,6 +48,14 @@ def _without(env: dict[str, str], name: str) -> dict[str, str]:
         pytest.param({**PRODUCTION, "PUBLIC_APP_URL": " "}, "PUBLIC_APP_URL", id="production-blank-PUBLIC_APP_URL"),
         pytest.param({"PUBLIC_APP_URL": "app.example.com"}, "PUBLIC_APP_URL", id="PUBLIC_APP_URL-no-scheme"),
         pytest.param(_without(PRODUCTION, "REDIS_URL"), "REDIS_URL", id="production-no-REDIS_URL"),
+        # A backup bucket is all of BACKUP_* or none; production names the first one missing.
+        pytest.param({"BACKUP_ENDPOINT": "https://s3.eu-central-003.backblazeb2.com"}, "BACKUP_BUCKET_NAME",
+                     id="BACKUP_ENDPOINT-without-bucket"),
+        pytest.param({**PRODUCTION, "BACKUP_ENDPOINT": "https://r2.example", "BACKUP_BUCKET_NAME": "b",
+                      "BACKUP_KEY_ID": "id"}, "BACKUP_APP_KEY", id="production-partial-backup-no-BACKUP_APP_KEY"),
+        pytest.param({**PRODUCTION, "BACKUP_BUCKET_NAME": "b", "BACKUP_KEY_ID": "id", "BACKUP_APP_KEY": "k"},
+                     "BACKUP_ENDPOINT", id="production-partial-backup-no-BACKUP_ENDPOINT"),
+        pytest.param({"BACKUP_RETENTION_DAYS": "0"}, "BACKUP_RETENTION_DAYS", id="BACKUP_RETENTION_DAYS-zero"),
     ],
     ids=lambda v: next(iter(v)) if isinstance(v, dict) else v,
 )

@@ -22,7 +22,7 @@ from honeydue.jobs import QUEUE, send_job
 from honeydue.mail import delivery
 from honeydue.mail.outbox import SEND_EMAIL_JOB
 from honeydue.mail.transport import transport_from_settings
-from workers import cleanup, data_exports, notifications, onboarding, purge, reconcile, reminders
+from workers import backup, cleanup, data_exports, notifications, onboarding, purge, reconcile, reminders
 from workers.broker import current_services
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ async def expire_generated_files(at: str | None = None) -> None:
 
 
 async def purge_account(purge_id: str) -> None:
-    await purge.purge_account(uuid.UUID(purge_id), current_services().storage, utc_now())
+    services = current_services()
+    await purge.purge_account(uuid.UUID(purge_id), services.storage, utc_now(), backup=services.backup)
 
 
 async def sweep_account_purges(at: str | None = None) -> None:
@@ -127,6 +128,16 @@ async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
     await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
 
 
+async def backup_storage(at: str | None = None) -> None:
+    services = current_services()
+    if services.backup is None:
+        log.info("storage backup: off (BACKUP_ENDPOINT is unset)")
+        return
+    # Retention counts from now, like the upload cleanup: a late run must not keep expired copies longer.
+    await backup.backup_storage(services.storage, services.backup, utc_now(),
+                                retention=timedelta(days=services.settings.backup_retention_days))
+
+
 # name -> (function, actor options). Time limits are generous: the work is I/O bound and idempotent, and a
 # job cut short is retried from the start.
 ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]]] = {
@@ -141,6 +152,8 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
     "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
     "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),
+    # A first run copies the whole bucket; an interrupted one resumes where it stopped (copied keys match).
+    "backup_storage": (backup_storage, {"time_limit": 12 * HOUR_MS}),
     # Shorter than delivery.LEASE (10 min), so a running attempt always holds its row's claim; longer than the
     # handful of SMTP commands of one attempt at SMTP_TIMEOUT_SECONDS (at most 60) each.
     SEND_EMAIL_JOB: (send_email, {"time_limit": 8 * 60_000}),

@@ -20,7 +20,7 @@ from tortoise.expressions import F
 
 from honeydue.jobs import resend_each
 from honeydue.media_policy import staging_key
-from honeydue.models import AccountPurge, Media
+from honeydue.models import AccountPurge, BackupTombstone, Media
 from honeydue.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ SWEEP_MIN_AGE = timedelta(minutes=2)
 @dataclass
 class PurgeResult:
     deleted: int = 0
+    deleted_from_backup: int = 0
     already_done: bool = False
 
 
@@ -48,33 +49,52 @@ async def _delete_all(storage: Storage, keys: Iterable[str]) -> int:
     return len(keys)
 
 
-async def purge_account(purge_id: uuid.UUID | str, storage: Storage, now: datetime) -> PurgeResult:
-    """Delete every object under the record's prefixes and every listed key, then mark the record done."""
+async def purge_account(
+    purge_id: uuid.UUID | str, storage: Storage, now: datetime, *, backup: Storage | None = None
+) -> PurgeResult:
+    """Delete every object under the record's prefixes and every listed key, then mark the record done.
+
+    With a backup bucket the same objects go from it too, at once (no retention): the right to be forgotten
+    covers backups. Their tombstones (``workers.backup``) go with them.
+    """
     purge = await AccountPurge.get_or_none(id=purge_id)
     if purge is None or purge.done_at is not None:
         return PurgeResult(already_done=True)
     await AccountPurge.filter(id=purge.id).update(attempts=F("attempts") + 1)
     result = PurgeResult()
     try:
-        for prefix in purge.prefixes:
-            # Listing and deleting a page at a time keeps memory flat for accounts with many files.
-            page: list[str] = []
-            async for info in storage.list(prefix):
-                page.append(info.key)
-                if len(page) >= 100:
-                    result.deleted += await _delete_all(storage, page)
-                    page = []
-            result.deleted += await _delete_all(storage, page)
-        # Listed keys may lie outside the prefixes (task photos), and so may their uploads' staging objects.
-        result.deleted += await _delete_all(storage, [*purge.keys, *(staging_key(k) for k in purge.keys)])
+        result.deleted = await _purge_objects(storage, purge)
+        if backup is not None:
+            result.deleted_from_backup = await _purge_objects(backup, purge)
+            await BackupTombstone.filter(key__in=list(purge.keys)).delete()
+            for prefix in purge.prefixes:
+                await BackupTombstone.filter(key__startswith=prefix).delete()
         # Rows deleteAccount could not see (an upload finished after it ran) would point at nothing now.
         await Media.filter(key__in=list(purge.keys)).delete()
     except Exception as exc:
         await AccountPurge.filter(id=purge.id).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     await AccountPurge.filter(id=purge.id).update(done_at=now, last_error=None)
-    log.info("purge %s done: %d objects deleted", purge.id, result.deleted)
+    log.info("purge %s done: %d objects deleted, %d from the backup", purge.id, result.deleted,
+             result.deleted_from_backup)
     return result
+
+
+async def _purge_objects(storage: Storage, purge: AccountPurge) -> int:
+    """Delete the purge's objects from one bucket; returns how many deletes were sent."""
+    deleted = 0
+    for prefix in purge.prefixes:
+        # Listing and deleting a page at a time keeps memory flat for accounts with many files.
+        page: list[str] = []
+        async for info in storage.list(prefix):
+            page.append(info.key)
+            if len(page) >= 100:
+                deleted += await _delete_all(storage, page)
+                page = []
+        deleted += await _delete_all(storage, page)
+    # Listed keys may lie outside the prefixes (task photos), and so may their uploads' staging objects.
+    deleted += await _delete_all(storage, [*purge.keys, *(staging_key(k) for k in purge.keys)])
+    return deleted
 
 
 async def sweep_account_purges(

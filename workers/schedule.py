@@ -42,6 +42,9 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("sweep_data_exports", "5-59/10 * * * *", "re-send data export builds lost or stuck"),
         _job("expire_data_exports", "37 * * * *", "delete data exports past their 7 days"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
+        _job("backup_storage", "45 * * * *",
+             "copy new and changed objects to the backup bucket; drop copies deleted over BACKUP_RETENTION_DAYS ago"
+             if settings.uses_backup else "backup bucket copy (off: BACKUP_ENDPOINT is unset)"),
         _job("sweep_email_outbox", "*/10 * * * *", "re-send queued emails whose job message was lost"),
         _job("send_onboarding_emails", "0 16 * * *",
              "welcome (verified), add your home (day 2), add your first task (day 5); each once per user"),

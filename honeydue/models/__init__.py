@@ -26,13 +26,14 @@ from honeydue.models.enums import (
 from honeydue.models.exports import DataExport
 from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
 from honeydue.models.mail import EmailDelivery
-from honeydue.models.media import Media
+from honeydue.models.media import BackupTombstone, Media
 from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
 from honeydue.models.residences import MemberRemoval, Membership, Residence, ShareCode
 from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 
 __all__ = [
-    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "CalendarFeed",
+    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "BackupTombstone",
+    "CalendarFeed",
     "ClimateRegion", "Contractor", "CoolingSystem", "DataExport", "DataExportStatus", "Document", "DocumentKind",
     "EmailDelivery", "EmailStatus", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",

@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.models import Model
 
 from honeydue.models.base import UUIDModel
 from honeydue.models.enums import MediaPurpose, MediaStatus
@@ -54,3 +55,18 @@ class Media(UUIDModel):
     class Meta:
         table = "media"
         indexes = (("owner_id", "status"), ("status", "created_at"))
+
+
+class BackupTombstone(Model):
+    """An object the backup holds but the primary bucket no longer does, since ``missing_since``.
+
+    The ``backup_storage`` job writes it the first time it sees the key missing from the primary, and deletes
+    the backup's copy (and this row) once ``BACKUP_RETENTION_DAYS`` have passed; a key that comes back (a
+    restore) loses its tombstone. See docs/storage.md.
+    """
+
+    key = fields.CharField(max_length=512, primary_key=True)
+    missing_since = fields.DatetimeField()
+
+    class Meta:
+        table = "backup_tombstones"

@@ -136,7 +136,9 @@ class Storage(Protocol):
         """Idempotent: deleting a missing key is not an error."""
         ...
 
-    def list(self, prefix: str) -> AsyncIterator[ObjectInfo]: ...
+    def list(self, prefix: str, page_size: int | None = None) -> AsyncIterator[ObjectInfo]:
+        """Objects under ``prefix`` in key order (S3's: UTF-8 bytes); ``page_size`` keys per listing request."""
+        ...
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Server-side writes (probes, tests, operators); clients upload via ``presign_put``."""

@@ -191,8 +191,11 @@ class LocalStorage:
 
         return await asyncio.to_thread(_read)
 
-    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
-        """Objects whose key starts with ``prefix``, in key order like S3's listing."""
+    async def list(self, prefix: str, page_size: int | None = None) -> AsyncIterator[ObjectInfo]:
+        """Objects whose key starts with ``prefix``, in key order like S3's listing.
+
+        ``page_size`` is the S3 listing's request size; a directory walk has no pages and ignores it.
+        """
         directory = prefix.rpartition("/")[0]
         if directory:
             try:

@@ -48,6 +48,9 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 links cannot live longer
 # Parts of a streaming write: S3 and B2 need at least 5 MiB for every part but the last, and allow 10,000
 # parts (80 GB at this size). One part is held in memory while it uploads.
 WRITER_PART_SIZE = 8 * 1024 * 1024
+BACKUP_POOL_CONNECTIONS = 8
+# User metadata on a backup copy: the primary's ETag, which a multipart copy's own ETag cannot match.
+SOURCE_ETAG_META = "source-etag"
 NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 # What a call to the store may raise; anything else is a bug and propagates as is.
 STORE_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
@@ -181,6 +184,20 @@ class S3Storage:
             use_ssl=settings.b2_use_ssl,
         )
 
+    @classmethod
+    def backup_from_settings(cls, settings: Settings) -> S3Storage:
+        """The backup bucket (``BACKUP_*``): the same client construction as the primary, another store."""
+        assert settings.backup_endpoint and settings.backup_bucket_name
+        return cls(
+            endpoint=settings.backup_endpoint,
+            bucket=settings.backup_bucket_name,
+            region=settings.backup_region,
+            access_key=settings.backup_key_id,
+            secret_key=settings.backup_app_key,
+            use_ssl=settings.backup_use_ssl,
+            max_pool_connections=BACKUP_POOL_CONNECTIONS,
+        )
+
     # Lifecycle ----------------------------------------------------------------
 
     async def start(self) -> None:
@@ -274,10 +291,20 @@ class S3Storage:
         finally:
             body.close()
 
-    async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
-        paginator = self.client.get_paginator("list_objects_v2")
+    async def source_etag(self, key: str) -> str | None:
+        """The primary's ETag a backup copy was made from (``open_copy_writer``); None if not recorded."""
         try:
-            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            resp = await self.client.head_object(Bucket=self.bucket, Key=key)
+        except STORE_ERRORS as exc:
+            raise map_error(exc, key, self.bucket) from exc
+        return resp.get("Metadata", {}).get(SOURCE_ETAG_META)
+
+    async def list(self, prefix: str, page_size: int | None = None) -> AsyncIterator[ObjectInfo]:
+        """Objects under ``prefix`` in key order, one listing page (``page_size`` keys, default 1000) at a time."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        paging = {"PageSize": page_size} if page_size else {}
+        try:
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, PaginationConfig=paging):
                 for item in page.get("Contents", []):
                     yield ObjectInfo(
                         key=item["Key"],
@@ -296,8 +323,13 @@ class S3Storage:
         except STORE_ERRORS as exc:
             raise map_error(exc, key, self.bucket) from exc
 
-    def open_writer(self, key: str, content_type: str) -> S3ObjectWriter:
-        return S3ObjectWriter(self, key, content_type)
+    def open_writer(self, key: str, content_type: str, metadata: dict[str, str] | None = None) -> S3ObjectWriter:
+        """See ``Storage.open_writer``; ``metadata`` becomes the object's user metadata (``x-amz-meta-*``)."""
+        return S3ObjectWriter(self, key, content_type, metadata=metadata)
+
+    def open_copy_writer(self, key: str, content_type: str, source_etag: str) -> S3ObjectWriter:
+        """A writer for a copy of another bucket's object, recording its ETag for ``source_etag``."""
+        return self.open_writer(key, content_type, metadata={SOURCE_ETAG_META: source_etag})
 
     async def copy(self, src_key: str, dst_key: str) -> None:
         """CopyObject inside the bucket (metadata and content type copied with the bytes).
@@ -379,10 +411,11 @@ class S3ObjectWriter:
     """
 
     def __init__(self, storage: S3Storage, key: str, content_type: str,
-                 part_size: int = WRITER_PART_SIZE) -> None:
+                 part_size: int = WRITER_PART_SIZE, metadata: dict[str, str] | None = None) -> None:
         self._storage = storage
         self._key = key
         self._content_type = content_type
+        self._metadata = dict(metadata or {})
         self._part_size = part_size
         self._buffer = bytearray()
         self._upload_id: str | None = None
@@ -401,7 +434,7 @@ class S3ObjectWriter:
             if self._upload_id is None:
                 body, self._buffer = bytes(self._buffer), bytearray()
                 await storage.client.put_object(Bucket=storage.bucket, Key=key, Body=body,
-                                                ContentType=self._content_type)
+                                                ContentType=self._content_type, Metadata=self._metadata)
             else:
                 if self._buffer:
                     last, self._buffer = bytes(self._buffer), bytearray()
@@ -431,7 +464,7 @@ class S3ObjectWriter:
         try:
             if self._upload_id is None:
                 created = await storage.client.create_multipart_upload(
-                    Bucket=storage.bucket, Key=self._key, ContentType=self._content_type)
+                    Bucket=storage.bucket, Key=self._key, ContentType=self._content_type, Metadata=self._metadata)
                 self._upload_id = created["UploadId"]
             number = len(self._parts) + 1
             answer = await storage.client.upload_part(

@@ -16,7 +16,7 @@ import pytest
 from honeydue.settings import Settings, load_settings
 from tests.s3server import S3TestServer
 
-__all__ = ["STORAGE_BACKENDS", "s3_env", "s3_env_for", "s3_server", "s3_settings"]
+__all__ = ["STORAGE_BACKENDS", "backup_env", "backup_env_for", "s3_env", "s3_env_for", "s3_server", "s3_settings"]
 
 # Params of a fixture that runs a test on both storage backends; the S3 one is in the `s3` tier. (A test that
 # uses ``s3_server`` or a fixture built on it gets the marker from ``tests/conftest.py``.)
@@ -32,6 +32,18 @@ def s3_env_for(server: S3TestServer, bucket: str) -> dict[str, str]:
         "B2_KEY_ID": server.access_key,
         "B2_APP_KEY": server.secret_key,
         "B2_USE_SSL": "false",
+    }
+
+
+def backup_env_for(server: S3TestServer, bucket: str) -> dict[str, str]:
+    """The BACKUP_* variables that point honeydue's backup at ``bucket`` on the test server."""
+    return {
+        "BACKUP_ENDPOINT": server.endpoint_url,
+        "BACKUP_REGION": server.region,
+        "BACKUP_BUCKET_NAME": bucket,
+        "BACKUP_KEY_ID": server.access_key,
+        "BACKUP_APP_KEY": server.secret_key,
+        "BACKUP_USE_SSL": "false",
     }
 
 
@@ -51,6 +63,14 @@ def s3_env(s3_server: S3TestServer) -> dict[str, str]:
     s3_server.start()  # a previous fault test may have stopped it
     bucket = s3_server.make_bucket(f"honeyDue-{uuid.uuid4().hex[:12]}")
     return s3_env_for(s3_server, bucket)
+
+
+@pytest.fixture
+def backup_env(s3_server: S3TestServer) -> dict[str, str]:
+    """BACKUP_* variables for a second fresh bucket on the same test server (the backup of ``s3_env``'s)."""
+    s3_server.start()
+    bucket = s3_server.make_bucket(f"honeyDueBackup-{uuid.uuid4().hex[:12]}")
+    return backup_env_for(s3_server, bucket)
 
 
 @pytest.fixture
