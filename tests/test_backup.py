@@ -373,3 +373,30 @@ async def test_storage_restore_and_verify_backup_commands(
     off = {k: v for k, v in env.items() if not k.startswith("BACKUP_")}
     unconfigured = cli(off, tmp_path, "verify-backup")
     assert unconfigured.returncode == 1 and "no backup bucket configured" in unconfigured.stderr
+
+
+def jobs(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "honeydue.cli", "jobs", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+async def test_backup_storage_is_a_periodic_job_run_by_name(
+    primary: Storage, backup: S3Storage, backup_settings: Settings, s3_env: dict[str, str],
+    backup_env: dict[str, str], tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("B2_", "BACKUP_", "REDIS_URL"))}
+    env.update({**s3_env, **backup_env, "DATABASE_URL": backup_settings.database_url, "LOG_FORMAT": "text",
+                "HONEYDUE_VAR_DIR": str(tmp_path / "var"), "MEDIA_SIGNING_KEY": "k" * 40})
+    listed = jobs(env, tmp_path, "list")
+    assert any(line.startswith("backup_storage") and "45 * * * * (UTC)" in line
+               for line in listed.stdout.splitlines()), listed.stdout + listed.stderr
+
+    await primary.put_bytes("users/u/a.jpg", b"\xff\xd8\xff a", "image/jpeg")
+    ran = jobs(env, tmp_path, "run", "backup_storage")
+    assert ran.returncode == 0, ran.stderr
+    assert "ran backup_storage in this process" in ran.stdout
+    assert await keys_in(backup) == {"users/u/a.jpg"}
+
+    off = {k: v for k, v in env.items() if not k.startswith("BACKUP_")}
+    refused = jobs(off, tmp_path, "run", "backup_storage")
+    assert refused.returncode == 2 and "backup_storage needs a backup bucket: set BACKUP_ENDPOINT" in refused.stderr
