@@ -4,6 +4,8 @@ Report only by default (counts and a sample of keys in the log); ``fix=True`` de
 than ``orphan_min_age``. The age guard matters: an object can legitimately exist a moment before its row is
 visible to this job (an upload racing the listing), never for a day.
 
+The listing is streamed: see ``reconcile_storage``; memory stays at a page whatever the bucket's size.
+
 Upload staging objects (``<key>.upload``, see ``media_policy.staging_key``) belong to their media while it is
 PENDING: the client is uploading, finalize has not run, and the cleanup job removes them with the row. Once the
 media is finished (or gone) a staging object is a leftover nobody serves, reported and fixed like an orphan.
@@ -12,12 +14,17 @@ media is finished (or gone) a staging object is a leftover nobody serves, report
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tortoise import connections
+from tortoise.expressions import RawSQL
+
 from honeydue.media_policy import final_key, is_staging_key
 from honeydue.models import Media, MediaStatus
-from honeydue.storage.base import Storage
+from honeydue.storage.base import ObjectInfo, Storage
+from honeydue.storage.walk import SortedMerge
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +39,50 @@ class ReconcileReport:
     orphans: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    peak_held: int = 0  # the most listing entries (or rows) the walk held at once: at most a page
+
+
+@dataclass(frozen=True)
+class ReadyRow:
+    key: str
+
+
+async def ready_keys(finalized_before: datetime, batch: int = LOOKUP_BATCH) -> AsyncIterator[ReadyRow]:
+    """Keys of READY rows finalized before the instant, in the bucket's key order, ``batch`` rows per query.
+
+    S3 lists keys in UTF-8 byte order; the database sorts by its collation (PostgreSQL's locale order puts
+    ``a-b`` and ``a_b`` elsewhere), so the key is compared under the byte-order collation of each backend.
+    Keyset pagination (``key > last``) keeps every query short however many rows there are.
+    """
+    collated = RawSQL('"key" COLLATE "C"' if connections.get("default").capabilities.dialect == "postgres"
+                      else '"key" COLLATE BINARY')
+    last: str | None = None
+    while True:
+        query = Media.filter(status=MediaStatus.READY, finalized_at__lt=finalized_before).annotate(sort_key=collated)
+        if last is not None:
+            query = query.filter(sort_key__gt=last)
+        keys = await query.order_by("sort_key").limit(batch).values_list("key", flat=True)
+        for key in keys:
+            yield ReadyRow(str(key))
+        if len(keys) < batch:
+            return
+        last = str(keys[-1])
 
 
 async def reconcile_storage(
-    storage: Storage, now: datetime, *, fix: bool = False, orphan_min_age: timedelta = ORPHAN_MIN_AGE
+    storage: Storage, now: datetime, *, fix: bool = False, orphan_min_age: timedelta = ORPHAN_MIN_AGE,
+    page_size: int = LOOKUP_BATCH,
 ) -> ReconcileReport:
-    report = ReconcileReport()
-    seen: set[str] = set()
-    batch: list = []
+    """One walk over the listing and the READY rows together, both in key order, a page at a time.
 
-    async def check(batch: list) -> None:
+    Neither the listing nor the rows are ever held whole (``honeydue.storage.walk``): objects are checked
+    against their rows ``page_size`` at a time, and a READY row without an object shows as a row-only key in
+    the walk. Rows finalized after ``now`` are left out: their objects may postdate the listing.
+    """
+    report = ReconcileReport()
+    batch: list[ObjectInfo] = []
+
+    async def check(batch: list[ObjectInfo]) -> None:
         keys = {final_key(o.key) for o in batch}
         rows = await Media.filter(key__in=list(keys)).values_list("key", "status")
         status_of = {key: MediaStatus(status) for key, status in rows}
@@ -56,19 +97,20 @@ async def reconcile_storage(
                 await storage.delete(info.key)
                 report.deleted.append(info.key)
 
-    async for info in storage.list(""):
+    walk: SortedMerge[ObjectInfo, ReadyRow] = SortedMerge(
+        storage.list("", page_size=page_size), ready_keys(now, page_size), page_size)
+    async for pair in walk:
+        if pair.left is None:
+            report.missing.append(pair.key)
+            continue
         report.objects += 1
-        seen.add(info.key)
-        batch.append(info)
-        if len(batch) >= LOOKUP_BATCH:
+        batch.append(pair.left)
+        if len(batch) >= page_size:
             await check(batch)
             batch = []
     if batch:
         await check(batch)
-
-    # Rows finalized after the listing started may point at objects the listing did not see yet.
-    ready = Media.filter(status=MediaStatus.READY, finalized_at__lt=now).values_list("key", flat=True)
-    report.missing = [key for key in await ready if key not in seen]  # type: ignore[misc]
+    report.peak_held = walk.peak_held
 
     log.info(
         "storage reconcile: %d objects, %d orphans (%d deleted), %d READY rows without object; "
