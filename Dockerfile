@@ -39,6 +39,11 @@ ENV PATH=/opt/honeydue/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HONEYDUE_VAR_DIR=/tmp/honeydue
+# DejaVu Sans for the residence report's PDF (resolvers/report_pdf.py): reportlab's built-in fonts only know
+# Latin-1, DejaVu also Greek, Cyrillic, Hebrew, Arabic. Debian's package, nothing downloaded by hand.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 honeydue \
     && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --shell /usr/sbin/nologin honeydue
 COPY --from=build /opt/honeydue /opt/honeydue

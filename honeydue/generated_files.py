@@ -1,4 +1,7 @@
-"""Files the server makes for a user (residence exports, reports): stored, linked, and expired in one place.
+"""Files the server makes for a user (residence exports, residence reports): stored, linked, expired in one place.
+
+Data exports (``workers.data_exports``) stream their zip and keep their own record, but are expired by the same
+periodic job (``workers.actors.expire_generated_files``): one clean-up for every generated file.
 
 * Where they live: ``exports/<user_id>/<uuid>.<ext>`` (DESIGN.md "Object keys"), so an account purge finds
   them under the user's ``exports/`` prefix, and a new file is always a new key.
@@ -34,7 +37,7 @@ log = logging.getLogger(__name__)
 
 GENERATED_FILE_LIFETIME = timedelta(hours=24)
 # The purposes of files the server makes; requestUpload cannot name them, the expiry job deletes them.
-GENERATED_PURPOSES: frozenset[MediaPurpose] = frozenset({MediaPurpose.RESIDENCE_EXPORT})
+GENERATED_PURPOSES: frozenset[MediaPurpose] = frozenset({MediaPurpose.RESIDENCE_EXPORT, MediaPurpose.RESIDENCE_REPORT})
 # The object key's extension per content type of a generated file.
 GENERATED_EXTENSIONS: dict[str, str] = {"application/json": "json", "application/pdf": "pdf", "application/zip": "zip"}
 EXPIRY_BATCH = 200

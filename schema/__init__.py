@@ -21,6 +21,7 @@ from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryL
 from schema.media import MediaMutation, MediaQuery
 from schema.metrics import GraphQLMetrics
 from schema.notifications import NotificationMutation, NotificationQuery
+from schema.reports import ReportMutation
 from schema.residence_files import ResidenceFileMutation
 from schema.residences import ResidenceMutation, ResidenceQuery
 from schema.sessions import SessionMutation
@@ -50,7 +51,7 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
                              "without one it is UNAUTHENTICATED, before the input is read.")
 class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
                DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation,
-               ResidenceFileMutation):
+               ResidenceFileMutation, ReportMutation):
     """Every area's mutations in one root type."""
 
 

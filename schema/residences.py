@@ -32,6 +32,7 @@ from schema.contractors import contractor_list
 from schema.documents import Document
 from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
+from schema.reports import spending_field
 from schema.tasks import Task, TaskFilter
 
 ResidenceRole = described_enum(
@@ -248,6 +249,7 @@ class Residence(FromRow):
         return make_connection([Task.from_row(r) for r in page.rows], offset, page.total)
 
     contractors = contractor_list()
+    spending = spending_field()
 
     @strawberry.field(description="The residence's documents, newest first.")
     async def documents(

@@ -171,3 +171,25 @@ async def test_calendar_feed_costs_the_same_statements_for_3_or_60_tasks(api, se
         assert len(events(response.content)) == size + homes - 1
         counts[size] = len(counter.statements)
     assert counts[3] == counts[60], counts
+
+
+SPENDING = """query($id: ID!) { residence(id: $id) { spending(year: 2025) { totalCents count
+  byCategory { category totalCents count } byMonth { month totalCents count } } } }"""
+REPORT = """mutation($id: ID!) { residenceReport(input: {residenceId: $id, from: "2024-06-01", to: "2025-05-31"}) {
+  url userErrors { code } } }"""
+
+
+async def test_spending_and_the_report_cost_the_same_statements_for_3_or_60_tasks(api, settings) -> None:
+    """Spending is two aggregates, the report a fixed set of reads, whatever the number of completions."""
+    spending_counts, report_counts = {}, {}
+    for size in (3, 60):
+        world = await make_world()
+        await furnish(world, size, world.editor)
+        spending_counts[size], data = await statements_for(api, world.viewer, SPENDING, {"id": world.rid})
+        spent = data["residence"]["spending"]
+        assert spent["totalCents"] == 200 * size and spent["count"] == 2 * size
+        assert spent["byMonth"][0] == {"month": 1, "totalCents": 200 * size, "count": 2 * size}
+        report_counts[size], data = await statements_for(api, world.viewer, REPORT, {"id": world.rid})
+        assert data["residenceReport"]["userErrors"] == [] and data["residenceReport"]["url"]
+    assert spending_counts[3] == spending_counts[60], spending_counts
+    assert report_counts[3] == report_counts[60], report_counts

@@ -165,8 +165,7 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
     assert set(jobs) == {"send_due_reminders", "send_overdue_reminders", "send_warranty_reminders",
                          "cleanup_pending_uploads", "expire_idempotency_keys", "expire_generated_files",
                          "sweep_account_purges",
-                         "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports",
-                         "expire_data_exports"}
+                         "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports"}
     after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)
     assert jobs["send_due_reminders"].trigger.get_next_fire_time(None, after) == datetime(
         2025, 3, 11, 18, 30, tzinfo=UTC)
@@ -176,13 +175,13 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
         after + timedelta(minutes=10))
     assert jobs["send_onboarding_emails"].trigger.get_next_fire_time(None, after) == datetime(
         2025, 3, 11, 16, 0, tzinfo=UTC)  # daily
-    assert jobs["expire_data_exports"].trigger.get_next_fire_time(None, after) == datetime(
-        2025, 3, 10, 19, 37, tzinfo=UTC)  # hourly
+    assert jobs["expire_generated_files"].trigger.get_next_fire_time(None, after) == datetime(
+        2025, 3, 10, 19, 27, tzinfo=UTC)  # hourly
     assert jobs["sweep_data_exports"].trigger.get_next_fire_time(None, after) == datetime(
         2025, 3, 10, 19, 5, tzinfo=UTC)  # every 10 minutes
     listed = dict(list_jobs(settings))
     assert listed["send_due_reminders"].startswith("30 18 * * * (UTC)")
-    assert listed["expire_data_exports"].startswith("37 * * * * (UTC): delete data exports")
+    assert listed["expire_generated_files"].startswith("27 * * * * (UTC): delete generated files")
     assert listed["send_onboarding_emails"].startswith("0 16 * * * (UTC): welcome")
 
 

@@ -67,7 +67,12 @@ async def expire_idempotency_keys(at: str | None = None) -> None:
 
 
 async def expire_generated_files(at: str | None = None) -> None:
-    await generated_files.expire_generated_files(current_services().storage, utc_now())
+    """The one clean-up of generated files: data exports past their 7 days (zip and media row deleted, export
+    marked EXPIRED), then residence exports and reports past their link. From now, not from the tick: a late
+    run must not keep files that have expired since."""
+    storage, now = current_services().storage, utc_now()
+    await data_exports.expire_data_exports(storage, now)
+    await generated_files.expire_generated_files(storage, now)
 
 
 async def purge_account(purge_id: str) -> None:
@@ -119,11 +124,6 @@ async def sweep_data_exports(at: str | None = None) -> None:
     await data_exports.sweep_data_exports(utc_now(), lambda eid: send_job(broker, "build_data_export", eid))
 
 
-async def expire_data_exports(at: str | None = None) -> None:
-    # From now, not from the tick: a late run must not keep exports that have expired since.
-    await data_exports.expire_data_exports(current_services().storage, utc_now())
-
-
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
     await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
 
@@ -162,7 +162,6 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     # Sent once: a failed build is re-sent by sweep_data_exports (its claim's lease is this time limit).
     "build_data_export": (build_data_export, {"time_limit": HOUR_MS, "max_retries": 0}),
     "sweep_data_exports": (sweep_data_exports, {"time_limit": 10 * 60_000}),
-    "expire_data_exports": (expire_data_exports, {"time_limit": HOUR_MS}),
 }
 
 

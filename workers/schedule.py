@@ -37,10 +37,10 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("send_warranty_reminders", reminders, "documents expiring in 30 and 7 days, at each owner's hour"),
         _job("cleanup_pending_uploads", "7 * * * *", "stale PENDING and REJECTED uploads"),
         _job("expire_idempotency_keys", "17 * * * *", "idempotency keys past their 24 h window"),
-        _job("expire_generated_files", "27 * * * *", "generated files (residence exports) past their 24 h link"),
+        _job("expire_generated_files", "27 * * * *",
+             "delete generated files past their link (data exports, residence exports, reports)"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("sweep_data_exports", "5-59/10 * * * *", "re-send data export builds lost or stuck"),
-        _job("expire_data_exports", "37 * * * *", "delete data exports past their 7 days"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
         _job("backup_storage", "45 * * * *",
              "copy new and changed objects to the backup bucket; drop copies deleted over BACKUP_RETENTION_DAYS ago"

@@ -80,6 +80,8 @@ class MediaPurpose(StrEnum):
     RESIDENCE_IMPORT = "RESIDENCE_IMPORT"
     # Made by the server, never uploaded: a residence's .honeydue file (exportResidence), under exports/<user_id>/.
     RESIDENCE_EXPORT = "RESIDENCE_EXPORT"
+    # Made by the server, never uploaded: a residence's PDF report (residenceReport), under exports/<user_id>/.
+    RESIDENCE_REPORT = "RESIDENCE_REPORT"
 
 
 class NotificationType(StrEnum):
