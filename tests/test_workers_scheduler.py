@@ -165,7 +165,8 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
     assert set(jobs) == {"send_due_reminders", "send_overdue_reminders", "send_warranty_reminders",
                          "cleanup_pending_uploads", "expire_idempotency_keys", "expire_generated_files",
                          "sweep_account_purges",
-                         "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports"}
+                         "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports",
+                         "backup_storage"}
     after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)
     assert jobs["send_due_reminders"].trigger.get_next_fire_time(None, after) == datetime(
         2025, 3, 11, 18, 30, tzinfo=UTC)
