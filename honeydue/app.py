@@ -62,6 +62,7 @@ def create_embedded_app(settings: Settings) -> Starlette:
 
 
 def _finish(app: Starlette, settings: Settings) -> Starlette:
+    from honeydue.account_pages import account_routes
     from honeydue.client_address import ClientAddressMiddleware
     from honeydue.graphiql import graphiql_static_mount
     from honeydue.metrics import install_metrics
@@ -69,6 +70,8 @@ def _finish(app: Starlette, settings: Settings) -> Starlette:
     from honeydue.security_headers import apply_security
 
     app.router.routes.append(graphiql_static_mount())
+    # The pages the account emails link to (password reset, address verification), served by api and serve.
+    app.router.routes.extend(account_routes())
     apply_security(app, settings)
     # Added after the security headers so they wrap them: every answer is counted and carries its id.
     serves_media = any(getattr(route, "path", "").startswith("/media/") for route in app.routes)

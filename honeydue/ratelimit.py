@@ -89,6 +89,28 @@ class RateLimiter:
             except (RedisError, OSError):
                 pass
 
+    async def reset_all(self, key_prefix: str) -> None:
+        """Forget every count whose key starts with ``key_prefix`` (all windows): a rare, deliberate act.
+
+        Redis is walked with SCAN (never KEYS), in batches, so a big keyspace does not stall the server.
+        """
+        pattern_prefix = f"{self._prefix}{key_prefix}"
+        for full_key in [k for k in self._memory if k.startswith(pattern_prefix)]:
+            del self._memory[full_key]
+        if self._redis is not None:
+            escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in pattern_prefix)
+            try:
+                batch: list[bytes | str] = []
+                async for full_key in self._redis.scan_iter(match=f"{escaped}*", count=500):
+                    batch.append(full_key)
+                    if len(batch) >= 500:
+                        await self._redis.delete(*batch)
+                        batch = []
+                if batch:
+                    await self._redis.delete(*batch)
+            except (RedisError, OSError):
+                pass
+
     def _count_in_memory(self, full_key: str, window_seconds: int) -> int:
         now = time.monotonic()
         if len(self._memory) > 10_000:

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     client_ip_header: str | None = None
 
     token_ttl_days: int = Field(default=30, ge=1)
+    # How long the links of account emails work: a password reset (1 h), an address verification (48 h).
+    password_reset_ttl_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    email_verification_ttl_hours: int = Field(default=48, ge=1, le=30 * 24)
     upload_rate_per_hour: int = Field(default=50, ge=1)
     upload_pending_limit: int = Field(default=10, ge=1)
     login_attempts_per_15min: int = Field(default=10, ge=1)

@@ -66,11 +66,17 @@ def _check_display_name(name: str) -> str:
     return name
 
 
-async def create_user(email: str, password: str, display_name: str, *, is_admin: bool = False) -> User:
-    """A new account after every check ``register`` promises; bad input raises InputRejected."""
+def check_email(email: str, field: str = "email") -> str:
+    """``email`` normalised, or INVALID_EMAIL on ``field`` when it does not look like an address."""
     email = normalise_email(email)
     if len(email) > 254 or not EMAIL_RE.match(email):
-        raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
+        raise reject(UserErrorCode.INVALID_EMAIL, "Enter a valid email address.", field)
+    return email
+
+
+async def create_user(email: str, password: str, display_name: str, *, is_admin: bool = False) -> User:
+    """A new account after every check ``register`` promises; bad input raises InputRejected."""
+    email = check_email(email)
     problem = password_problem(password, email)
     if problem:
         raise reject(UserErrorCode.WEAK_PASSWORD, problem, "password")

@@ -68,3 +68,11 @@ async def begin_login_attempt(limiter: RateLimiter, limit: int, email: str, clie
             await limiter.take_back(one)
         raise RateLimited("Too many login attempts; try again in a few minutes.")
     return LoginAttempt(limiter, counted, pair_key)
+
+
+async def clear_login_lockouts(limiter: RateLimiter, email: str) -> None:
+    """Lift every failed-login count of ``email``: from each address, and its ceiling (a completed password reset:
+    the owner proved who they are, so the guessing of the forgotten password must not keep them out)."""
+    email_key = _email_key(email)
+    await limiter.reset_all(f"login:fail:pair:{email_key}:")
+    await limiter.reset(f"login:fail:email:{email_key}", LOGIN_WINDOW)

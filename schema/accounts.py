@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from honeydue import models
-from resolvers import accounts, calendar
+from resolvers import account_links, accounts, calendar
 from resolvers.ids import reference_id
 from schema.calendar import FEED_URL_DESCRIPTION
 from schema.common import FromRow
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 class User(FromRow):
     id: strawberry.ID = strawberry.field(description="Opaque, stable ID.")
     email: str = strawberry.field(description="Sign-in address, lower-cased; unique.")
+    email_verified: bool = strawberry.field(
+        description="Whether the user confirmed `email` from the link of a verification email (or completed a "
+                    "password reset, or confirmed a change of address). Until then the app works, but the only "
+                    "emails sent are verification and password-reset ones.")
     display_name: str = strawberry.field(description="Name shown to co-members, 1 to 100 characters.")
     is_admin: bool = strawberry.field(description="Whether the user may use `admin`.")
     created_at: datetime = strawberry.field(description="When the account was registered.")
@@ -104,6 +108,45 @@ class DeleteAccountInput:
     password: str = strawberry.field(description="The account's password; else WRONG_PASSWORD.")
 
 
+@strawberry.input(description="The address of the account whose password was forgotten.")
+class RequestPasswordResetInput:
+    email: str = strawberry.field(description="The account's email address (any case); INVALID_EMAIL when it is "
+                                              "not an address. Whether an account uses it is never said.")
+
+
+@strawberry.input(description="The token of a password-reset link, and the new password.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description="The `token` query parameter of the emailed link "
+                                              "(`/account/reset-password?token=…`); INVALID_TOKEN when it is "
+                                              "unknown, expired (1 hour unless configured) or already used.")
+    new_password: str = strawberry.field(description="10 to 256 characters, at least 4 different ones, not the "
+                                                     "email address; else WEAK_PASSWORD (the link stays usable).")
+
+
+@strawberry.input(description="The token of an address-verification link.")
+class VerifyEmailInput:
+    token: str = strawberry.field(description="The `token` query parameter of the emailed link "
+                                              "(`/account/verify-email?token=…`); INVALID_TOKEN when it is "
+                                              "unknown, expired (48 hours unless configured), already used or "
+                                              "replaced by a newer link.")
+
+
+@strawberry.input(description="The address to move the account to, and the password to confirm.")
+class RequestEmailChangeInput:
+    new_email: str = strawberry.field(description="The new sign-in address, at most 254 characters; "
+                                                  "INVALID_EMAIL, EMAIL_TAKEN, or INVALID_INPUT when it is the "
+                                                  "current one.")
+    password: str = strawberry.field(description="The account's password; else WRONG_PASSWORD.")
+
+
+@strawberry.input(description="The token of a change-of-address confirmation link.")
+class ConfirmEmailChangeInput:
+    token: str = strawberry.field(description="The `token` query parameter of the link emailed to the new "
+                                              "address (`/account/confirm-email?token=…`); INVALID_TOKEN when it "
+                                              "is unknown, expired (48 hours unless configured), already used or "
+                                              "replaced by a newer request.")
+
+
 @strawberry.type
 class AuthResult:
     token: str | None = strawberry.field(
@@ -126,11 +169,12 @@ class AccountQuery:
 
 @strawberry.type
 class AccountMutation:
-    @mutation("Creates an account and signs it in. Needs no token.", public=True)
+    @mutation("Creates an account and signs it in. Needs no token. Emails a link that verifies the address "
+              "(`/account/verify-email`, valid 48 hours unless configured).", public=True)
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthResult:
         ctx = info.context
-        session = await accounts.register(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email, input.password,
-                                          input.display_name, ctx.session_origin())
+        session = await account_links.register(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email,
+                                               input.password, input.display_name, ctx.session_origin())
         return AuthResult(token=session.token, user=User.from_row(session.user))
 
     @mutation("Signs in and returns a new token. Needs no token. RATE_LIMITED after too many attempts.",
@@ -164,3 +208,47 @@ class AccountMutation:
     async def delete_account(self, info: Info[Context, None], input: DeleteAccountInput) -> OkResult:
         await accounts.delete_account(info.context.require_user(), input.password)
         return OkResult(ok=True)
+
+    @mutation("Emails a password-reset link (`/account/reset-password`, valid 1 hour unless configured, usable "
+              "once) to the address if an account uses it; a newer request voids older links. Needs no token. "
+              "Answers the same whether or not the account exists. RATE_LIMITED after 5 requests an hour for an "
+              "address or 20 from a client.", public=True)
+    async def request_password_reset(self, info: Info[Context, None], input: RequestPasswordResetInput) -> OkResult:
+        ctx = info.context
+        await account_links.request_password_reset(ctx.settings, ctx.rate_limiter, ctx.client_ip, input.email)
+        return OkResult(ok=True)
+
+    @mutation("Sets a new password with the token of a password-reset link, and signs in: every other session "
+              "ends, login lock-outs of the address are lifted, and the address counts as verified. Needs no "
+              "token.", public=True)
+    async def reset_password(self, info: Info[Context, None], input: ResetPasswordInput) -> AuthResult:
+        ctx = info.context
+        session = await account_links.reset_password_and_sign_in(ctx.settings, ctx.rate_limiter, input.token,
+                                                                 input.new_password, ctx.session_origin())
+        return AuthResult(token=session.token, user=User.from_row(session.user))
+
+    @mutation("Marks the account's address verified with the token of a verification link. Needs no token.",
+              public=True)
+    async def verify_email(self, info: Info[Context, None], input: VerifyEmailInput) -> UserResult:
+        return UserResult(user=User.from_row(await account_links.verify_email(input.token)))
+
+    @mutation("Emails the caller a new verification link; older ones stop working. INVALID_INPUT when the "
+              "address is already verified; RATE_LIMITED after 5 an hour.")
+    async def resend_verification_email(self, info: Info[Context, None]) -> OkResult:
+        ctx = info.context
+        await account_links.resend_verification(ctx.settings, ctx.rate_limiter, ctx.require_user())
+        return OkResult(ok=True)
+
+    @mutation("Starts a change of the caller's address: emails a confirmation link to the new address "
+              "(`/account/confirm-email`, valid 48 hours unless configured) and a notice to the current one. "
+              "Nothing changes until `confirmEmailChange`. RATE_LIMITED after 5 an hour.")
+    async def request_email_change(self, info: Info[Context, None], input: RequestEmailChangeInput) -> OkResult:
+        ctx = info.context
+        await account_links.request_email_change(ctx.settings, ctx.rate_limiter, ctx.require_user(),
+                                                 input.new_email, input.password)
+        return OkResult(ok=True)
+
+    @mutation("Moves the account to the new address with the token of the link sent there; the new address is "
+              "then verified. Needs no token.", public=True)
+    async def confirm_email_change(self, info: Info[Context, None], input: ConfirmEmailChangeInput) -> UserResult:
+        return UserResult(user=User.from_row(await account_links.confirm_email_change(input.token)))

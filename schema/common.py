@@ -85,13 +85,15 @@ UserErrorCode = described_enum(
         _UserErrorCode.INVALID_INPUT: "A value breaks a documented rule (length, range, format, a list over its "
                                       "cap, a control character); `message` says which.",
         _UserErrorCode.INVALID_EMAIL: "Not an email address of the form name@domain.tld, or longer than 254 "
-                                      "characters (register).",
-        _UserErrorCode.EMAIL_TAKEN: "An account with this email already exists (register).",
+                                      "characters (register, requestPasswordReset, requestEmailChange).",
+        _UserErrorCode.EMAIL_TAKEN: "An account with this email already exists (register, requestEmailChange), or "
+                                    "took the new address before it was confirmed (confirmEmailChange).",
         _UserErrorCode.WEAK_PASSWORD: "The new password breaks the password rules: 10 to 256 characters, at least "
-                                      "4 different ones, not the email address (register, changePassword).",
+                                      "4 different ones, not the email address (register, changePassword, "
+                                      "resetPassword).",
         _UserErrorCode.INVALID_CREDENTIALS: "The email or the password is wrong; which one is not said (login).",
         _UserErrorCode.WRONG_PASSWORD: "The password given to confirm the change is not the account's "
-                                       "(changePassword, deleteAccount).",
+                                       "(changePassword, deleteAccount, requestEmailChange).",
         _UserErrorCode.NOT_FOUND: "An ID in the input names nothing the caller can see: removeMember's userId "
                                   "(not a member), a malformed entry of markNotificationsRead's ids; or what the "
                                   "first request with this idempotencyKey made has since been deleted.",
@@ -132,6 +134,9 @@ UserErrorCode = described_enum(
                                      "(requestDataExport).",
         _UserErrorCode.STORAGE_UNAVAILABLE: "File storage did not answer; nothing was changed, retry shortly "
                                             "(requestUpload, finalizeUpload, deleteMedia).",
+        _UserErrorCode.INVALID_TOKEN: "The emailed link's token is unknown, expired, already used, or replaced by a "
+                                      "newer link; ask for a new email (resetPassword, verifyEmail, "
+                                      "confirmEmailChange).",
     },
 )
 

@@ -124,6 +124,13 @@ async def sweep_data_exports(at: str | None = None) -> None:
     await data_exports.sweep_data_exports(utc_now(), lambda eid: send_job(broker, "build_data_export", eid))
 
 
+async def send_password_reset(email: str) -> None:
+    # Sent by every requestPasswordReset, known address or not: the lookup happens here, off the request.
+    from resolvers.account_links import send_password_reset as send
+
+    await send(current_services().settings, email)
+
+
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
     await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
 
@@ -162,6 +169,7 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     # Sent once: a failed build is re-sent by sweep_data_exports (its claim's lease is this time limit).
     "build_data_export": (build_data_export, {"time_limit": HOUR_MS, "max_retries": 0}),
     "sweep_data_exports": (sweep_data_exports, {"time_limit": 10 * 60_000}),
+    "send_password_reset": (send_password_reset, {"time_limit": 5 * 60_000}),
 }
 
 

@@ -1,10 +1,11 @@
 """Tortoise models for the whole domain; the app label is ``honeydue``."""
 
-from honeydue.models.accounts import AuthToken, CalendarFeed, NotificationPreference, User
+from honeydue.models.accounts import AccountToken, AuthToken, CalendarFeed, NotificationPreference, User
 from honeydue.models.contractors import Contractor
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
     ROLE_RANK,
+    AccountTokenPurpose,
     ClimateRegion,
     CoolingSystem,
     DataExportStatus,
@@ -32,10 +33,10 @@ from honeydue.models.residences import MemberRemoval, Membership, Residence, Sha
 from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 
 __all__ = [
-    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AuthToken", "BackupTombstone",
-    "CalendarFeed",
-    "ClimateRegion", "Contractor", "CoolingSystem", "DataExport", "DataExportStatus", "Document", "DocumentKind",
-    "EmailDelivery", "EmailStatus", "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
+    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AccountToken",
+    "AccountTokenPurpose", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
+    "CoolingSystem", "DataExport", "DataExportStatus", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
+    "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",

@@ -1,4 +1,4 @@
-"""Users, their bearer tokens and notification preferences."""
+"""Users, their bearer tokens, account-email tokens and notification preferences."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from tortoise import fields
 
 from honeydue.models.base import UUIDModel
-from honeydue.models.enums import NotificationType
+from honeydue.models.enums import AccountTokenPurpose, NotificationType
 
 
 class User(UUIDModel):
@@ -44,6 +44,27 @@ class AuthToken(UUIDModel):
 
     class Meta:
         table = "auth_tokens"
+
+
+class AccountToken(UUIDModel):
+    # The secret of an account email's link (reset a password, verify an address, confirm a new address).
+    # Only its SHA-256 is stored; it works once (``used_at``) and until ``expires_at``. A new token of a
+    # purpose voids the user's older unused ones of that purpose (``used_at`` set without use).
+
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "honeydue.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: uuid.UUID
+    purpose = fields.CharEnumField(AccountTokenPurpose, max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    # EMAIL_CHANGE only: the address the account moves to once the token is used.
+    new_email = fields.CharField(max_length=254, null=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account_tokens"
+        indexes = (("user_id", "purpose"),)
 
 
 class NotificationPreference(UUIDModel):

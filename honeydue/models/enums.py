@@ -169,3 +169,9 @@ class DataExportStatus(StrEnum):
     READY = "READY"
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"
+
+
+class AccountTokenPurpose(StrEnum):
+    RESET = "RESET"  # a password reset link
+    VERIFY = "VERIFY"  # the link that verifies the account's address
+    EMAIL_CHANGE = "EMAIL_CHANGE"  # the link sent to a new address to confirm the change
