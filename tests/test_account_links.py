@@ -458,3 +458,15 @@ async def test_confirm_email_change_mutation(gql: GraphQLClient, mailbox: Mailbo
     # The verification link sent to the old address no longer does anything.
     stale = (await gql.execute(VERIFY, {"input": {"token": verify_token}}))["data"]["verifyEmail"]
     assert stale["userErrors"][0]["code"] == "INVALID_TOKEN"
+
+
+async def test_two_resets_racing_with_one_link_one_wins(gql: GraphQLClient, mailbox: Mailbox) -> None:
+    await register(gql, mailbox, "pat@example.com")
+    token = await reset_token(gql, mailbox, "pat@example.com")
+    answers = await asyncio.gather(*(
+        gql.execute(RESET, {"input": {"token": token, "newPassword": f"racing passphrase {i}"}}) for i in range(2)))
+    payloads = [answer["data"]["resetPassword"] for answer in answers]
+    assert sorted(bool(p["token"]) for p in payloads) == [False, True]
+    loser = next(p for p in payloads if not p["token"])
+    assert loser["userErrors"][0]["code"] == "INVALID_TOKEN"
+    assert await AuthToken.filter(revoked_at=None).count() == 1
