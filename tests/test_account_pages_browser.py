@@ -40,15 +40,22 @@ def graphql(server: ServeProcess, query: str, variables: dict) -> dict:
     return response.json()
 
 
+def find_email(mail_dir: Path, to: str, subject: str) -> EmailMessage | None:
+    for path in sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == to and message["Subject"] == subject:
+            assert isinstance(message, EmailMessage)
+            return message
+    return None
+
+
 async def email_with_subject(mail_dir: Path, to: str, subject: str) -> EmailMessage:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAIL_WAIT_S
     while loop.time() < deadline:
-        for path in sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []:
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if message["To"] == to and message["Subject"] == subject:
-                assert isinstance(message, EmailMessage)
-                return message
+        message = await asyncio.to_thread(find_email, mail_dir, to, subject)
+        if message is not None:
+            return message
         await asyncio.sleep(0.1)
     raise AssertionError(f"no email {subject!r} to {to} in {mail_dir}")
 
