@@ -470,3 +470,12 @@ async def test_two_resets_racing_with_one_link_one_wins(gql: GraphQLClient, mail
     loser = next(p for p in payloads if not p["token"])
     assert loser["userErrors"][0]["code"] == "INVALID_TOKEN"
     assert await AuthToken.filter(revoked_at=None).count() == 1
+
+
+def test_honeydue_api_serves_the_pages_too() -> None:
+    from honeydue.app import create_api_app
+    from honeydue.settings import load_settings
+
+    app = create_api_app(load_settings({}))
+    paths = {getattr(route, "path", None) for route in app.routes}
+    assert {"/account/reset-password", "/account/verify-email", "/account/confirm-email", "/account/static"} <= paths
