@@ -8,6 +8,7 @@ person would: to the GraphQL mutations, or to the server-rendered pages.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
