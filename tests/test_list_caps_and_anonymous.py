@@ -209,7 +209,8 @@ def test_variables_lists_are_cut_one_past_the_longest_cap_at_any_depth() -> None
 
 # --- anonymous callers --------------------------------------------------------------------------------
 
-PUBLIC_MUTATIONS = {"register", "login"}
+# The credentials, or an emailed link's token, authorise these.
+PUBLIC_MUTATIONS = {"register", "login", "requestPasswordReset", "resetPassword", "verifyEmail", "confirmEmailChange"}
 
 
 def _literal(kind: object) -> str:
