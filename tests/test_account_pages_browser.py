@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ServeProcess
 from tests.test_graphiql_browser import (
@@ -60,6 +61,7 @@ async def email_with_subject(mail_dir: Path, to: str, subject: str) -> EmailMess
     raise AssertionError(f"no email {subject!r} to {to} in {mail_dir}")
 
 
+@pytest.mark.browser
 async def test_reset_link_from_the_email_works_in_chromium(chromium_binary: str, honeydue_serve: ServeProcess) -> None:  # noqa: F811
     server = honeydue_serve
     address = "browser-reset@example.com"
