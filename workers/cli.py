@@ -226,6 +226,7 @@ SENT_WITH_AN_ID = {
     "purge_account": "the id of an account purge (run sweep_account_purges: it sends every unfinished purge)",
     SEND_EMAIL_JOB: "the id of a queued email (run sweep_email_outbox: it sends every email that is due)",
     "build_data_export": "the id of a data export (run sweep_data_exports: it sends every unfinished one)",
+    "send_password_reset": "the email address a reset was requested for (requestPasswordReset sends it)",
 }
 
 
