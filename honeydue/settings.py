@@ -266,9 +266,12 @@ def ensure_local_signing_key(var_dir: Path) -> str:
         return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key)
-    os.chmod(tmp, 0o600)
+    # A name of its own per process: the api and the gateway start at once in split mode, and a
+    # shared temporary name let one process unlink the file the other was still writing.
+    tmp = var_dir / f"media-signing-key.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     try:
         os.link(tmp, path)  # atomic: two processes starting at once agree on one key
     except FileExistsError:

@@ -107,6 +107,23 @@ def test_embedded_signing_key_is_made_once_and_kept(tmp_path) -> None:
     assert (tmp_path / "media-signing-key").stat().st_mode & 0o077 == 0
 
 
+def test_processes_starting_at_once_agree_on_one_signing_key(tmp_path) -> None:
+    """Split mode starts the api and the gateway together; both must read the same key and neither fail."""
+    script = (
+        "import sys, pathlib\n"
+        "from honeydue.settings import ensure_local_signing_key\n"
+        "print(ensure_local_signing_key(pathlib.Path(sys.argv[1])))\n"
+    )
+    for round_ in range(5):
+        var_dir = tmp_path / f"round{round_}"
+        starts = [subprocess.Popen([sys.executable, "-c", script, str(var_dir)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        results = [p.communicate(timeout=60) for p in starts]
+        assert [p.returncode for p in starts] == [0] * 8, [err for _, err in results]
+        assert len({out.strip() for out, _ in results}) == 1
+        assert sorted(f.name for f in var_dir.iterdir()) == ["media-signing-key"]
+
+
 @pytest.mark.e2e
 def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path) -> None:
     result = subprocess.run(
