@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -107,16 +108,20 @@ def test_embedded_signing_key_is_made_once_and_kept(tmp_path) -> None:
     assert (tmp_path / "media-signing-key").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.e2e
 def test_processes_starting_at_once_agree_on_one_signing_key(tmp_path) -> None:
     """Split mode starts the api and the gateway together; both must read the same key and neither fail."""
+    # Every process sleeps until the same instant, then races for the key file.
     script = (
-        "import sys, pathlib\n"
+        "import sys, time, pathlib\n"
         "from honeydue.settings import ensure_local_signing_key\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
         "print(ensure_local_signing_key(pathlib.Path(sys.argv[1])))\n"
     )
-    for round_ in range(5):
+    for round_ in range(3):
         var_dir = tmp_path / f"round{round_}"
-        starts = [subprocess.Popen([sys.executable, "-c", script, str(var_dir)], stdout=subprocess.PIPE,
+        at = str(time.time() + 1.2)
+        starts = [subprocess.Popen([sys.executable, "-c", script, str(var_dir), at], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True) for _ in range(8)]
         results = [p.communicate(timeout=60) for p in starts]
         assert [p.returncode for p in starts] == [0] * 8, [err for _, err in results]
