@@ -1,6 +1,7 @@
 """Tortoise models for the whole domain; the app label is ``honeydue``."""
 
 from honeydue.models.accounts import AccountToken, AuthToken, CalendarFeed, NotificationPreference, User
+from honeydue.models.actions import ActionToken
 from honeydue.models.contractors import Contractor
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
@@ -14,6 +15,7 @@ from honeydue.models.enums import (
     HeatingSystem,
     MediaPurpose,
     MediaStatus,
+    NotificationAction,
     NotificationType,
     ResidenceRole,
     ResidenceType,
@@ -33,12 +35,12 @@ from honeydue.models.residences import MemberRemoval, Membership, Residence, Sha
 from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 
 __all__ = [
-    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AccountToken",
+    "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AccountToken", "ActionToken",
     "AccountTokenPurpose", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
     "CoolingSystem", "DataExport", "DataExportStatus", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
     "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
-    "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationPreference", "NotificationType",
-    "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
+    "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationAction", "NotificationPreference",
+    "NotificationType", "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
     "TaskFrequency", "TaskPriority", "User",
 ]

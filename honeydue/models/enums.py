@@ -175,3 +175,11 @@ class AccountTokenPurpose(StrEnum):
     RESET = "RESET"  # a password reset link
     VERIFY = "VERIFY"  # the link that verifies the account's address
     EMAIL_CHANGE = "EMAIL_CHANGE"  # the link sent to a new address to confirm the change
+
+
+class NotificationAction(StrEnum):
+    """What a notification's action link does (``honeydue.notification_actions``); the value is the action's id
+    in push payloads and webhook bodies."""
+
+    DONE = "done"  # complete the task, as completeTask does
+    SNOOZE = "snooze"  # hold the task's reminders back for a day, as snoozeTask does
