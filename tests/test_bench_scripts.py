@@ -49,8 +49,15 @@ def test_gateway_bench_quick() -> None:
     if shutil.which("nginx") is None and shutil.which("apt-get") is None:
         missing_service("nginx (bench/gateway.py needs it)")
     figures = run_script("bench/gateway.py", "--quick", timeout=300)
-    assert set(figures) >= {"params", "throughput_ratio", "throughput_mb_s", "ttfb_ms", "gateway_rss_mb", "links"}
-    assert figures["throughput_ratio"] and all(ratio > 0 for ratio in figures["throughput_ratio"].values())
+    assert set(figures) >= {"params", "throughput_ratio", "ttfb_overhead_p50_ms", "targets", "throughput_mb_s",
+                            "ttfb_ms", "gateway_rss_mb", "links"}
+    assert figures["params"]["rounds"] >= 3  # interleaved rounds: a ratio is never one run's
+    assert set(figures["throughput_ratio"]) == {"range_c1", "range_c32", "full_c1", "full_c32"}
+    for ratio in figures["throughput_ratio"].values():
+        low, high = ratio["spread"]
+        assert 0 < low <= ratio["median"] <= high
+    overhead = figures["ttfb_overhead_p50_ms"]["range_c1"]
+    assert overhead["spread"][0] <= overhead["median"] <= overhead["spread"][1]
     assert figures.get("errors", 0) == 0, figures
 
 
