@@ -63,6 +63,7 @@ def create_embedded_app(settings: Settings) -> Starlette:
 
 def _finish(app: Starlette, settings: Settings) -> Starlette:
     from honeydue.account_pages import account_routes
+    from honeydue.action_pages import action_routes
     from honeydue.client_address import ClientAddressMiddleware
     from honeydue.graphiql import graphiql_static_mount
     from honeydue.metrics import install_metrics
@@ -72,6 +73,8 @@ def _finish(app: Starlette, settings: Settings) -> Starlette:
     app.router.routes.append(graphiql_static_mount())
     # The pages the account emails link to (password reset, address verification), served by api and serve.
     app.router.routes.extend(account_routes())
+    # Where a reminder's "Done" and "Snooze 1 day" links lead (push, email, webhooks).
+    app.router.routes.extend(action_routes())
     apply_security(app, settings)
     # Added after the security headers so they wrap them: every answer is counted and carries its id.
     serves_media = any(getattr(route, "path", "").startswith("/media/") for route in app.routes)

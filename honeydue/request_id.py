@@ -27,6 +27,16 @@ HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:+=-]{1,128}$")
 # Probes and scrapes arrive every few seconds; their access lines are DEBUG so they do not drown the rest.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Paths whose last part is a live secret (a reminder's Done and Snooze links act for 7 days): logged as the template.
+SECRET_PATH_PREFIXES = ("/actions/",)
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as the access log writes it: a secret path segment is replaced by ``{token}``."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "{token}"
+    return path
 
 _request_id: ContextVar[str | None] = ContextVar("honeydue_request_id", default=None)
 access_log = logging.getLogger("honeydue.access")
@@ -87,6 +97,6 @@ class RequestIdMiddleware:
                 path = str(scope.get("path", ""))
                 level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
                 client = client_address(scope)
-                access_log.log(level, "%s %s %d %.1fms client=%s", scope["method"], path, status,
+                access_log.log(level, "%s %s %d %.1fms client=%s", scope["method"], loggable_path(path), status,
                                (time.perf_counter() - started) * 1000, client, extra={"client": client})
             _request_id.reset(token)

@@ -424,14 +424,16 @@ def test_ingress_routes_the_public_paths() -> None:
     ingress = _find(RENDERED["base"], "Ingress", "honeydue")
     assert ingress is not None
     routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-    assert routes == {"/graphql": "api", "/static/graphiql": "api", "/account": "api", "/calendar": "api",
-                      "/email": "api", "/media": "gateway"}
+    assert routes == {"/graphql": "api", "/static/graphiql": "api", "/account": "api", "/actions": "api",
+                      "/calendar": "api", "/email": "api", "/media": "gateway"}
     assert "tls" not in ingress["spec"]  # Cloudflare terminates TLS (flexible SSL)
     from honeydue.graphiql import STATIC_URL_PATH
     from honeydue.mail.delivery import UNSUBSCRIBE_PATH
+    from honeydue.notification_actions import ACTIONS_PATH
 
     assert STATIC_URL_PATH == "/static/graphiql"
     assert UNSUBSCRIBE_PATH.startswith("/email/")  # emailed unsubscribe links reach the api
+    assert ACTIONS_PATH == "/actions"  # a reminder's Done and Snooze links reach the api
 
 
 def test_ingress_rule_notices_a_wrong_port() -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from honeydue.logging_setup import configure_logging
-from honeydue.models import Media, User
+from honeydue.models import Media, Task, User
 from honeydue.models.enums import MediaPurpose, MediaStatus
 from honeydue.request_id import accept_request_id
 from honeydue.services import services_of
@@ -123,3 +123,24 @@ async def test_login_and_signed_fetch_leave_no_secret_in_logs(
                "KEYID%2F20250101", "$argon2")
     for secret in secrets:
         assert secret not in text, f"{secret!r} leaked into the logs"
+
+
+async def test_action_links_are_logged_without_their_token(
+    api_app: object, settings: Settings, captured_log: io.StringIO
+) -> None:
+    """A reminder's Done link acts for days: its token never reaches the access log."""
+    from honeydue.notification_actions import task_actions
+    from tests.plugins.domain import make_world
+
+    world = await make_world()
+    task = await Task.create(residence=world.residence, title="Clean gutters", frequency="MONTHLY")
+    done, _ = await task_actions(world.owner.user.id, task.id, settings=settings)
+    path = httpx.URL(done.url).path
+    transport = httpx.ASGITransport(app=api_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        assert (await http.get(path)).status_code == 200
+    token = path.rsplit("/", 1)[1]
+    access = [line["message"] for line in json_lines(captured_log) if line["logger"] == "honeydue.access"]
+    assert any(message.startswith("GET /actions/{token} 200") for message in access), access
+    # (httpx, the test's own client, logs the URL it fetched; the service's lines must not.)
+    assert not [line for line in json_lines(captured_log) if line["logger"] != "httpx" and token in json.dumps(line)]
