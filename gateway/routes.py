@@ -32,6 +32,7 @@ from honeydue.media_policy import (
     content_disposition,
     final_key,
     is_staging_key,
+    max_size_for,
 )
 from honeydue.models import Media, MediaStatus
 from honeydue.services import services_of
@@ -221,7 +222,7 @@ async def upload_media(request: Request) -> ASGIApp:
         return ErrorResponse(411, "Content-Length is required", cors, code=BAD_REQUEST)
     if not (declared.isascii() and declared.isdigit()):
         return ErrorResponse(400, "Content-Length is not a number", cors, code=BAD_REQUEST)
-    if int(declared) > expected or expected > services.settings.storage_max_file_size:
+    if int(declared) > expected or expected > max_size_for(signed_type, services.settings):
         return ErrorResponse(413, "body larger than the signed length", cors, code=TOO_LARGE)
     if int(declared) != expected:
         return ErrorResponse(400, "Content-Length differs from the signed length", cors, code=BAD_REQUEST)

@@ -21,16 +21,21 @@ from uuid import UUID
 from honeydue.models.enums import MediaPurpose
 
 JPEG, PNG, GIF, WEBP, PDF = "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"
+MP4, QUICKTIME, WEBM = "video/mp4", "video/quicktime", "video/webm"
 JSON = "application/json"
 IMAGE_TYPES: tuple[str, ...] = (JPEG, PNG, GIF, WEBP)
+# Served byte for byte as uploaded (never re-encoded); their own size limit, STORAGE_MAX_VIDEO_SIZE.
+VIDEO_TYPES: tuple[str, ...] = (MP4, QUICKTIME, WEBM)
 
-EXTENSIONS: dict[str, str] = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp", PDF: "pdf"}
+EXTENSIONS: dict[str, str] = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp", PDF: "pdf",
+                              MP4: "mp4", QUICKTIME: "mov", WEBM: "webm"}
 
-# The types each purpose may ever hold; STORAGE_ALLOWED_TYPES can only narrow these.
+# The types each purpose may ever hold; STORAGE_ALLOWED_TYPES can only narrow these. Videos only where a
+# file documents work or a thing (completions, documents): an avatar or a residence photo is a still.
 PURPOSE_TYPES: dict[MediaPurpose, tuple[str, ...]] = {
     MediaPurpose.AVATAR: IMAGE_TYPES,
-    MediaPurpose.COMPLETION_PHOTO: IMAGE_TYPES,
-    MediaPurpose.DOCUMENT_FILE: (PDF, *IMAGE_TYPES),
+    MediaPurpose.COMPLETION_PHOTO: (*IMAGE_TYPES, *VIDEO_TYPES),
+    MediaPurpose.DOCUMENT_FILE: (PDF, *IMAGE_TYPES, *VIDEO_TYPES),
     MediaPurpose.RESIDENCE_PHOTO: IMAGE_TYPES,
     MediaPurpose.RESIDENCE_IMPORT: (JSON,),
 }
@@ -38,7 +43,8 @@ PURPOSE_TYPES: dict[MediaPurpose, tuple[str, ...]] = {
 # file is JSON or nothing; it is parsed and schema-checked at finalize, never served inline).
 FIXED_TYPE_PURPOSES: frozenset[MediaPurpose] = frozenset({MediaPurpose.RESIDENCE_IMPORT})
 
-# Served inline by the gateway; anything else goes out as an attachment.
+# Served inline by the gateway (a <video> plays the clip; no browser runs a video as a page); anything else
+# goes out as an attachment.
 INLINE_SAFE_TYPES: frozenset[str] = frozenset(EXTENSIONS)
 # Served as attachments under their own type (no browser runs them as a page: sent with nosniff and as an
 # attachment); any other type goes out as application/octet-stream.
@@ -72,6 +78,16 @@ def allowed_types_for(purpose: MediaPurpose | str, settings: object) -> tuple[st
 
 def _allowed_setting(settings: object) -> Iterable[str]:
     return getattr(settings, "storage_allowed_types", ())
+
+
+def is_video(content_type: str) -> bool:
+    return normalize_content_type(content_type) in VIDEO_TYPES
+
+
+def max_size_for(content_type: str, settings: object) -> int:
+    """The largest upload of ``content_type``: STORAGE_MAX_VIDEO_SIZE for a video, else STORAGE_MAX_FILE_SIZE."""
+    name = "storage_max_video_size" if is_video(content_type) else "storage_max_file_size"
+    return int(getattr(settings, name))
 
 
 def extension_for(content_type: str) -> str:
@@ -187,4 +203,78 @@ def sniff_matches(content_type: str, head: bytes) -> bool:
     if kind == PDF:
         # Strictly at offset 0: readers tolerate leading junk, but that is how polyglots hide.
         return head[:5] == b"%PDF-"
+    if kind in (MP4, QUICKTIME):
+        return _ftyp_matches(head, _FTYP_BRANDS[kind])
+    if kind == WEBM:
+        return _ebml_doc_type(head) == b"webm"
     return False
+
+
+# ISO base media files open with an ``ftyp`` box: size (4 bytes), "ftyp", the major brand (4), a minor version (4),
+# then compatible brands (4 each). The brand says which format the file is; QuickTime's is "qt  ".
+_MP4_BRANDS = frozenset({b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42",
+                         b"avc1", b"M4V ", b"M4VH", b"M4VP", b"dash", b"mmp4", b"MSNV", b"XAVC", b"f4v "})
+_FTYP_BRANDS: dict[str, frozenset[bytes]] = {MP4: _MP4_BRANDS, QUICKTIME: frozenset({b"qt  "})}
+# Still-image formats in the same box structure (HEIF, HEIC, AVIF): never a video, whatever else they list.
+_STILL_IMAGE_BRANDS = frozenset({b"mif1", b"msf1", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"heif",
+                                 b"avif", b"avis", b"miaf"})
+
+
+def _ftyp_matches(head: bytes, brands: frozenset[bytes]) -> bool:
+    """An ``ftyp`` box at offset 0 whose major brand is one of ``brands``, or, when the major brand is one this
+    check does not know, that lists one of them as compatible (players go by the compatible brands)."""
+    if len(head) < 16 or head[4:8] != b"ftyp":
+        return False
+    size = int.from_bytes(head[:4], "big")
+    if size < 16 or size % 4:
+        return False
+    major = head[8:12]
+    if major in brands:
+        return True
+    if major in _STILL_IMAGE_BRANDS or major in _KNOWN_BRANDS:
+        return False
+    compatible = head[16:min(size, len(head))]
+    return any(compatible[i:i + 4] in brands for i in range(0, len(compatible) - 3, 4))
+
+
+_KNOWN_BRANDS = frozenset().union(*_FTYP_BRANDS.values())
+
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+_EBML_DOC_TYPE_ID = b"\x42\x82"
+
+
+def _ebml_vint(data: bytes, at: int) -> tuple[int, int] | None:
+    """(value, length) of the EBML variable-length integer at ``at`` (marker bit removed), or None."""
+    if at >= len(data) or data[at] == 0:
+        return None
+    length = 9 - data[at].bit_length()  # the leading zero bits plus one
+    if at + length > len(data):
+        return None
+    value = data[at] & (0xFF >> length)
+    for byte in data[at + 1:at + length]:
+        value = (value << 8) | byte
+    return value, length
+
+
+def _ebml_doc_type(head: bytes) -> bytes | None:
+    """The DocType of the EBML header at offset 0 ("webm", "matroska"), or None when there is none to read."""
+    if head[:4] != _EBML_MAGIC:
+        return None
+    header_size = _ebml_vint(head, 4)
+    if header_size is None:
+        return None
+    at = 4 + header_size[1]
+    end = min(at + header_size[0], len(head))
+    while at < end:
+        id_length = 9 - head[at].bit_length() if head[at] else 9
+        if id_length > 4:
+            return None
+        element_id = head[at:at + id_length]
+        size = _ebml_vint(head, at + id_length)
+        if size is None:
+            return None
+        at += id_length + size[1]
+        if element_id == _EBML_DOC_TYPE_ID:
+            return head[at:at + size[0]] if at + size[0] <= len(head) else None
+        at += size[0]
+    return None

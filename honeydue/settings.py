@@ -23,7 +23,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
+DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+                         "video/mp4", "video/quicktime", "video/webm"]
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
 # Where `honeydue gateway` listens by default: in development the API's media links point here unless
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     backup_retention_days: int = Field(default=30, ge=1)
 
     storage_max_file_size: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Videos (video/mp4, video/quicktime, video/webm) have their own, larger limit: a phone clip of a minute is
+    # tens of megabytes.
+    storage_max_video_size: int = Field(default=200 * 1024 * 1024, ge=1)
     storage_allowed_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWED_TYPES)
     )

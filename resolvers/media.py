@@ -45,7 +45,9 @@ from honeydue.media_access import user_may_read
 from honeydue.media_policy import (
     SNIFF_BYTES,
     allowed_types_for,
+    is_video,
     make_object_key,
+    max_size_for,
     normalize_content_type,
     sanitize_filename,
     sniff_matches,
@@ -156,11 +158,12 @@ def _check_declared(settings: Settings, spec: UploadSpec) -> str:
         errors.append(UserError(UserErrorCode.TYPE_NOT_ALLOWED,
                                 f"This file type is not accepted here (allowed: {', '.join(allowed)}).",
                                 ["contentType"]))
+    limit = max_size_for(content_type, settings)
     if spec.size < 1:
         errors.append(UserError(UserErrorCode.INVALID_INPUT, "The file is empty.", ["size"]))
-    elif spec.size > settings.storage_max_file_size:
-        errors.append(UserError(UserErrorCode.FILE_TOO_LARGE,
-                                f"Files may be at most {settings.storage_max_file_size} bytes.", ["size"]))
+    elif spec.size > limit:
+        kind = "Videos" if is_video(content_type) else "Files"
+        errors.append(UserError(UserErrorCode.FILE_TOO_LARGE, f"{kind} may be at most {limit} bytes.", ["size"]))
     if errors:
         raise InputRejected(*errors)
     return content_type
@@ -245,8 +248,9 @@ async def _problem_with_object(
     info = await storage.head(key)
     if info.size != media.size:
         return f"The uploaded file is {info.size} bytes, not the declared {media.size}.", info.etag
-    if info.size > settings.storage_max_file_size:
-        return f"The uploaded file is larger than {settings.storage_max_file_size} bytes.", info.etag
+    limit = max_size_for(media.content_type, settings)
+    if info.size > limit:
+        return f"The uploaded file is larger than {limit} bytes.", info.etag
     stored_type = normalize_content_type(info.content_type or media.content_type)
     if stored_type != media.content_type:
         return f"The file was stored as {stored_type}, not the declared {media.content_type}.", info.etag

@@ -217,9 +217,11 @@ async def _content(residence: Residence, period: Period, storage: Storage, now: 
     completions = await in_period.select_related("task", "completed_by", "contractor").order_by(
         "-completed_at", "-id").limit(MAX_COMPLETIONS)
 
-    # The first photo of each completion shown: one statement, the earliest READY photo per completion.
+    # The first photo of each completion shown: one statement, the earliest READY photo per completion (a still:
+    # a completion's videos are not read into the report).
     photo_rows = await Media.filter(completion_id__in=[c.id for c in completions], status=MediaStatus.READY,
-                                    purpose=MediaPurpose.COMPLETION_PHOTO).order_by("created_at", "id")
+                                    purpose=MediaPurpose.COMPLETION_PHOTO, content_type__startswith="image/",
+                                    ).order_by("created_at", "id")
     first_photo: dict[uuid.UUID, Media] = {}
     for media in photo_rows:
         assert media.completion_id is not None

@@ -160,11 +160,14 @@ class RequestUploadInput:
     filename: str = strawberry.field(description="Name to show and download under; its path, control characters "
                                                  "and quotes are dropped, and it is cut to 200 characters.")
     content_type: str = strawberry.field(description="MIME type: an image (image/jpeg, image/png, image/gif, "
-                                                     "image/webp), or application/pdf for DOCUMENT_FILE, as far as "
+                                                     "image/webp), application/pdf for DOCUMENT_FILE, or a video "
+                                                     "(video/mp4, video/quicktime, video/webm) for COMPLETION_PHOTO "
+                                                     "and DOCUMENT_FILE, as far as "
                                                      "the server allows (STORAGE_ALLOWED_TYPES); application/json, "
                                                      "and only that, for RESIDENCE_IMPORT; else TYPE_NOT_ALLOWED.")
     size: int = strawberry.field(description="Exact size in bytes: at least 1 (else INVALID_INPUT), at most the "
-                                             "server's limit, 10 MiB unless configured (else FILE_TOO_LARGE).")
+                                             "server's limit, 10 MiB unless configured, 200 MiB for a video "
+                                             "(else FILE_TOO_LARGE).")
     md5: str | None = strawberry.field(default=None, description="MD5 of the file, base64 or hex; when given "
                                                                  "the upload must carry it as Content-MD5.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)

@@ -145,7 +145,8 @@ class TaskCompletion(FromRow):
     async def contractor(self, info: Info[Context, None]) -> LazyContractor | None:
         return await _contractor(info, self._row.contractor_id)
 
-    @strawberry.field(description="The READY photos attached to this completion.")
+    @strawberry.field(description="The READY photos and videos attached to this completion (a video's contentType "
+                                  "is video/mp4, video/quicktime or video/webm).")
     async def photos(self, info: Info[Context, None]) -> list[Media]:
         return [Media.from_row(m) for m in await loaders.load_completion_photos(info.context, self._row.id)]
 
@@ -417,9 +418,9 @@ class CompleteTaskInput:
     cost_cents: int | None = strawberry.field(default=None, description="What it cost, in cents: 0 to "
                                                                         "1000000000000; else INVALID_INPUT.")
     photo_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description=f"READY photos the caller uploaded for this task (COMPLETION_PHOTO); at "
-                                          f"most {MAX_FILES}. Each wrong one is a user error at its index: "
-                                          "MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE.")
+        default_factory=list, description=f"READY photos or videos the caller uploaded for this task "
+                                          f"(COMPLETION_PHOTO); at most {MAX_FILES}. Each wrong one is a user error "
+                                          "at its index: MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE.")
     contractor_id: strawberry.ID | None = strawberry.field(
         default=None, description="Who did the job (and charged costCents). " + CONTRACTOR_ID_DESCRIPTION)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)

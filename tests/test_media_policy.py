@@ -45,13 +45,24 @@ def test_object_keys_refuse_what_they_cannot_name() -> None:
 def test_allowed_types_per_purpose_within_the_setting() -> None:
     default = load_settings({})
     assert mp.allowed_types_for(MediaPurpose.AVATAR, default) == mp.IMAGE_TYPES
-    assert mp.allowed_types_for(MediaPurpose.COMPLETION_PHOTO, default) == mp.IMAGE_TYPES
+    assert mp.allowed_types_for(MediaPurpose.COMPLETION_PHOTO, default) == (*mp.IMAGE_TYPES, *mp.VIDEO_TYPES)
     assert mp.allowed_types_for(MediaPurpose.RESIDENCE_PHOTO, default) == mp.IMAGE_TYPES
-    assert mp.allowed_types_for("DOCUMENT_FILE", default) == ("application/pdf", *mp.IMAGE_TYPES)
+    assert mp.allowed_types_for("DOCUMENT_FILE", default) == ("application/pdf", *mp.IMAGE_TYPES, *mp.VIDEO_TYPES)
     narrow = load_settings({"STORAGE_ALLOWED_TYPES": "application/pdf, IMAGE/JPEG,text/html,image/svg+xml"})
     assert mp.allowed_types_for(MediaPurpose.AVATAR, narrow) == ("image/jpeg",)
     assert mp.allowed_types_for(MediaPurpose.DOCUMENT_FILE, narrow) == ("application/pdf", "image/jpeg")
+    assert mp.allowed_types_for(MediaPurpose.COMPLETION_PHOTO, narrow) == ("image/jpeg",)  # videos turned off
     assert "text/html" not in mp.INLINE_SAFE_TYPES and "image/svg+xml" not in mp.INLINE_SAFE_TYPES
+
+
+def test_videos_are_for_completions_and_documents_only_with_their_own_size_limit() -> None:
+    settings = load_settings({"STORAGE_MAX_FILE_SIZE": "1000", "STORAGE_MAX_VIDEO_SIZE": "5000"})
+    for purpose in (MediaPurpose.AVATAR, MediaPurpose.RESIDENCE_PHOTO, MediaPurpose.RESIDENCE_IMPORT):
+        assert not set(mp.VIDEO_TYPES) & set(mp.allowed_types_for(purpose, settings))
+    assert [mp.max_size_for(t, settings) for t in ("video/mp4", "Video/QuickTime; x=1", "video/webm")] == [5000] * 3
+    assert [mp.max_size_for(t, settings) for t in ("image/png", "application/pdf", "application/json")] == [1000] * 3
+    assert {mp.extension_for(t) for t in mp.VIDEO_TYPES} == {"mp4", "mov", "webm"}
+    assert set(mp.VIDEO_TYPES) <= mp.INLINE_SAFE_TYPES  # a <video> plays them from the gateway
 
 
 @pytest.mark.parametrize(
@@ -107,7 +118,12 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 "
 PDF = b"%PDF-1.7\n%\xe2\xe3"
 HTML = b"<!DOCTYPE html><script>alert(1)</script>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
-SAMPLES = {"image/jpeg": JPEG, "image/png": PNG, "image/gif": GIF, "image/webp": WEBP, "application/pdf": PDF}
+MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41\x00\x00\x00\x08free"
+MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  \x00\x00\x00\x08wide"
+WEBM = (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
+        b"\x42\x82\x84webm\x42\x87\x81\x02\x42\x85\x81\x02\x18\x53\x80\x67")
+SAMPLES = {"image/jpeg": JPEG, "image/png": PNG, "image/gif": GIF, "image/webp": WEBP, "application/pdf": PDF,
+           "video/mp4": MP4, "video/quicktime": MOV, "video/webm": WEBM}
 
 
 @pytest.mark.parametrize("declared", sorted(SAMPLES))
@@ -125,3 +141,39 @@ def test_disguised_or_truncated_files_never_match(declared: str, body: bytes) ->
 def test_sniff_bytes_cover_every_magic_number() -> None:
     assert mp.SNIFF_BYTES >= 12
     assert mp.sniff_matches("IMAGE/PNG; charset=binary", PNG[: mp.SNIFF_BYTES])
+
+
+# Look-alikes of the video types: same container family, another format.
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"  # a still (HEIF), same box structure as MP4
+HEIC_LISTING_ISOM = b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heicisom"
+AVIF = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"
+MKV = WEBM.replace(b"\x42\x82\x84webm", b"\x42\x82\x88matroska").replace(b"\x9f", b"\xa3", 1)
+TRUNCATED_WEBM = WEBM[:20]  # the header ends before its DocType
+FTYP_NO_BRAND = b"\x00\x00\x00\x08ftyp"
+FTYP_ODD_SIZE = b"\x00\x00\x00\x13ftypisom\x00\x00\x02\x00isom"
+LATER_FTYP = b"\x00\x00\x00\x08free" + MP4  # ftyp must open the file
+
+
+@pytest.mark.parametrize("declared", ["video/mp4", "video/quicktime", "video/webm"])
+@pytest.mark.parametrize("body", [HEIC, HEIC_LISTING_ISOM, AVIF, MKV, TRUNCATED_WEBM, FTYP_NO_BRAND, FTYP_ODD_SIZE,
+                                  LATER_FTYP, HTML, b"\x00\x00\x00\x20ftyp"])
+def test_video_look_alikes_never_match(declared: str, body: bytes) -> None:
+    assert mp.sniff_matches(declared, body) is False
+
+
+def test_an_unknown_major_brand_counts_by_its_compatible_brands() -> None:
+    # Players go by the compatible brands: an MP4 from a camera with a brand of its own, listing isom.
+    camera = b"\x00\x00\x00\x1cftypCAEP\x00\x00\x00\x01CAEPisommp42"
+    assert mp.sniff_matches("video/mp4", camera) and not mp.sniff_matches("video/quicktime", camera)
+    # A QuickTime major brand that lists isom is still QuickTime, not MP4.
+    assert not mp.sniff_matches("video/mp4", b"\x00\x00\x00\x18ftypqt  \x00\x00\x00\x00qt  isom")
+
+
+@pytest.mark.parametrize(("kind", "content_type"), [("mp4", "video/mp4"), ("mov", "video/quicktime"),
+                                                     ("webm", "video/webm")])
+def test_real_videos_match_their_own_type_only(kind: str, content_type: str) -> None:
+    from tests.video_fixtures import make_video
+
+    head = make_video(kind, seconds=0.5, noise=False)[: mp.SNIFF_BYTES]
+    assert [t for t in mp.VIDEO_TYPES if mp.sniff_matches(t, head)] == [content_type]
+    assert not any(mp.sniff_matches(t, head) for t in (*mp.IMAGE_TYPES, "application/pdf", "application/json"))

@@ -1,0 +1,138 @@
+"""Videos as completion attachments and documents, on the local backend and on the S3 test server.
+
+Real clips made with PyAV (tests/video_fixtures.py) go through requestUpload -> PUT -> finalizeUpload, get
+attached with completeTask and createDocument, and come back from the gateway byte for byte, whole and in
+ranges. A video is refused where only stills belong, over its own size limit, and when its bytes are not the
+declared container.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from honeydue import models
+from honeydue.settings import Settings
+from tests.conftest import make_settings
+from tests.test_uploads import (  # noqa: F401  (app_client, backend, gql, storage are fixtures)
+    FINALIZE,
+    PNG,
+    GraphQLClient,
+    app_client,
+    backend,
+    gql,
+    object_exists,
+    ok,
+    put,
+    register,
+    request,
+    residence_with_task,
+    running_app,
+    storage,
+    uploaded,
+)
+from tests.video_fixtures import CONTENT_TYPES, make_video
+
+COMPLETE = """mutation($i: CompleteTaskInput!) { completeTask(input: $i) {
+  completion { photos { id contentType url } } userErrors { field code } } }"""
+CREATE_DOCUMENT = """mutation($i: CreateDocumentInput!) { createDocument(input: $i) {
+  document { files { id contentType url } } userErrors { field code } } }"""
+
+
+@pytest.fixture
+def fixture_request(request: pytest.FixtureRequest) -> pytest.FixtureRequest:
+    """pytest's ``request`` under another name: this module's ``request`` is the upload helper."""
+    return request
+
+
+def codes(payload: dict) -> list[tuple[str, list[str] | None]]:
+    return [(e["code"], e["field"]) for e in payload["userErrors"]]
+
+
+async def fetch(client: GraphQLClient, url: str, **headers: str) -> httpx.Response:
+    return await client.http.get(url, headers=headers)
+
+
+async def test_videos_attach_to_completions_and_documents_and_are_served_as_uploaded(
+        gql: GraphQLClient, storage: object) -> None:  # noqa: F811
+    owner, _ = await register(gql)
+    rid, task_id = await residence_with_task(gql, owner)
+    clips = {kind: make_video(kind, seconds=1.0) for kind in ("mp4", "mov", "webm")}
+
+    photos = [await uploaded(gql, owner, body=clips[kind], purpose="COMPLETION_PHOTO", target=task_id,
+                             content_type=CONTENT_TYPES[kind], filename=f"leak.{kind}") for kind in clips]
+    document = await uploaded(gql, owner, body=clips["webm"], purpose="DOCUMENT_FILE", target=rid,
+                              content_type="video/webm", filename="walkthrough.webm")
+    assert [m["status"] for m in (*photos, document)] == ["READY"] * 4
+    for media, kind in zip((*photos, document), (*clips, "webm"), strict=True):
+        row = await models.Media.get(id=media["id"])
+        assert row.key.endswith({"mp4": ".mp4", "mov": ".mov", "webm": ".webm"}[kind])
+        assert row.size == len(clips[kind]) and row.content_type == CONTENT_TYPES[kind]
+
+    done = (await ok(gql, COMPLETE, {"i": {"taskId": task_id, "photoIds": [p["id"] for p in photos]}},
+                     owner))["completion"]["photos"]
+    assert sorted(p["contentType"] for p in done) == ["video/mp4", "video/quicktime", "video/webm"]
+    doc = (await ok(gql, CREATE_DOCUMENT, {"i": {"residenceId": rid, "title": "Walk-through",
+                                                 "fileIds": [document["id"]]}}, owner))["document"]
+    assert [f["contentType"] for f in doc["files"]] == ["video/webm"]
+
+    for served in [*done, *doc["files"]]:
+        kind = {"video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm"}[served["contentType"]]
+        body = clips[kind]
+        whole = await fetch(gql, served["url"])
+        assert whole.status_code == 200 and whole.content == body  # byte for byte, never re-encoded
+        assert whole.headers["content-type"] == served["contentType"]
+        assert whole.headers["content-disposition"].startswith("inline;")
+        assert whole.headers["accept-ranges"] == "bytes"
+        middle = len(body) // 2
+        part = await fetch(gql, served["url"], Range=f"bytes={middle}-{middle + 999}")
+        assert part.status_code == 206 and part.content == body[middle:middle + 1000]
+        assert part.headers["content-range"] == f"bytes {middle}-{middle + 999}/{len(body)}"
+        tail = await fetch(gql, served["url"], Range="bytes=-100")
+        assert tail.status_code == 206 and tail.content == body[-100:]
+
+
+async def test_videos_only_where_they_belong_and_checked_by_their_bytes(
+        gql: GraphQLClient, storage: object) -> None:  # noqa: F811
+    owner, _ = await register(gql)
+    rid, task_id = await residence_with_task(gql, owner)
+    mp4 = make_video("mp4", seconds=0.5, noise=False)
+    for purpose, target in (("AVATAR", None), ("RESIDENCE_PHOTO", rid)):
+        refused = await request(gql, owner, data=mp4, purpose=purpose, target=target, content_type="video/mp4")
+        assert codes(refused) == [("TYPE_NOT_ALLOWED", ["contentType"])] and refused["media"] is None
+
+    # A PNG, a WebM and a QuickTime clip declared video/mp4 go through the real PUT and are rejected at finalize.
+    for body in (PNG, make_video("webm", seconds=0.5, noise=False), make_video("mov", seconds=0.5, noise=False)):
+        disguised = await request(gql, owner, data=body, purpose="COMPLETION_PHOTO", target=task_id,
+                                  content_type="video/mp4", filename="clip.mp4")
+        assert (await put(gql, disguised["upload"], body)).status_code == 200
+        rejected = (await ok(gql, FINALIZE, {"id": disguised["media"]["id"]}, owner))["media"]
+        assert rejected["status"] == "REJECTED" and "video/mp4" in rejected["rejectReason"]
+        assert not await object_exists(storage, disguised["media"]["id"])
+
+
+async def test_videos_have_their_own_size_limit(backend: Settings, tmp_path: Path,  # noqa: F811
+                                               fixture_request: pytest.FixtureRequest) -> None:
+    clip = make_video("mp4", seconds=0.5, noise=False)
+    env = {"DATABASE_URL": backend.database_url, "STORAGE_MAX_FILE_SIZE": str(len(PNG)),
+           "STORAGE_MAX_VIDEO_SIZE": str(len(clip))}
+    if backend.uses_s3:
+        env.update(fixture_request.getfixturevalue("s3_env"))
+    limited = make_settings(tmp_path / "limits", **env)
+    async with running_app(limited) as (client, _app):
+        owner, _ = await register(client)
+        _, task_id = await residence_with_task(client, owner)
+        # A video may be larger than STORAGE_MAX_FILE_SIZE, up to STORAGE_MAX_VIDEO_SIZE ...
+        assert len(clip) > len(PNG)
+        fine = await uploaded(client, owner, body=clip, purpose="COMPLETION_PHOTO", target=task_id,
+                              content_type="video/mp4", filename="clip.mp4")
+        assert fine["status"] == "READY"
+        # ... and not one byte more; an image stays under STORAGE_MAX_FILE_SIZE.
+        too_big = await request(client, owner, data=clip + b"\0", purpose="COMPLETION_PHOTO", target=task_id,
+                                content_type="video/mp4", filename="clip.mp4")
+        assert codes(too_big) == [("FILE_TOO_LARGE", ["size"])]
+        assert str(len(clip)) in too_big["userErrors"][0]["message"]
+        big_photo = await request(client, owner, data=PNG + b"\0", purpose="COMPLETION_PHOTO", target=task_id)
+        assert codes(big_photo) == [("FILE_TOO_LARGE", ["size"])]
