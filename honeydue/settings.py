@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     # after EMAIL_RETRY_BACKOFF_SECONDS, doubling each time (capped at an hour). A 5xx answer is final.
     email_max_attempts: int = Field(default=5, ge=1, le=20)
     email_retry_backoff_seconds: float = Field(default=120.0, gt=0)
+    # Notification deliveries outside the app (webhooks, Apprise, push; honeydue.delivery): attempts per
+    # delivery, the first included. 429, 5xx, timeouts and connection errors are retried after
+    # DELIVERY_RETRY_BACKOFF_SECONDS, doubling each time (capped at an hour), or after the receiver's
+    # Retry-After when that is longer. DELIVERY_TIMEOUT_SECONDS bounds one attempt.
+    delivery_max_attempts: int = Field(default=6, ge=1, le=20)
+    delivery_retry_backoff_seconds: float = Field(default=30.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Webhook and Apprise URLs that resolve to loopback, link-local or private addresses are refused (SSRF into
+    # the cluster) unless this is true: for a self-hosted receiver on the LAN, and for the tests.
+    allow_private_webhooks: bool = False
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

@@ -16,6 +16,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from honeydue.delivery.fanout import OutboundChannel
 from honeydue.mail.compose import compose, new_message_id
 from honeydue.mail.render import RenderedEmail, render
 from honeydue.mail.transport import (
@@ -186,5 +187,5 @@ def test_transport_from_settings_picks_smtp_when_configured(tmp_path) -> None:
 
 def test_every_notification_goes_out_by_email() -> None:
     for env in ({}, {"SMTP_HOST": "mail.example.test"}):
-        [channel] = channels_from_settings(load_settings(env))
-        assert isinstance(channel, EmailChannel)
+        email, outbound = channels_from_settings(load_settings(env))
+        assert isinstance(email, EmailChannel) and isinstance(outbound, OutboundChannel)

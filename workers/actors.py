@@ -18,6 +18,7 @@ import dramatiq
 
 from honeydue import generated_files
 from honeydue.clock import utc_now
+from honeydue.delivery import attempt as notification_delivery
 from honeydue.jobs import QUEUE, send_job
 from honeydue.mail import delivery
 from honeydue.mail.outbox import SEND_EMAIL_JOB
@@ -102,6 +103,28 @@ async def send_email(delivery_id: str) -> None:
             log.warning("could not schedule the next attempt of email %s: %s", delivery_id, exc.__class__.__name__)
 
 
+async def send_notification_delivery(delivery_id: str) -> None:
+    """One attempt at one webhook, Apprise or push delivery (``honeydue.delivery``); schedules the next if due."""
+    services = current_services()
+    result = await notification_delivery.attempt_delivery(uuid.UUID(delivery_id), settings=services.settings)
+    if result.retry_in is not None:
+        broker = services.broker
+        assert broker is not None  # every process that runs actors carries its broker
+        try:
+            send_job(broker, notification_delivery.SEND_DELIVERY_JOB, delivery_id,
+                     delay_ms=int(result.retry_in * 1000))
+        except Exception as exc:  # the row is QUEUED with its due time: the sweeper sends it
+            log.warning("could not schedule the next attempt of delivery %s: %s", delivery_id,
+                        exc.__class__.__name__)
+
+
+async def sweep_notification_deliveries(at: str | None = None) -> None:
+    broker = current_services().broker
+    assert broker is not None
+    await notification_delivery.sweep_deliveries(
+        utc_now(), lambda did: send_job(broker, notification_delivery.SEND_DELIVERY_JOB, did))
+
+
 async def sweep_email_outbox(at: str | None = None) -> None:
     broker = current_services().broker
     assert broker is not None
@@ -165,6 +188,11 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
     # handful of SMTP commands of one attempt at SMTP_TIMEOUT_SECONDS (at most 60) each.
     SEND_EMAIL_JOB: (send_email, {"time_limit": 8 * 60_000}),
     "sweep_email_outbox": (sweep_email_outbox, {"time_limit": 10 * 60_000}),
+    # Shorter than attempt.LEASE (5 min); one attempt is bounded by 3 x DELIVERY_TIMEOUT_SECONDS (at most 180 s).
+    # Retries are the row's (a delayed message per attempt), not Dramatiq's.
+    notification_delivery.SEND_DELIVERY_JOB: (send_notification_delivery, {"time_limit": 4 * 60_000,
+                                                                           "max_retries": 0}),
+    "sweep_notification_deliveries": (sweep_notification_deliveries, {"time_limit": 10 * 60_000}),
     "send_onboarding_emails": (send_onboarding_emails, {"time_limit": HOUR_MS}),
     # Sent once: a failed build is re-sent by sweep_data_exports (its claim's lease is this time limit).
     "build_data_export": (build_data_export, {"time_limit": HOUR_MS, "max_retries": 0}),

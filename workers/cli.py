@@ -18,6 +18,7 @@ import redis
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import QueueJoinTimeout
 
+from honeydue.delivery.attempt import SEND_DELIVERY_JOB
 from honeydue.jobs import QUEUE, send_job
 from honeydue.mail.outbox import SEND_EMAIL_JOB
 from honeydue.services import StorageFactory, open_services
@@ -227,6 +228,8 @@ SENT_WITH_AN_ID = {
     SEND_EMAIL_JOB: "the id of a queued email (run sweep_email_outbox: it sends every email that is due)",
     "build_data_export": "the id of a data export (run sweep_data_exports: it sends every unfinished one)",
     "send_password_reset": "the email address a reset was requested for (requestPasswordReset sends it)",
+    SEND_DELIVERY_JOB: "the id of a queued notification delivery (run sweep_notification_deliveries: it sends "
+                       "every delivery that is due)",
 }
 
 

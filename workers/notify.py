@@ -2,14 +2,16 @@
 
 The workers create the ``Notification`` row (what the ``notifications`` query shows), commit it, and
 then hand it to every configured channel (``Services.channels``). ``Channel`` is the one interface
-every way of reaching a person implements (email here; push, webhooks and Apprise later), so a new channel
-needs no change to the jobs.
+every way of reaching a person implements (email here; webhooks, Apprise and push through
+``honeydue.delivery.fanout.OutboundChannel``), so a new channel needs no change to the jobs.
 
 A channel's ``send`` is called at most once per notification and raises when it could not take the
 notification; the caller (``workers.reminders.deliver``) logs that and goes on with the other channels and
 recipients. What happens after a channel took it is the channel's business: email hands it to the outbox
 (``honeydue.mail.outbox``), whose delivery job retries a failed SMTP attempt with back-off and logs every
-attempt. The reminder log that keeps a stage from being sent twice was written with the notification.
+attempt; the outbound channel writes a ``NotificationDelivery`` row per channel or device of the user and
+sends a job for each, which retries the same way (``honeydue.delivery.attempt``). The reminder log that
+keeps a stage from being sent twice was written with the notification.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
+from honeydue.delivery.fanout import OutboundChannel
 from honeydue.mail.outbox import queue_email
 from honeydue.models import NotificationType
 from honeydue.settings import Settings
@@ -38,7 +41,14 @@ class Recipient(Protocol):
 
 
 class Notice(Protocol):
-    """What a channel needs of a notification (``honeydue.models.Notification`` fits)."""
+    """What a channel needs of a notification (``honeydue.models.Notification`` fits): the stored row's id
+    (deliveries are deduped on it), what it says, and the task it is about, if any (for its actions)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def task_id(self) -> uuid.UUID | None: ...
 
     @property
     def type(self) -> NotificationType: ...
@@ -79,5 +89,6 @@ class EmailChannel:
 
 
 def channels_from_settings(settings: Settings) -> list[Channel]:
-    """Every channel notifications go out on: email (SMTP, or ``.eml`` files without ``SMTP_HOST``)."""
-    return [EmailChannel()]
+    """Every channel notifications go out on: email (SMTP, or ``.eml`` files without ``SMTP_HOST``), then the
+    user's webhooks, Apprise URLs and devices (each a delivery job of its own)."""
+    return [EmailChannel(), OutboundChannel()]

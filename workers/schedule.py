@@ -46,6 +46,8 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
              "copy new and changed objects to the backup bucket; drop copies deleted over BACKUP_RETENTION_DAYS ago"
              if settings.uses_backup else "backup bucket copy (off: BACKUP_ENDPOINT is unset)"),
         _job("sweep_email_outbox", "*/10 * * * *", "re-send queued emails whose job message was lost"),
+        _job("sweep_notification_deliveries", "2-59/10 * * * *",
+             "re-send queued webhook, Apprise and push deliveries whose job message was lost"),
         _job("send_onboarding_emails", "0 16 * * *",
              "welcome (verified), add your home (day 2), add your first task (day 5); each once per user"),
     ]

@@ -8,7 +8,7 @@ that runs before the commit finds no row, and the email waits for the sweeper.
 
 Who gets what: an account whose address is not verified yet gets only the kinds in ``SENT_TO_UNVERIFIED``
 (verification and password reset). Non-transactional mail (reminders, onboarding) names the notification
-type it belongs to: it is not queued when the user turned that type off, and it carries a one-click
+type it belongs to: it is not queued when the user turned that type off (or its email), and it carries a one-click
 unsubscribe link for that type.
 """
 
@@ -89,8 +89,9 @@ async def _wanted(user_id: UUID, kind: str, transactional: bool, ntype: Notifica
         log.info("email %s not queued: user %s has not verified their address", kind, user_id)
         return False
     if not transactional:
-        enabled = await NotificationPreference.filter(user_id=user_id, type=ntype).values_list("enabled", flat=True)
-        if enabled and not enabled[0]:
-            log.info("email %s not queued: user %s turned %s off", kind, user_id, ntype)
+        # The type's email choice; left null it follows the type's ``enabled``.
+        chosen = await NotificationPreference.filter(user_id=user_id, type=ntype).values_list("enabled", "email")
+        if chosen and not (chosen[0][0] and chosen[0][1] is not False):
+            log.info("email %s not queued: user %s turned %s off (for email)", kind, user_id, ntype)
             return False
     return True

@@ -3,6 +3,7 @@
 from honeydue.models.accounts import AccountToken, AuthToken, CalendarFeed, NotificationPreference, User
 from honeydue.models.actions import ActionToken
 from honeydue.models.contractors import Contractor
+from honeydue.models.delivery import NotificationChannel, NotificationDelivery
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
     ROLE_RANK,
@@ -10,12 +11,15 @@ from honeydue.models.enums import (
     ClimateRegion,
     CoolingSystem,
     DataExportStatus,
+    DeliveryKind,
+    DeliveryStatus,
     DocumentKind,
     EmailStatus,
     HeatingSystem,
     MediaPurpose,
     MediaStatus,
     NotificationAction,
+    NotificationChannelKind,
     NotificationType,
     ResidenceRole,
     ResidenceType,
@@ -37,10 +41,12 @@ from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AccountToken", "ActionToken",
     "AccountTokenPurpose", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
-    "CoolingSystem", "DataExport", "DataExportStatus", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
+    "CoolingSystem", "DataExport", "DataExportStatus", "DeliveryKind",
+    "DeliveryStatus", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
     "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
-    "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationAction", "NotificationPreference",
-    "NotificationType", "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
+    "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationAction", "NotificationChannel",
+    "NotificationChannelKind", "NotificationDelivery", "NotificationPreference", "NotificationType",
+    "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
     "TaskFrequency", "TaskPriority", "User",
 ]

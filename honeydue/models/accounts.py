@@ -75,6 +75,11 @@ class NotificationPreference(UUIDModel):
     type = fields.CharEnumField(NotificationType, max_length=32)
     enabled = fields.BooleanField(default=True)
     hour_of_day = fields.SmallIntField(default=20)  # in the user's residence timezone
+    # Per channel: null follows ``enabled``; False keeps this type off that channel, True on it (while enabled).
+    push = fields.BooleanField(null=True)
+    email = fields.BooleanField(null=True)
+    webhook = fields.BooleanField(null=True)
+    apprise = fields.BooleanField(null=True)
 
     class Meta:
         table = "notification_preferences"

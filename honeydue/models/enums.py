@@ -100,6 +100,27 @@ class EmailStatus(StrEnum):
     FAILED = "FAILED"  # refused for good (5xx) or out of attempts; never tried again
 
 
+class NotificationChannelKind(StrEnum):
+    WEBHOOK = "WEBHOOK"  # a signed JSON POST to the user's URL
+    APPRISE = "APPRISE"  # any Apprise URL (ntfy, Telegram, Discord, Gotify, ...), through the apprise library
+
+
+class DeliveryKind(StrEnum):
+    """What a ``NotificationDelivery`` goes to: a channel of the user's, or a device of a platform."""
+
+    WEBHOOK = "WEBHOOK"
+    APPRISE = "APPRISE"
+    IOS = "IOS"  # APNs
+    ANDROID = "ANDROID"  # FCM
+    WEB = "WEB"  # Web Push
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "QUEUED"  # waiting for its first or next attempt
+    SENT = "SENT"  # the receiver took it
+    FAILED = "FAILED"  # refused for good, target gone, or out of attempts; never tried again
+
+
 class ResidenceType(StrEnum):
     HOUSE = "HOUSE"
     APARTMENT = "APARTMENT"
