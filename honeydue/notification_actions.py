@@ -29,7 +29,15 @@ from datetime import timedelta
 from honeydue import clock
 from honeydue.delivery.message import Action
 from honeydue.links import app_link
-from honeydue.models import ROLE_RANK, ActionToken, Membership, NotificationAction, ResidenceRole, Task
+from honeydue.models import (
+    ROLE_RANK,
+    ActionToken,
+    Membership,
+    NotificationAction,
+    NotificationType,
+    ResidenceRole,
+    Task,
+)
 from honeydue.settings import Settings, get_settings
 
 ACTION_TTL = timedelta(days=7)
@@ -45,6 +53,8 @@ TITLES: dict[NotificationAction, str] = {
     NotificationAction.SNOOZE: "Snooze 1 day",
 }
 SNOOZE_DAYS = 1
+# The notifications that carry actions: reminders about a task. Warranty reminders and the rest carry none.
+TASK_REMINDER_TYPES = frozenset({NotificationType.TASK_DUE_SOON, NotificationType.TASK_OVERDUE})
 
 
 def hash_action_token(raw: str) -> str:
@@ -83,6 +93,16 @@ async def task_actions(user_id: uuid.UUID | str, task_id: uuid.UUID | str, *,
         actions.append(Action(id=kind.value, title=TITLES[kind], url=action_url(settings, raw)))
     await ActionToken.bulk_create(rows)
     return tuple(actions)
+
+
+async def actions_for_notification(user_id: uuid.UUID | str, notification_type: NotificationType | str,
+                                   task_id: uuid.UUID | str | None, *,
+                                   settings: Settings | None = None) -> tuple[Action, ...]:
+    """The actions a notification carries: ``task_actions`` for a task reminder, else none. Every channel (email,
+    push, webhooks, Apprise) asks here, so they agree on which notifications have buttons."""
+    if task_id is None or notification_type not in TASK_REMINDER_TYPES:
+        return ()
+    return await task_actions(user_id, task_id, settings=settings)
 
 
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:

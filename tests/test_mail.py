@@ -280,7 +280,9 @@ def test_every_kind_renders_a_subject_text_and_escaped_html() -> None:
                "download_url": "https://g.test/media/x.zip", "size": "1.0 MB", "expires_at": "06 December 2026",
                # the account kinds' links (b12-links): a link, how long it works, the addresses involved
                "link": "https://a.test/account/x?token=t", "valid_for": "1 hour", "email": "a@a.test",
-               "old_email": "a@a.test", "new_email": "b@a.test"}
+               "old_email": "a@a.test", "new_email": "b@a.test",
+               # a task reminder's buttons (notification_actions)
+               "actions": [{"id": "done", "title": "Done", "url": "https://a.test/actions/t"}]}
     for kind in sorted(known_kinds()):
         rendered = render(kind, context)
         assert rendered.subject.strip() and "\n" not in rendered.subject

@@ -22,6 +22,7 @@ from typing import Protocol
 from honeydue.delivery.fanout import OutboundChannel
 from honeydue.mail.outbox import queue_email
 from honeydue.models import NotificationType
+from honeydue.notification_actions import actions_for_notification
 from honeydue.settings import Settings
 
 NOTIFICATION_KIND = "notification"
@@ -75,13 +76,23 @@ class EmailChannel:
     They are not transactional: each carries a one-click unsubscribe link for its notification type, and is
     not queued for a user who turned that type off or has not verified their address (``queue_email``).
     Without ``SMTP_HOST`` the outbox writes the email under ``var/mail/`` and logs it.
+
+    A task reminder carries the "Done" and "Snooze 1 day" actions (``honeydue.notification_actions``) as buttons;
+    they lead to the confirmation page, which acts only on its own button (mail scanners follow links).
+    ``settings`` gives ``PUBLIC_APP_URL`` for those links.
     """
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
+
     async def send(self, user: Recipient, notification: Notice) -> None:
+        actions = await actions_for_notification(user.id, notification.type, notification.task_id,
+                                                 settings=self.settings)
         await queue_email(
             to=user.email,
             kind=NOTIFICATION_KIND,
-            context={"display_name": user.display_name, "title": notification.title, "body": notification.body},
+            context={"display_name": user.display_name, "title": notification.title, "body": notification.body,
+                     "actions": [{"id": a.id, "title": a.title, "url": a.url} for a in actions]},
             user_id=user.id,
             transactional=False,
             notification_type=notification.type,
@@ -91,4 +102,4 @@ class EmailChannel:
 def channels_from_settings(settings: Settings) -> list[Channel]:
     """Every channel notifications go out on: email (SMTP, or ``.eml`` files without ``SMTP_HOST``), then the
     user's webhooks, Apprise URLs and devices (each a delivery job of its own)."""
-    return [EmailChannel(), OutboundChannel()]
+    return [EmailChannel(settings), OutboundChannel()]
