@@ -21,7 +21,8 @@ from honeydue.logging_setup import redact
 from honeydue.settings import Settings
 
 MASK = "****"
-SECRET_FIELDS = frozenset({"b2_app_key", "media_signing_key", "media_signing_key_previous", "smtp_password"})
+SECRET_FIELDS = frozenset({"b2_app_key", "media_signing_key", "media_signing_key_previous", "smtp_password",
+                           "apns_private_key", "vapid_private_key", "backup_app_key"})
 URL_FIELDS = frozenset({"database_url", "redis_url"})
 PROBE_PREFIX = "_honeydue-probe/"
 CHECK_TIMEOUT_SECONDS = 20.0

@@ -204,6 +204,16 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
         sys.stdout.write(text)
 
 
+def cmd_generate_vapid_keys(args: argparse.Namespace) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from honeydue.delivery.keys import vapid_public_key, vapid_raw_private_key
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    print(f"VAPID_PRIVATE_KEY={vapid_raw_private_key(key)}")
+    print(f"# public key (what vapidPublicKey answers, the browsers' applicationServerKey): {vapid_public_key(key)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="honeydue", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -249,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_export_schema)
+
+    p = sub.add_parser("generate-vapid-keys", help="print a new Web Push VAPID key pair (docs/push.md)")
+    p.set_defaults(func=cmd_generate_vapid_keys)
 
     from honeydue import ops_cli
 

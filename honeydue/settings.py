@@ -132,9 +132,26 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=6, ge=1, le=20)
     delivery_retry_backoff_seconds: float = Field(default=30.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    # Webhook and Apprise URLs that resolve to loopback, link-local or private addresses are refused (SSRF into
-    # the cluster) unless this is true: for a self-hosted receiver on the LAN, and for the tests.
+    # Webhook and Apprise URLs and Web Push endpoints that resolve to loopback, link-local or private addresses
+    # are refused (SSRF into the cluster) unless this is true: for a self-hosted receiver on the LAN, and for the
+    # tests. See honeydue.delivery.addresses.
     allow_private_webhooks: bool = False
+
+    # Push (docs/push.md). Each service is off until its settings are given; a partial set is refused by name.
+    # APNs token auth: the .p8 key's ID, the team, the key itself (PEM text or a file path) and the app's
+    # bundle ID (the apns-topic).
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_private_key: str | None = None
+    apns_topic: str | None = None
+    apns_environment: Literal["production", "sandbox"] = "production"
+    # FCM HTTP v1: the Firebase project and a service-account JSON key file allowed to send messages.
+    fcm_project_id: str | None = None
+    fcm_credentials_file: Path | None = None
+    # Web Push (VAPID, RFC 8292): the P-256 private key (PEM text, a file path, or the raw key in base64url as
+    # `honeydue generate-vapid-keys` prints it) and the contact push services may write to (mailto: or https:).
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -150,6 +167,16 @@ class Settings(BaseSettings):
     def _strip(cls, value: object) -> object:
         # A Secret or ConfigMap value of only spaces or a newline is as missing as an empty one.
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("apns_key_id", "apns_team_id", "apns_private_key", "apns_topic", "fcm_project_id",
+                     "fcm_credentials_file", "vapid_private_key", "vapid_subject", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty Secret key is as unset as a missing one (and must not become the path ".").
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -210,7 +237,24 @@ class Settings(BaseSettings):
         if self.b2_endpoint and not self.b2_bucket_name:
             raise ValueError("B2_BUCKET_NAME is required when B2_ENDPOINT is set")
         self._check_backup()
+        self._check_push()
         return self
+
+    def _check_push(self) -> None:
+        """Each push service is all of its settings or none: a partial one would fail every send, so say so now."""
+        groups: dict[str, dict[str, object]] = {
+            "APNS_*": {"APNS_KEY_ID": self.apns_key_id, "APNS_TEAM_ID": self.apns_team_id,
+                       "APNS_PRIVATE_KEY": self.apns_private_key, "APNS_TOPIC": self.apns_topic},
+            "FCM_*": {"FCM_PROJECT_ID": self.fcm_project_id, "FCM_CREDENTIALS_FILE": self.fcm_credentials_file},
+            "VAPID_*": {"VAPID_PRIVATE_KEY": self.vapid_private_key, "VAPID_SUBJECT": self.vapid_subject},
+        }
+        for group, given in groups.items():
+            missing = [name for name, value in given.items() if not value]
+            if missing and len(missing) < len(given):
+                raise ValueError(f"{missing[0]} is required when any {group} push setting is set (docs/push.md)")
+        if self.vapid_subject and not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ValueError("VAPID_SUBJECT must be a mailto: or https:// URL (RFC 8292): how a push service "
+                             "reaches the operator")
 
     def _check_backup(self) -> None:
         """A backup is all four BACKUP_* values or none; production refuses a partial one by name."""
@@ -306,7 +350,7 @@ def _field_env_name(loc: tuple[object, ...]) -> str:
 
 # Messages of the cross-field checks, which already name their variable.
 PRODUCTION_REQUIRED = ("MEDIA_SIGNING_KEY", "B2_BUCKET_NAME", "PUBLIC_GATEWAY_URL", "PUBLIC_APP_URL", "DATABASE_URL",
-                       "REDIS_URL", "BACKUP_")
+                       "REDIS_URL", "BACKUP_", "APNS_", "FCM_", "VAPID_")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

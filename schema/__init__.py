@@ -15,6 +15,7 @@ from schema.admin import AdminQuery
 from schema.calendar import CalendarMutation
 from schema.contractors import ContractorMutation, ContractorQuery
 from schema.data_exports import DataExportMutation
+from schema.devices import DeviceMutation, DeviceQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryLimits
@@ -42,7 +43,7 @@ QUERY_CACHE_SIZE = 256
 @strawberry.type(description="What can be read. Every field needs a signed-in caller (`Authorization: Bearer "
                              "<token>`): without one it is the top-level error UNAUTHENTICATED.")
 class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQuery, DocumentQuery, MediaQuery,
-            NotificationQuery, AdminQuery):
+            NotificationQuery, DeviceQuery, AdminQuery):
     """Every area's query fields in one root type."""
 
 
@@ -51,7 +52,7 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
                              "without one it is UNAUTHENTICATED, before the input is read.")
 class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
                DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation,
-               ResidenceFileMutation, ReportMutation):
+               ResidenceFileMutation, ReportMutation, DeviceMutation):
     """Every area's mutations in one root type."""
 
 

@@ -19,6 +19,7 @@ from schema.mutation import OkResult, mutation
 
 if TYPE_CHECKING:
     from schema.data_exports import DataExport
+    from schema.devices import Device
     from schema.notifications import NotificationPreference
     from schema.sessions import Session
 
@@ -56,6 +57,14 @@ class User(FromRow):
         from schema.sessions import sessions_of
 
         return await sessions_of(info.context, self._row)
+
+    @strawberry.field(description="The devices push notifications go to (registerDevice), most recently seen first, "
+                                  "at most 20; a device the push service reported gone is not listed. Only the user "
+                                  "(or an admin); anyone else gets FORBIDDEN.")
+    async def devices(self, info: Info[Context, None]) -> list[Annotated[Device, strawberry.lazy("schema.devices")]]:
+        from schema.devices import devices_of
+
+        return await devices_of(info.context, self._row)
 
     @strawberry.field(description=FEED_URL_DESCRIPTION)
     async def calendar_feed_url(self, info: Info[Context, None]) -> str:

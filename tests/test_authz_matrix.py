@@ -56,6 +56,7 @@ class Ctx:
     contractor: models.Contractor
     foreign_contractor: models.Contractor  # in the outsider's own residence
     import_file: models.Media  # a READY RESIDENCE_IMPORT upload of the owner's
+    owner_device: models.Device  # a push device the owner registered
 
 
 async def build(storage: object) -> Ctx:
@@ -94,8 +95,10 @@ async def build(storage: object) -> Ctx:
         purpose=MediaPurpose.RESIDENCE_IMPORT, filename="home.honeydue", content_type="application/json",
         size=len(import_bytes), status=MediaStatus.READY, finalized_at=datetime.now(UTC))
     await storage.put_bytes(import_file.key, import_bytes, "application/json")  # type: ignore[attr-defined]
+    owner_device = await models.Device.create(user=world.owner.user, platform="IOS", token="ab" * 32,
+                                              token_hash=uuid.uuid4().hex, last_seen_at=utc_now())
     return Ctx(world, task, document, doc_file, pending, owner_avatar, bystander, share.code, notification,
-               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor, import_file)
+               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor, import_file, owner_device)
 
 
 def at_least(minimum: str) -> dict[str, str]:
@@ -311,6 +314,17 @@ OPS = [
        {"owner": OK, "editor": "NOT_FOUND", "viewer": "NOT_FOUND", "outsider": "NOT_FOUND"}),
     Op("revokeOtherSessions", f"mutation {{ revokeOtherSessions {{ revokedCount {I} }} }}", lambda c: {},
        members(OK, OK)),
+    # --- push devices: only one's own; another user's device is answered as a missing one ---------------------
+    Op("me.devices", "{ me { devices { id platform } } }", lambda c: {}, members(OK, OK)),
+    Op("residence.members.devices", "query($id: ID!) { residence(id: $id) { members { user { devices { id } } } } }",
+       lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
+    Op("registerDevice", f"mutation($i: RegisterDeviceInput!) {{ registerDevice(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"platform": "ANDROID", "token": f"fcm-{uuid.uuid4().hex}"}}, members(OK, OK)),
+    Op("unregisterDevice(owner's)",
+       f"mutation($i: UnregisterDeviceInput!) {{ unregisterDevice(input: $i) {{ ok {I} }} }}",
+       lambda c: {"i": {"deviceId": str(c.owner_device.id)}},
+       {"owner": OK, "editor": "NOT_FOUND", "viewer": "NOT_FOUND", "outsider": "NOT_FOUND"}),
+    Op("vapidPublicKey", "{ vapidPublicKey }", lambda c: {}, members(OK, OK)),
     # --- the calendar feed: the URL is a secret, shown to its user alone ---------------------------------------
     Op("me.calendarFeedUrl", "{ me { calendarFeedUrl } }", lambda c: {}, members(OK, OK)),
     Op("residence.members.calendarFeedUrl",

@@ -4,6 +4,7 @@ from honeydue.models.accounts import AccountToken, AuthToken, CalendarFeed, Noti
 from honeydue.models.actions import ActionToken
 from honeydue.models.contractors import Contractor
 from honeydue.models.delivery import NotificationChannel, NotificationDelivery
+from honeydue.models.devices import Device
 from honeydue.models.documents import Document
 from honeydue.models.enums import (
     ROLE_RANK,
@@ -13,6 +14,7 @@ from honeydue.models.enums import (
     DataExportStatus,
     DeliveryKind,
     DeliveryStatus,
+    DevicePlatform,
     DocumentKind,
     EmailStatus,
     HeatingSystem,
@@ -41,8 +43,8 @@ from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AccountToken", "ActionToken",
     "AccountTokenPurpose", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
-    "CoolingSystem", "DataExport", "DataExportStatus", "DeliveryKind",
-    "DeliveryStatus", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
+    "CoolingSystem", "DataExport", "DataExportStatus", "DeliveryKind", "DeliveryStatus", "Device",
+    "DevicePlatform", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
     "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationAction", "NotificationChannel",
     "NotificationChannelKind", "NotificationDelivery", "NotificationPreference", "NotificationType",

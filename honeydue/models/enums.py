@@ -204,3 +204,9 @@ class NotificationAction(StrEnum):
 
     DONE = "done"  # complete the task, as completeTask does
     SNOOZE = "snooze"  # hold the task's reminders back for a day, as snoozeTask does
+
+
+class DevicePlatform(StrEnum):
+    IOS = "IOS"  # an iPhone or iPad app: APNs
+    ANDROID = "ANDROID"  # an Android app: FCM
+    WEB = "WEB"  # a browser's push subscription: Web Push
