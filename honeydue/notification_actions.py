@@ -24,7 +24,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from honeydue import clock
 from honeydue.delivery.message import Action
@@ -41,6 +41,8 @@ from honeydue.models import (
 from honeydue.settings import Settings, get_settings
 
 ACTION_TTL = timedelta(days=7)
+# How long an expired link's row is kept (so it still answers "expired", 410) before the clean-up deletes it.
+KEEP_EXPIRED = timedelta(days=7)
 ACTIONS_PATH = "/actions"
 # secrets.token_urlsafe(32): 43 characters of [A-Za-z0-9_-], 256 bits of randomness.
 TOKEN_BYTES = 32
@@ -119,6 +121,14 @@ async def find(raw: str) -> ActionToken | None:
 def is_live(token: ActionToken) -> bool:
     """Unused and unexpired (by the clock seam)."""
     return token.used_at is None and token.expires_at > clock.utc_now()
+
+
+async def delete_expired(now: datetime) -> int:
+    """Delete links that expired over ``KEEP_EXPIRED`` before ``now`` (the ``expire_action_tokens`` job); how many.
+
+    Until then an expired or used link still answers 410 with its reason; afterwards it is unknown (404).
+    """
+    return await ActionToken.filter(expires_at__lt=now - KEEP_EXPIRED).delete()
 
 
 async def use(token: ActionToken) -> bool:

@@ -112,3 +112,22 @@ async def test_strings_that_are_not_tokens_find_nothing(app_settings: Settings) 
     for raw in ("", "short", "x" * 43 + "/", "a" * 101, "'; drop table action_tokens; --"):
         assert await notification_actions.find(raw) is None
     assert await notification_actions.find("A" * 43) is None  # well-formed, never issued
+
+
+async def test_the_clean_up_deletes_links_a_week_after_they_expired(app_settings: Settings,
+                                                                    frozen_now: FrozenClock) -> None:
+    from workers import cleanup
+
+    world = await make_world()
+    task = await _task(world)
+    old = await notification_actions.task_actions(world.editor.user.id, task.id, settings=app_settings)
+    frozen_now.now += timedelta(days=3)
+    recent = await notification_actions.task_actions(world.editor.user.id, task.id, settings=app_settings)
+    # Just over 14 days after the first pair was made: it expired over 7 days ago; the second pair 4 days ago.
+    frozen_now.now += timedelta(days=11, minutes=1)
+    assert await cleanup.expire_action_tokens(frozen_now.now) == 2
+    assert [await notification_actions.find(_token_of(a.url)) for a in old] == [None, None]
+    for action in recent:  # kept, so it still says why it does nothing
+        token = await notification_actions.find(_token_of(action.url))
+        assert token is not None and not notification_actions.is_live(token)
+    assert await cleanup.expire_action_tokens(frozen_now.now) == 0

@@ -1,4 +1,4 @@
-"""Delete what is past its use: uploads that never became usable, and expired idempotency keys.
+"""Delete what is past its use: uploads that never became usable, expired idempotency keys and action links.
 
 Uploads: PENDING media past the age limit and REJECTED leftovers.
 
@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from honeydue import notification_actions
 from honeydue.media_policy import staging_key
 from honeydue.models import IDEMPOTENCY_WINDOW, IdempotencyKey, Media, MediaStatus
 from honeydue.storage.base import Storage
@@ -55,6 +56,16 @@ async def cleanup_pending_uploads(storage: Storage, now: datetime, max_age: time
                 report.rejected += len(batch)
     log.info("pending-upload cleanup: %d pending, %d rejected deleted", report.pending, report.rejected)
     return report
+
+
+async def expire_action_tokens(now: datetime) -> int:
+    """Delete a reminder's Done and Snooze links a week after they expired; returns how many.
+
+    Two rows per task reminder, channel and member: without this the table only grows.
+    """
+    deleted = await notification_actions.delete_expired(now)
+    log.info("action links expired: %d deleted", deleted)
+    return deleted
 
 
 async def expire_idempotency_keys(now: datetime) -> int:

@@ -39,6 +39,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("expire_idempotency_keys", "17 * * * *", "idempotency keys past their 24 h window"),
         _job("expire_generated_files", "27 * * * *",
              "delete generated files past their link (data exports, residence exports, reports)"),
+        _job("expire_action_tokens", "37 * * * *", "reminders' Done and Snooze links a week past their expiry"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("sweep_data_exports", "5-59/10 * * * *", "re-send data export builds lost or stuck"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
