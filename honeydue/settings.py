@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     client_ip_header: str | None = None
 
     token_ttl_days: int = Field(default=30, ge=1)
+    # Sessions of admin accounts end sooner: an admin token left in a browser can disable or delete anyone.
+    admin_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 365)
     # How long the links of account emails work: a password reset (1 h), an address verification (48 h).
     password_reset_ttl_minutes: int = Field(default=60, ge=5, le=24 * 60)
     email_verification_ttl_hours: int = Field(default=48, ge=1, le=30 * 24)

@@ -22,6 +22,7 @@ from tortoise.queryset import QuerySet
 
 from honeydue import clock
 from honeydue.models import AuthToken, User
+from honeydue.settings import Settings
 
 TOKEN_PREFIX = "hd_"
 # How stale ``last_used_at`` may get before a request writes it again.
@@ -56,8 +57,18 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def issue_token(user: User, ttl_days: int, origin: SessionOrigin | None = None) -> str:
-    """A new raw token (a new session) for ``user``; only its hash is stored. Issuing counts as a use."""
+def session_ttl_days(settings: Settings, user: User) -> float:
+    """How long a new session of ``user`` lasts, in days: ``TOKEN_TTL_DAYS``, or ``ADMIN_TOKEN_TTL_HOURS`` for an
+    admin account (whichever is shorter)."""
+    if user.is_admin:
+        return min(float(settings.token_ttl_days), settings.admin_token_ttl_hours / 24)
+    return float(settings.token_ttl_days)
+
+
+async def issue_token(user: User, ttl_days: float, origin: SessionOrigin | None = None) -> str:
+    """A new raw token (a new session) for ``user``; only its hash is stored. Issuing counts as a use.
+
+    ``ttl_days`` comes from ``session_ttl_days``."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     origin = origin or SessionOrigin()
     now = clock.utc_now()
@@ -73,13 +84,15 @@ def is_live(token: AuthToken, now: datetime) -> bool:
 
 
 async def authenticate_session(raw: str) -> AuthToken | None:
-    """The live token row (its ``user`` loaded) a raw bearer token names, or None when unknown, expired or
-    revoked. Records the use (see the module's docstring)."""
+    """The live token row (its ``user`` loaded) a raw bearer token names, or None when unknown, expired,
+    revoked, or its user is disabled (``User.disabled``). Records the use (see the module's docstring).
+
+    The API and the gateway's bearer path both come here, so a disabled account is refused by both at once."""
     if not raw or len(raw) > 200:
         return None
     token = await AuthToken.get_or_none(token_hash=hash_token(raw)).select_related("user")
     now = clock.utc_now()
-    if token is None or not is_live(token, now):
+    if token is None or not is_live(token, now) or token.user.disabled:
         return None
     await record_use(token, now)
     return token

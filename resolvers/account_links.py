@@ -28,7 +28,7 @@ from honeydue.models import AccountToken, AccountTokenPurpose, User
 from honeydue.passwords import hash_password, password_problem, verify_password
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
-from honeydue.tokens import SessionOrigin, issue_token, revoke_all_tokens
+from honeydue.tokens import SessionOrigin, issue_token, revoke_all_tokens, session_ttl_days
 from honeydue.user_errors import InputRejected, UserErrorCode, reject
 from resolvers import accounts
 from resolvers.accounts import Session, check_email
@@ -143,7 +143,7 @@ async def reset_password_and_sign_in(
 ) -> Session:
     """``reset_password``, then a new session: the only one the user has (the API's way)."""
     user = await reset_password(limiter, raw, new_password)
-    return Session(token=await issue_token(user, settings.token_ttl_days, origin), user=user)
+    return Session(token=await issue_token(user, session_ttl_days(settings, user), origin), user=user)
 
 
 # --- verification -----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -36,7 +37,7 @@ from honeydue.passwords import (
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.storage import Storage
-from honeydue.tokens import SessionOrigin, issue_token, revoke_all_tokens, revoke_token
+from honeydue.tokens import SessionOrigin, issue_token, revoke_all_tokens, revoke_token, session_ttl_days
 from honeydue.user_errors import UserErrorCode, reject
 from resolvers import rotation
 from resolvers.login_limits import begin_login_attempt
@@ -102,7 +103,7 @@ async def register(
                              REGISTER_WINDOW):
         raise RateLimited("Too many sign-ups from this address; try again later.")
     user = await create_user(email, password, display_name)
-    return Session(token=await issue_token(user, settings.token_ttl_days, origin), user=user)
+    return Session(token=await issue_token(user, session_ttl_days(settings, user), origin), user=user)
 
 
 async def login(
@@ -121,11 +122,14 @@ async def login(
         raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     if not verify_password(user.password_hash, password):
         raise reject(UserErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
+    if user.disabled:
+        # Said only after the right password, so the answer tells nothing to someone guessing addresses.
+        raise reject(UserErrorCode.ACCOUNT_DISABLED, "This account has been disabled by an administrator.")
     await attempt.succeeded()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         await user.save(update_fields=["password_hash"])
-    return Session(token=await issue_token(user, settings.token_ttl_days, origin), user=user)
+    return Session(token=await issue_token(user, session_ttl_days(settings, user), origin), user=user)
 
 
 async def logout(token: str) -> None:
@@ -170,7 +174,18 @@ async def delete_account(user: User, password: str) -> None:
     """Remove the user and their rows now; leave a durable record for purging their files."""
     if not verify_password(user.password_hash, password):
         raise reject(UserErrorCode.WRONG_PASSWORD, "Password is incorrect.", "password")
+    await remove_user(user)
+
+
+async def remove_user(user: User, before_delete: Callable[[], Awaitable[object]] | None = None) -> None:
+    """``deleteAccount``'s work, also ``adminDeleteUser``'s: the rows now, the files by a durable purge.
+
+    ``before_delete`` runs inside the same transaction (the admin action's audit entry), so both or neither
+    are written.
+    """
     async with in_transaction():
+        if before_delete is not None:
+            await before_delete()
         sole_residences = await _residences_only_this_user_belongs_to(user)
         purge = await AccountPurge.create(
             user_id=user.id,

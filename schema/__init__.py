@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.admin import AdminQuery
+from schema.admin_mutations import AdminMutation
 from schema.calendar import CalendarMutation
 from schema.contractors import ContractorMutation, ContractorQuery
 from schema.data_exports import DataExportMutation
@@ -52,7 +53,7 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
                              "without one it is UNAUTHENTICATED, before the input is read.")
 class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
                DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation,
-               ResidenceFileMutation, ReportMutation, DeviceMutation):
+               ResidenceFileMutation, ReportMutation, DeviceMutation, AdminMutation):
     """Every area's mutations in one root type."""
 
 

@@ -34,6 +34,9 @@ class User(FromRow):
                     "emails sent are verification and password-reset ones.")
     display_name: str = strawberry.field(description="Name shown to co-members, 1 to 100 characters.")
     is_admin: bool = strawberry.field(description="Whether the user may use `admin`.")
+    disabled: bool = strawberry.field(
+        description="Whether an administrator disabled the account (adminSetUserDisabled): it cannot sign in and "
+                    "its tokens are refused; media links handed out before keep working until they expire.")
     created_at: datetime = strawberry.field(description="When the account was registered.")
     _row: strawberry.Private[models.User]
 

@@ -1,4 +1,5 @@
-"""The admin corner of the schema: ``admin { users user stats emails }``, for users with ``isAdmin`` only."""
+"""The admin corner of the schema: ``admin { users user stats emails residences jobs timeseries auditLog … }``, for
+users with ``isAdmin`` only (every field is behind ``AdminQuery.admin``'s FORBIDDEN)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from honeydue import models
-from resolvers import admin
+from honeydue import clock, models
+from honeydue.periodic import periodic_job_table
+from resolvers import admin, admin_views
 from schema.accounts import User
+from schema.admin_types import (
+    AdminJob,
+    AdminMembership,
+    AdminResidence,
+    AdminUserFacts,
+    AuditEntry,
+    DayCount,
+    StorageUsage,
+    TimeseriesMetric,
+    usage_list,
+)
 from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
 from schema.context import Context
 from schema.text_inputs import TextInputCheck
@@ -60,6 +73,12 @@ class AdminStats:
     media_bytes: float = strawberry.field(description="Total size of the READY files in bytes (a Float: it outgrows "
                                                       "Int).")
     pending_uploads: int = strawberry.field(description="Uploads requested and not finalized yet (PENDING).")
+    verified_users: int = strawberry.field(description="Accounts whose address is verified.")
+    disabled_users: int = strawberry.field(description="Accounts disabled by an admin.")
+    admins: int = strawberry.field(description="Admin accounts.")
+    completions_7_days: int = strawberry.field(description="Task completions recorded in the last 7 days.")
+    completions_30_days: int = strawberry.field(description="Task completions recorded in the last 30 days.")
+    media_by_purpose: list[StorageUsage] = strawberry.field(description="READY files and bytes per purpose.")
 
 
 @strawberry.type(description="What administrators may see.")
@@ -100,9 +119,81 @@ class Admin:
     @strawberry.field(description="Figures for the dashboard.")
     async def stats(self) -> AdminStats:
         figures = await admin.stats()
+        more = await admin_views.figures()
         return AdminStats(users=figures.users, residences=figures.residences, tasks=figures.tasks,
                           media=figures.media, media_bytes=figures.media_bytes,
-                          pending_uploads=figures.pending_uploads)
+                          pending_uploads=figures.pending_uploads, verified_users=more.verified_users,
+                          disabled_users=more.disabled_users, admins=more.admins,
+                          completions_7_days=more.completions_7_days, completions_30_days=more.completions_30_days,
+                          media_by_purpose=usage_list(more.media_by_purpose))
+
+    @strawberry.field(description="What admins see of one account besides its User fields: when and why it was "
+                                  "disabled, its residences and its storage. NOT_FOUND when there is no such user.")
+    async def user_facts(self, id: Annotated[strawberry.ID, strawberry.argument(description="Their ID.")]) \
+            -> AdminUserFacts:
+        user = await admin.get_user(id)
+        memberships = await admin_views.memberships_of_user(user.id)
+        return AdminUserFacts(
+            user=User.from_row(user), disabled_at=user.disabled_at, disabled_reason=user.disabled_reason,
+            memberships=[AdminMembership(residence=AdminResidence.from_row(m.residence), role=m.role)
+                         for m in memberships],
+            storage=usage_list(await admin_views.usage_by_purpose(owner_id=user.id)))
+
+    @strawberry.field(description="The emails sent to one user, newest first, at most 20. NOT_FOUND when there is "
+                                  "no such user.")
+    async def user_emails(self, id: Annotated[strawberry.ID, strawberry.argument(description="Their ID.")]) \
+            -> list[EmailDeliveryType]:
+        user = await admin.get_user(id)
+        return [EmailDeliveryType.from_row(r) for r in await admin_views.recent_emails(user.id)]
+
+    @strawberry.field(description="Every residence, or those whose name or address contains `search`, newest "
+                                  "first.")
+    async def residences(
+        self,
+        search: Annotated[str | None, strawberry.argument(
+            description="Text to look for, any case; its first 200 characters count. Omitted or blank: every "
+                        "residence.")] = None,
+        first: First = None, after: After = None,
+    ) -> Connection[AdminResidence]:
+        offset, limit = page_bounds(first, after)
+        rows, total = await admin_views.list_residences(search, offset, limit)
+        return make_connection([AdminResidence.from_row(r) for r in rows], offset, total)
+
+    @strawberry.field(description="Any one residence, members and tasks included. NOT_FOUND when there is none.")
+    async def residence(self, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]) \
+            -> AdminResidence:
+        return AdminResidence.from_row(await admin_views.get_residence(id))
+
+    @strawberry.field(description="Every periodic job, in the scheduler's order, with its last run, last success, "
+                                  "last error and next run. Runs are recorded by the process that ran them (a "
+                                  "worker, or honeydue serve).")
+    async def jobs(self, info: Info[Context, None]) -> list[AdminJob]:
+        runs = await admin_views.job_runs()
+        return [AdminJob.of(job, runs.get(job.name))
+                for job in periodic_job_table(info.context.settings, clock.utc_now())]
+
+    @strawberry.field(description="A count per UTC day over the last `days` days (today included), oldest first; "
+                                  "days with none count 0. INVALID_INPUT when `days` is not from 1 to 366.")
+    async def timeseries(
+        self,
+        metric: Annotated[TimeseriesMetric, strawberry.argument(  # type: ignore[valid-type]
+            description="What to count.")],
+        days: Annotated[int, strawberry.argument(description="How many days, 1 to 366.")] = 90,
+    ) -> list[DayCount]:
+        return [DayCount(day=day, count=count) for day, count in await admin_views.timeseries(metric, days)]
+
+    @strawberry.field(description="Every admin action, newest first: who, when, what and on what.")
+    async def audit_log(
+        self,
+        first: First = None, after: After = None,
+        actor_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only actions of this admin. Omitted: everyone's.")] = None,
+        target_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only actions on this target (a user's ID, a job's name). Omitted: every target.")] = None,
+    ) -> Connection[AuditEntry]:
+        offset, limit = page_bounds(first, after)
+        rows, total = await admin_views.audit_log(actor_id, target_id, offset, limit)
+        return make_connection([AuditEntry.from_row(r) for r in rows], offset, total)
 
 
 @strawberry.type

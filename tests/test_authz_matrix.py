@@ -139,6 +139,27 @@ OPS = [
     Op("me", "{ me { id } }", lambda c: {}, members(OK, OK)),
     Op("admin", "{ admin { stats { users } } }", lambda c: {}, members("FORBIDDEN", "FORBIDDEN")),
     Op("admin.emails", "{ admin { emails { totalCount } } }", lambda c: {}, members("FORBIDDEN", "FORBIDDEN")),
+    # The admin console's fields and actions: FORBIDDEN to every non-admin, before any ID is read.
+    *(Op(f"admin.{field}", f"{{ admin {{ {field}{args} {{ {sub} }} }} }}", lambda c: {},
+         members("FORBIDDEN", "FORBIDDEN"))
+      for field, args, sub in [
+          ("users", "", "totalCount"), ("residences", "", "totalCount"), ("auditLog", "", "totalCount"),
+          ("jobs", "", "name"), ("timeseries", "(metric: SIGNUPS, days: 7)", "count"),
+          ("user", '(id: "00000000-0000-0000-0000-000000000000")', "id"),
+          ("userFacts", '(id: "00000000-0000-0000-0000-000000000000")', "disabledAt"),
+          ("userEmails", '(id: "00000000-0000-0000-0000-000000000000")', "kind"),
+          ("residence", '(id: "00000000-0000-0000-0000-000000000000")', "id"),
+      ]),
+    *(Op(name, f"mutation($i: {name[0].upper()}{name[1:]}Input!) {{ {name}(input: $i) {{ {I} }} }}", variables,
+         members("FORBIDDEN", "FORBIDDEN"))
+      for name, variables in [
+          ("adminSetUserDisabled", lambda c: {"i": {"userId": str(c.bystander.user.id), "disabled": True}}),
+          ("adminSendPasswordReset", lambda c: {"i": {"userId": str(c.bystander.user.id)}}),
+          ("adminRevokeSessions", lambda c: {"i": {"userId": str(c.bystander.user.id)}}),
+          ("adminSetAdmin", lambda c: {"i": {"userId": str(c.bystander.user.id), "admin": True}}),
+          ("adminDeleteUser", lambda c: {"i": {"userId": str(c.bystander.user.id)}}),
+          ("adminRunJob", lambda c: {"i": {"name": "reconcile_storage"}}),
+      ]),
     Op("residences", "{ residences { edges { node { id } } } }", lambda c: {}, members(SEES, BLIND),
        probe=lambda d, c: str(c.world.residence.id) in _ids(d["residences"])),
     Op("residence", "query($id: ID!) { residence(id: $id) { id members { role } } }",

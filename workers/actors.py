@@ -158,23 +158,25 @@ async def send_password_reset(email: str) -> None:
     await send(current_services().settings, email)
 
 
-async def reconcile_storage(fix: bool = False, at: str | None = None) -> None:
-    await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
+async def reconcile_storage(fix: bool = False, at: str | None = None) -> dict[str, Any]:
+    report = await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
+    return reconcile.summary(report)  # kept in job_runs for the admin console's Storage screen
 
 
-async def backup_storage(at: str | None = None) -> None:
+async def backup_storage(at: str | None = None) -> dict[str, Any]:
     services = current_services()
     if services.backup is None:
         log.info("storage backup: off (BACKUP_ENDPOINT is unset)")
-        return
+        return {"configured": False}
     # Retention counts from now, like the upload cleanup: a late run must not keep expired copies longer.
-    await backup.backup_storage(services.storage, services.backup, utc_now(),
-                                retention=timedelta(days=services.settings.backup_retention_days))
+    report = await backup.backup_storage(services.storage, services.backup, utc_now(),
+                                         retention=timedelta(days=services.settings.backup_retention_days))
+    return backup.summary(report)  # kept in job_runs for the admin console's Storage screen
 
 
 # name -> (function, actor options). Time limits are generous: the work is I/O bound and idempotent, and a
 # job cut short is retried from the start.
-ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]]] = {
+ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, Any]], dict[str, Any]]] = {
     "send_due_reminders": (send_due_reminders, {"time_limit": HOUR_MS}),
     "send_overdue_reminders": (send_overdue_reminders, {"time_limit": HOUR_MS}),
     "send_warranty_reminders": (send_warranty_reminders, {"time_limit": HOUR_MS}),
@@ -207,8 +209,15 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, None]], dict[str, Any]
 
 
 def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
+    from workers.job_runs import recorded
+    from workers.schedule import periodic_job_names
+
+    # The periodic jobs' runs are written to job_runs (admin.jobs); the others (one per email, purge, export)
+    # are too many and have their own durable records.
+    periodic = periodic_job_names()
     return {
-        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, **options)(fn)
+        name: dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, **options)(
+            recorded(name, fn) if name in periodic else fn)
         for name, (fn, options) in ACTORS.items()
     }
 

@@ -179,3 +179,10 @@ async def _expire(
             report.expired.add(key)
         else:
             report.retained.add(key)
+
+
+def summary(report: BackupReport) -> dict[str, object]:
+    """The report's counts as JSON, for job_runs (the admin console's Storage screen)."""
+    return {"configured": True, "copied": report.copied.count, "bytes_copied": report.bytes_copied,
+            "unchanged": report.unchanged, "retained": report.retained.count, "expired": report.expired.count,
+            "copied_sample": report.copied.sample, "expired_sample": report.expired.sample}

@@ -119,3 +119,10 @@ async def reconcile_storage(
         report.orphans[:SAMPLE], report.missing[:SAMPLE],
     )
     return report
+
+
+def summary(report: ReconcileReport) -> dict[str, object]:
+    """The report's counts and samples as JSON, for job_runs (the admin console's Storage screen)."""
+    return {"objects": report.objects, "orphans": len(report.orphans), "missing": len(report.missing),
+            "deleted": len(report.deleted), "orphan_sample": report.orphans[:SAMPLE],
+            "missing_sample": report.missing[:SAMPLE]}

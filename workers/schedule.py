@@ -52,3 +52,8 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("send_onboarding_emails", "0 16 * * *",
              "welcome (verified), add your home (day 2), add your first task (day 5); each once per user"),
     ]
+
+
+def periodic_job_names() -> frozenset[str]:
+    """The actor names the scheduler sends (whatever the settings: they change crons and texts, not names)."""
+    return frozenset(job.actor_name for job in periodic_jobs(Settings.model_construct()))

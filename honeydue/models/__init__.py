@@ -2,6 +2,7 @@
 
 from honeydue.models.accounts import AccountToken, AuthToken, CalendarFeed, NotificationPreference, User
 from honeydue.models.actions import ActionToken
+from honeydue.models.admin import AuditEntry, JobRun
 from honeydue.models.contractors import Contractor
 from honeydue.models.delivery import NotificationChannel, NotificationDelivery
 from honeydue.models.devices import Device
@@ -42,10 +43,10 @@ from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
 
 __all__ = [
     "IDEMPOTENCY_WINDOW", "MAX_IDEMPOTENCY_KEY_LENGTH", "ROLE_RANK", "AccountPurge", "AccountToken", "ActionToken",
-    "AccountTokenPurpose", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
+    "AccountTokenPurpose", "AuditEntry", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
     "CoolingSystem", "DataExport", "DataExportStatus", "DeliveryKind", "DeliveryStatus", "Device",
     "DevicePlatform", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
-    "HeatingSystem", "IdempotencyKey", "Media", "MediaPurpose",
+    "HeatingSystem", "IdempotencyKey", "JobRun", "Media", "MediaPurpose",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationAction", "NotificationChannel",
     "NotificationChannelKind", "NotificationDelivery", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",

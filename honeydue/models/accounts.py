@@ -22,6 +22,11 @@ class User(UUIDModel):
     # password reset) are sent to it, never reminders or onboarding.
     email_verified = fields.BooleanField(default=False)
     email_verified_at = fields.DatetimeField(null=True)
+    # Set by an admin (adminSetUserDisabled): no sign-in, and every bearer token is refused (API and gateway)
+    # while it is set; signed media links already handed out keep working until they expire.
+    disabled = fields.BooleanField(default=False)
+    disabled_reason = fields.CharField(max_length=500, null=True)
+    disabled_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"
