@@ -8,6 +8,7 @@ deleted in the last few seconds: a GET then still fails cleanly (the object
 is gone upstream: 404), and a HEAD or 304 may answer for at most
 ``TTL_SECONDS`` longer, far less than the hour a CDN may keep a signed link.
 Misses are not remembered, so a media that just became READY is served at once.
+A variant's key (``<media key>.thumb.webp``) finds its variant row, served with its media's access rules.
 Concurrent misses for one key share a single lookup: when the entry expires
 under load (a PDF viewer's burst of ranges), one query runs, not one per request.
 """
@@ -15,13 +16,30 @@ under load (a PDF viewer's burst of ranges), one query runs, not one per request
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 
-from honeydue.models import Media
+from honeydue.media_variants.keys import variant_owner
+from honeydue.models import Media, MediaVariant
 from honeydue.models.enums import MediaStatus
 
 TTL_SECONDS = 5.0
 MAX_ENTRIES = 4096
+
+
+async def served_variant(key: str) -> Media | None:
+    """A variant as the routes serve it: its READY media's row (so access is the media's) with the variant's
+    key, bytes, ETag and type, and a filename of its own. Never saved."""
+    variant = await MediaVariant.get_or_none(key=key).select_related("media")
+    if variant is None or variant.media.status != MediaStatus.READY:
+        return None
+    view = copy.copy(variant.media)
+    stem = view.filename.rsplit(".", 1)[0] if "." in view.filename else view.filename
+    view.key, view.size, view.etag = variant.key, variant.size, variant.etag
+    view.content_type = variant.content_type
+    view.filename = f"{stem}-{variant.kind.lower()}.webp"
+    view.finalized_at = variant.created_at
+    return view
 
 
 class RecentMedia:
@@ -45,6 +63,8 @@ class RecentMedia:
 
     async def _load(self, key: str) -> Media | None:
         media = await Media.get_or_none(key=key, status=MediaStatus.READY)
+        if media is None and variant_owner(key) is not None:
+            media = await served_variant(key)
         now = time.monotonic()
         if media is None:
             self._rows.pop(key, None)

@@ -38,7 +38,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from honeydue import residence_file
+from honeydue import jobs, residence_file
 from honeydue.clock import utc_now
 from honeydue.errors import Forbidden, NotFound
 from honeydue.media_access import user_may_read
@@ -53,7 +53,10 @@ from honeydue.media_policy import (
     sniff_matches,
     staging_key,
 )
-from honeydue.models import Media, MediaPurpose, MediaStatus, Residence, ResidenceRole, User
+from honeydue.media_variants.job import JOB as VARIANTS_JOB
+from honeydue.media_variants.job import wants_variants
+from honeydue.media_variants.keys import object_keys
+from honeydue.models import Media, MediaPurpose, MediaStatus, Residence, ResidenceRole, User, VariantsStatus
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
 from honeydue.storage import ObjectNotFound, Storage, StorageError, UploadTarget
@@ -323,6 +326,8 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
             changes = {"status": MediaStatus.REJECTED, "reject_reason": problem[:255]}
         else:
             changes = {"status": MediaStatus.READY, "etag": etag, "finalized_at": now}
+            if wants_variants(media.content_type):
+                changes["variants_status"] = VariantsStatus.PENDING
         # Only the claim's holder writes (a finalize that outlived its lease lost the row to another one).
         moved = await Media.filter(id=media.id, finalize_claim=token, status=MediaStatus.PENDING).update(
             **changes, finalize_claim=None, updated_at=now)
@@ -340,6 +345,9 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
         await _drop_staging(storage, media)
     await media.refresh_from_db()
     if moved and media.status == MediaStatus.READY:
+        if media.variants_status == VariantsStatus.PENDING:
+            # After the commit, and never awaited: a lost message is re-sent by sweep_media_variants.
+            jobs.enqueue(VARIANTS_JOB, str(media.id))
         if media.purpose == MediaPurpose.AVATAR:
             await replace_avatar(user, storage, media)
         elif media.purpose == MediaPurpose.RESIDENCE_PHOTO:
@@ -390,7 +398,8 @@ async def _replace_single(
     if old is None:
         return
     try:
-        await storage.delete(old.key)
+        for key in object_keys(old.key):
+            await storage.delete(key)
     except StorageError as exc:
         # The new file is in place; the old one stays listed among its owner's media for deleteMedia.
         log.warning("could not delete replaced media %s: %s", old.id, exc)
@@ -423,8 +432,9 @@ async def delete_media(user: User, storage: Storage, media_id: object, detach: b
         raise reject(UserErrorCode.MEDIA_IN_USE,
                      "The file is still attached; pass detach: true to remove it anyway.", "mediaId")
     try:
-        await storage.delete(media.key)
-        await storage.delete(staging_key(media.key))  # an upload never finalized (or a late PUT) lives there
+        # The original, its upload's staging object (an upload never finalized, or a late PUT) and its variants.
+        for key in object_keys(media.key):
+            await storage.delete(key)
     except StorageError as exc:
         log.warning("deleting media %s failed: %s", media.id, exc)
         raise _storage_unavailable() from exc

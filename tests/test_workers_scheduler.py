@@ -166,7 +166,7 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
                          "cleanup_pending_uploads", "expire_idempotency_keys", "expire_generated_files",
                          "sweep_account_purges", "expire_action_tokens",
                          "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports",
-                         "backup_storage", "sweep_notification_deliveries"}
+                         "backup_storage", "sweep_notification_deliveries", "sweep_media_variants"}
     after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)
     assert jobs["send_due_reminders"].trigger.get_next_fire_time(None, after) == datetime(
         2025, 3, 11, 18, 30, tzinfo=UTC)

@@ -23,6 +23,7 @@ from honeydue.jobs import QUEUE, send_job
 from honeydue.mail import delivery
 from honeydue.mail.outbox import SEND_EMAIL_JOB
 from honeydue.mail.transport import transport_from_settings
+from honeydue.media_variants import job as media_variants_job
 from workers import backup, cleanup, data_exports, notifications, onboarding, purge, reconcile, reminders
 from workers.broker import current_services
 
@@ -158,6 +159,17 @@ async def send_password_reset(email: str) -> None:
     await send(current_services().settings, email)
 
 
+async def make_media_variants(media_id: str) -> None:
+    await media_variants_job.make_media_variants(media_id, current_services().storage)
+
+
+async def sweep_media_variants(at: str | None = None) -> None:
+    broker = current_services().broker
+    assert broker is not None  # every process that runs actors carries its broker
+    await media_variants_job.sweep_media_variants(
+        utc_now(), lambda media_id: send_job(broker, media_variants_job.JOB, media_id))
+
+
 async def reconcile_storage(fix: bool = False, at: str | None = None) -> dict[str, Any]:
     report = await reconcile.reconcile_storage(current_services().storage, utc_now(), fix=fix)
     return reconcile.summary(report)  # kept in job_runs for the admin console's Storage screen
@@ -205,6 +217,11 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, Any]], dict[str, Any]]
     "build_data_export": (build_data_export, {"time_limit": HOUR_MS, "max_retries": 0}),
     "sweep_data_exports": (sweep_data_exports, {"time_limit": 10 * 60_000}),
     "send_password_reset": (send_password_reset, {"time_limit": 5 * 60_000}),
+    # Retried with backoff; the job records the last failure itself (media.variants_status FAILED).
+    media_variants_job.JOB: (make_media_variants, {
+        "time_limit": 10 * 60_000, "max_retries": media_variants_job.MAX_ATTEMPTS - 1,
+        "min_backoff": 10_000, "max_backoff": 5 * 60_000}),
+    "sweep_media_variants": (sweep_media_variants, {"time_limit": 10 * 60_000}),
 }
 
 

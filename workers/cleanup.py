@@ -7,7 +7,8 @@ which the next run deletes again (``Storage.delete`` is idempotent). The other o
 with no row, which only the reconcile job would ever find.
 
 A media's bytes may be in two objects: the staging key its upload link writes (``staging_key``) and the
-served key finalize copies to. Both go, whichever exists.
+served key finalize copies to; a finalized one may have variants too (``media_variants.keys``). All go,
+whichever exist.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from honeydue import notification_actions
-from honeydue.media_policy import staging_key
+from honeydue.media_variants.keys import object_keys
 from honeydue.models import IDEMPOTENCY_WINDOW, IdempotencyKey, Media, MediaStatus
 from honeydue.storage.base import Storage
 
@@ -47,8 +48,8 @@ async def cleanup_pending_uploads(storage: Storage, now: datetime, max_age: time
                 break
             for media in batch:
                 # A store outage raises: the row stays for the next run.
-                await storage.delete(staging_key(media.key))
-                await storage.delete(media.key)
+                for key in object_keys(media.key):  # staging, served and variant objects, whichever exist
+                    await storage.delete(key)
                 await Media.filter(id=media.id, status=status).delete()
             if status is MediaStatus.PENDING:
                 report.pending += len(batch)

@@ -230,6 +230,7 @@ SENT_WITH_AN_ID = {
     "send_password_reset": "the email address a reset was requested for (requestPasswordReset sends it)",
     SEND_DELIVERY_JOB: "the id of a queued notification delivery (run sweep_notification_deliveries: it sends "
                        "every delivery that is due)",
+    "make_media_variants": "the id of a READY media (run sweep_media_variants: it sends every one still pending)",
 }
 
 

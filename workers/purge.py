@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F
 
 from honeydue.jobs import resend_each
-from honeydue.media_policy import staging_key
+from honeydue.media_variants.keys import object_keys
 from honeydue.models import AccountPurge, BackupTombstone, Media
 from honeydue.storage.base import Storage
 
@@ -66,7 +66,7 @@ async def purge_account(
         result.deleted = await _purge_objects(storage, purge)
         if backup is not None:
             result.deleted_from_backup = await _purge_objects(backup, purge)
-            await BackupTombstone.filter(key__in=list(purge.keys)).delete()
+            await BackupTombstone.filter(key__in=[k for key in purge.keys for k in object_keys(key)]).delete()
             for prefix in purge.prefixes:
                 await BackupTombstone.filter(key__startswith=prefix).delete()
         # Rows deleteAccount could not see (an upload finished after it ran) would point at nothing now.
@@ -92,8 +92,8 @@ async def _purge_objects(storage: Storage, purge: AccountPurge) -> int:
                 deleted += await _delete_all(storage, page)
                 page = []
         deleted += await _delete_all(storage, page)
-    # Listed keys may lie outside the prefixes (task photos), and so may their uploads' staging objects.
-    deleted += await _delete_all(storage, [*purge.keys, *(staging_key(k) for k in purge.keys)])
+    # Listed keys may lie outside the prefixes (task photos), and so may their staging and variant objects.
+    deleted += await _delete_all(storage, [k for key in purge.keys for k in object_keys(key)])
     return deleted
 
 

@@ -9,6 +9,8 @@ The listing is streamed: see ``reconcile_storage``; memory stays at a page whate
 Upload staging objects (``<key>.upload``, see ``media_policy.staging_key``) belong to their media while it is
 PENDING: the client is uploading, finalize has not run, and the cleanup job removes them with the row. Once the
 media is finished (or gone) a staging object is a leftover nobody serves, reported and fixed like an orphan.
+Variant objects (``<key>.thumb.webp``, ``<key>.preview.webp``, see ``media_variants.keys``) belong to their
+media while it is READY; any other is an orphan too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tortoise import connections
 from tortoise.expressions import RawSQL
 
 from honeydue.media_policy import final_key, is_staging_key
+from honeydue.media_variants.keys import variant_owner
 from honeydue.models import Media, MediaStatus
 from honeydue.storage.base import ObjectInfo, Storage
 from honeydue.storage.walk import SortedMerge
@@ -83,13 +86,17 @@ async def reconcile_storage(
     batch: list[ObjectInfo] = []
 
     async def check(batch: list[ObjectInfo]) -> None:
-        keys = {final_key(o.key) for o in batch}
+        keys = {variant_owner(o.key) or final_key(o.key) for o in batch}
         rows = await Media.filter(key__in=list(keys)).values_list("key", "status")
         status_of = {key: MediaStatus(status) for key, status in rows}
         for info in batch:
+            owner = variant_owner(info.key)
             if is_staging_key(info.key):
                 if status_of.get(final_key(info.key)) == MediaStatus.PENDING:
                     continue  # an upload in progress
+            elif owner is not None and info.key not in status_of:
+                if status_of.get(owner) == MediaStatus.READY:
+                    continue  # a variant of a served media
             elif info.key in status_of:
                 continue
             report.orphans.append(info.key)

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 
 from honeydue.media_policy import is_staging_key
+from honeydue.media_variants.keys import variant_keys, variant_owner
 from honeydue.models import BackupTombstone, Media, MediaStatus, Task
 from honeydue.storage.base import ObjectInfo, ObjectNotFound, Storage
 from honeydue.storage.walk import DEFAULT_PAGE_SIZE, SortedMerge
@@ -76,6 +78,18 @@ async def revive_rows(primary: Storage, keys: list[str]) -> int:
 
 
 async def restore_key(primary: Storage, backup: S3Storage, key: str) -> RestoreReport:
+    """Restore ``key`` and, when it is a media's, the variants stored next to it (those the backup holds)."""
+    report = await _restore_one_key(primary, backup, key)
+    if variant_owner(key) is None and report.not_in_backup.count == 0:
+        for variant in variant_keys(key):
+            one = await _restore_one_key(primary, backup, variant)
+            for restored in one.restored.sample:
+                report.restored.add(restored)
+            report.already_present += one.already_present
+    return report
+
+
+async def _restore_one_key(primary: Storage, backup: S3Storage, key: str) -> RestoreReport:
     report = RestoreReport()
     try:
         copy = await backup.head(key)
@@ -145,14 +159,19 @@ async def _after_restore(primary: Storage, keys: list[str], report: RestoreRepor
 async def user_scope(user_id: uuid.UUID) -> tuple[list[str], list[str]]:
     """A user's key prefixes, and the keys of their media rows (task photos lie outside the prefixes)."""
     keys = await Media.filter(owner_id=user_id).values_list("key", flat=True)
-    return [f"users/{user_id}/", f"exports/{user_id}/"], [str(k) for k in keys]
+    return [f"users/{user_id}/", f"exports/{user_id}/"], _with_variants(keys)
 
 
 async def residence_scope(residence_id: uuid.UUID) -> tuple[list[str], list[str]]:
     """A residence's prefix and its tasks' prefixes, and the keys of its media rows."""
     tasks = await Task.filter(residence_id=residence_id).values_list("id", flat=True)
     keys = await Media.filter(residence_id=residence_id).values_list("key", flat=True)
-    return [f"residences/{residence_id}/", *(f"tasks/{t}/" for t in tasks)], [str(k) for k in keys]
+    return [f"residences/{residence_id}/", *(f"tasks/{t}/" for t in tasks)], _with_variants(keys)
+
+
+def _with_variants(keys: Iterable[object]) -> list[str]:
+    """Rows' keys and their variants' keys (those outside the scope's prefixes are restored one by one)."""
+    return [k for key in keys for k in (str(key), *variant_keys(str(key)))]
 
 
 async def verify_backup(primary: Storage, backup: S3Storage, page_size: int = DEFAULT_PAGE_SIZE) -> VerifyReport:

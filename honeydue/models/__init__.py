@@ -21,6 +21,7 @@ from honeydue.models.enums import (
     HeatingSystem,
     MediaPurpose,
     MediaStatus,
+    MediaVariantKind,
     NotificationAction,
     NotificationChannelKind,
     NotificationType,
@@ -31,12 +32,13 @@ from honeydue.models.enums import (
     TaskCategory,
     TaskFrequency,
     TaskPriority,
+    VariantsStatus,
     WaterHeaterType,
 )
 from honeydue.models.exports import DataExport
 from honeydue.models.idempotency import IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY_LENGTH, IdempotencyKey
 from honeydue.models.mail import EmailDelivery
-from honeydue.models.media import BackupTombstone, Media
+from honeydue.models.media import BackupTombstone, Media, MediaVariant
 from honeydue.models.notifications import AccountPurge, Notification, ReminderLog
 from honeydue.models.residences import MemberRemoval, Membership, Residence, ShareCode
 from honeydue.models.tasks import Task, TaskCompletion, TaskRotationMember
@@ -46,10 +48,10 @@ __all__ = [
     "AccountTokenPurpose", "AuditEntry", "AuthToken", "BackupTombstone", "CalendarFeed", "ClimateRegion", "Contractor",
     "CoolingSystem", "DataExport", "DataExportStatus", "DeliveryKind", "DeliveryStatus", "Device",
     "DevicePlatform", "Document", "DocumentKind", "EmailDelivery", "EmailStatus",
-    "HeatingSystem", "IdempotencyKey", "JobRun", "Media", "MediaPurpose",
+    "HeatingSystem", "IdempotencyKey", "JobRun", "Media", "MediaPurpose", "MediaVariant", "MediaVariantKind",
     "MediaStatus", "MemberRemoval", "Membership", "Notification", "NotificationAction", "NotificationChannel",
     "NotificationChannelKind", "NotificationDelivery", "NotificationPreference", "NotificationType",
     "ResidenceType", "RoofType", "RotationMode", "TaskRotationMember", "WaterHeaterType",
     "ReminderLog", "Residence", "ResidenceRole", "ShareCode", "Task", "TaskCategory", "TaskCompletion",
-    "TaskFrequency", "TaskPriority", "User",
+    "TaskFrequency", "TaskPriority", "User", "VariantsStatus",
 ]

@@ -84,6 +84,22 @@ class MediaPurpose(StrEnum):
     RESIDENCE_REPORT = "RESIDENCE_REPORT"
 
 
+class MediaVariantKind(StrEnum):
+    """A smaller rendition the variant job makes of an image (or a video's poster frame), always WebP."""
+
+    THUMB = "THUMB"  # at most 320 px on the long side: lists
+    PREVIEW = "PREVIEW"  # at most 1600 px on the long side: full-screen viewing without the original
+
+
+class VariantsStatus(StrEnum):
+    """Where a READY media's variant job is; null on rows that never get variants (PDF, JSON, generated files)."""
+
+    PENDING = "PENDING"  # sent to the job, not done yet (or being retried)
+    READY = "READY"  # variants, size and placeholder written
+    FAILED = "FAILED"  # out of attempts, or not an image the job can read: the error is in variants_error
+    NONE = "NONE"  # a type with no variant maker (yet): served as the original only
+
+
 class NotificationType(StrEnum):
     TASK_DUE_SOON = "TASK_DUE_SOON"
     TASK_OVERDUE = "TASK_OVERDUE"

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from honeydue.models.base import UUIDModel
-from honeydue.models.enums import MediaPurpose, MediaStatus
+from honeydue.models.enums import MediaPurpose, MediaStatus, MediaVariantKind, VariantsStatus
 
 if TYPE_CHECKING:  # imported for annotations only: the models refer to each other
     from honeydue.models.accounts import User
@@ -51,10 +51,43 @@ class Media(UUIDModel):
     # finalize never checks or copies the same upload; a claim older than the lease may be taken over.
     finalize_claim = fields.UUIDField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Written by the variant job (honeydue.media_variants): the displayed size (orientation applied) and a
+    # BlurHash a list can paint before any byte of the file arrives. Null until the job has run.
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    placeholder = fields.CharField(max_length=100, null=True)
+    # Null for files that never get variants; see VariantsStatus. Attempts count the job's runs (retries).
+    variants_status = fields.CharEnumField(VariantsStatus, max_length=16, null=True)
+    variants_attempts = fields.SmallIntField(default=0)
+    variants_error = fields.CharField(max_length=255, null=True)
 
     class Meta:
         table = "media"
         indexes = (("owner_id", "status"), ("status", "created_at"))
+
+
+class MediaVariant(UUIDModel):
+    """A smaller WebP rendition of a READY media, stored next to it (``honeydue.media_variants.keys``).
+
+    The row exists only once its object is stored; it goes with its media (cascade), and its object with the
+    media's (every deleter removes ``object_keys(media.key)``). The gateway serves it under the media's rules.
+    """
+
+    media: fields.ForeignKeyRelation[Media] = fields.ForeignKeyField(
+        "honeydue.Media", related_name="variants", on_delete=fields.CASCADE
+    )
+    media_id: uuid.UUID
+    kind = fields.CharEnumField(MediaVariantKind, max_length=16)
+    key = fields.CharField(max_length=512, unique=True)
+    content_type = fields.CharField(max_length=100)
+    width = fields.IntField()
+    height = fields.IntField()
+    size = fields.BigIntField()
+    etag = fields.CharField(max_length=100, null=True)
+
+    class Meta:
+        table = "media_variants"
+        unique_together = (("media", "kind"),)
 
 
 class BackupTombstone(Model):

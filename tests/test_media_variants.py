@@ -1,0 +1,273 @@
+"""Image variants: the job finalizeUpload sends makes THUMB and PREVIEW WebP renditions, the displayed size and
+a BlurHash; the gateway serves them under the media's rules, and every deleter removes them with the media.
+
+Both storage backends (the local directory and the signature-checking S3 server), PostgreSQL and SQLite.
+The job is run the way a worker runs it (its function, on the app's storage), after finalize has answered.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import blurhash
+import httpx
+import pytest
+from PIL import Image
+
+from honeydue import models
+from honeydue.clock import utc_now
+from honeydue.media_variants import job
+from honeydue.media_variants.keys import object_keys, variant_key, variant_keys
+from honeydue.models import MediaVariantKind, VariantsStatus
+from honeydue.services import services_of
+from honeydue.settings import Settings
+from honeydue.signing import sign_media_url
+from honeydue.storage import ObjectNotFound, StorageUnavailable
+from honeydue.tokens import issue_token
+from tests.conftest import GraphQLClient, make_settings
+from tests.plugins.s3 import STORAGE_BACKENDS
+from tests.test_uploads import FINALIZE, REQUEST, put, running_app
+from workers import reconcile
+
+_PLACEHOLDER_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$placeholderplaceholderplaceholder"
+
+
+def jpeg(width: int = 2000, height: int = 1000, **save: object) -> bytes:
+    image = Image.new("RGB", (width, height), (180, 120, 60))
+    for x in range(0, width, 50):  # some structure, so the encoder has work and the hash is not flat
+        image.paste((20, 90, 200), (x, 0, x + 25, height // 2))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85, **save)
+    return out.getvalue()
+
+
+@pytest.fixture(params=STORAGE_BACKENDS)
+async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
+    if request.param == "local":
+        return settings
+    s3_env = request.getfixturevalue("s3_env")
+    return make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **s3_env)
+
+
+@pytest.fixture
+async def app_client(backend: Settings) -> AsyncIterator[tuple[GraphQLClient, object]]:
+    async with running_app(backend) as pair:
+        yield pair
+
+
+@pytest.fixture
+def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
+    return app_client[0]
+
+
+@pytest.fixture
+def services(app_client: tuple[GraphQLClient, object]) -> object:
+    return services_of(app_client[1])  # type: ignore[arg-type]
+
+
+async def register() -> tuple[str, models.User]:
+    user = await models.User.create(email=f"v-{uuid.uuid4().hex[:8]}@example.com", password_hash=_PLACEHOLDER_HASH,
+                                    display_name="V")
+    return await issue_token(user, 1), user
+
+
+async def upload(gql: GraphQLClient, token: str, body: bytes, content_type: str = "image/jpeg",
+                 filename: str = "garden.jpg") -> dict:
+    variables = {"input": {"purpose": "AVATAR", "filename": filename, "contentType": content_type,
+                           "size": len(body)}}
+    requested = (await gql.execute(REQUEST, variables, token=token))["data"]["requestUpload"]
+    assert requested["userErrors"] == [], requested
+    assert (await put(gql, requested["upload"], body)).status_code == 200
+    finalized = await gql.execute(FINALIZE, {"id": requested["media"]["id"]}, token=token)
+    media = finalized["data"]["finalizeUpload"]["media"]
+    assert media["status"] == "READY", finalized
+    return media
+
+
+async def stored(storage: object, key: str) -> bool:
+    try:
+        await storage.head(key)  # type: ignore[attr-defined]
+    except ObjectNotFound:
+        return False
+    return True
+
+
+def signed(services: object, key: str) -> str:
+    return sign_media_url(services.signing_keys, "http://testserver", key, 3600)  # type: ignore[attr-defined]
+
+
+async def test_finalize_sends_the_job_which_makes_thumb_preview_size_and_placeholder(
+        gql: GraphQLClient, services: object) -> None:
+    token, _ = await register()
+    media = await upload(gql, token, jpeg(2000, 1000))
+    row = await models.Media.get(id=media["id"])
+    # finalizeUpload answered before any variant exists; clients fall back to the original meanwhile.
+    assert row.variants_status == VariantsStatus.PENDING and row.width is None
+    assert not await models.MediaVariant.exists(media_id=row.id)
+
+    assert await job.make_media_variants(media["id"], services.storage) == VariantsStatus.READY  # type: ignore[attr-defined]
+    row = await models.Media.get(id=media["id"])
+    assert (row.width, row.height, row.variants_status, row.variants_attempts) == (2000, 1000, VariantsStatus.READY, 1)
+    assert blurhash.is_valid_blurhash(row.placeholder)
+    variants = {v.kind: v for v in await models.MediaVariant.filter(media_id=row.id)}
+    assert set(variants) == {MediaVariantKind.THUMB, MediaVariantKind.PREVIEW}
+    for kind, size in ((MediaVariantKind.THUMB, (320, 160)), (MediaVariantKind.PREVIEW, (1600, 800))):
+        variant = variants[kind]
+        assert variant.key == variant_key(row.key, kind) and variant.content_type == "image/webp"
+        assert (variant.width, variant.height) == size
+        served = await gql.http.get(signed(services, variant.key))
+        assert served.status_code == 200, served.text
+        assert served.headers["content-type"] == "image/webp"
+        assert served.headers["etag"].strip('"') == variant.etag
+        assert int(served.headers["content-length"]) == variant.size
+        with Image.open(io.BytesIO(served.content)) as image:
+            assert image.format == "WEBP" and image.size == size
+        ranged = await gql.http.get(signed(services, variant.key), headers={"Range": "bytes=0-9"})
+        assert ranged.status_code == 206 and ranged.content == served.content[:10]
+
+    # Same signing rules as the original: a link signed for another key, or none, is refused.
+    thumb = variants[MediaVariantKind.THUMB].key
+    forged = signed(services, row.key).replace(f"/media/{row.key}", f"/media/{thumb}")
+    assert (await gql.http.get(forged)).status_code == 403
+    assert (await gql.http.get(f"/media/{thumb}")).status_code == 403
+    # By bearer: the owner reads it; another user may not.
+    assert (await gql.http.get(f"/media/{thumb}", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    stranger, _ = await register()
+    assert (await gql.http.get(f"/media/{thumb}",
+                               headers={"Authorization": f"Bearer {stranger}"})).status_code == 403
+
+    # A second run (a redelivered message) changes nothing.
+    assert await job.make_media_variants(media["id"], services.storage) == VariantsStatus.READY  # type: ignore[attr-defined]
+    assert await models.MediaVariant.filter(media_id=row.id).count() == 2
+
+
+async def test_small_images_are_not_upscaled_and_orientation_is_applied(gql: GraphQLClient, services: object) -> None:
+    token, _ = await register()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    media = await upload(gql, token, jpeg(200, 100, exif=exif.tobytes()))
+    await job.make_media_variants(media["id"], services.storage)  # type: ignore[attr-defined]
+    row = await models.Media.get(id=media["id"])
+    assert (row.width, row.height) == (100, 200)
+    sizes = {v.kind: (v.width, v.height) for v in await models.MediaVariant.filter(media_id=row.id)}
+    assert sizes == {MediaVariantKind.THUMB: (100, 200), MediaVariantKind.PREVIEW: (100, 200)}
+
+
+async def test_pdf_gets_no_variants_and_unreadable_image_fails_without_retry(
+        gql: GraphQLClient, services: object) -> None:
+    token, user = await register()
+    # Passes finalize's magic-number check, but is no image anyone can decode.
+    junk = b"\x89PNG\r\n\x1a\n" + b"\x00" * 400
+    media = await upload(gql, token, junk, content_type="image/png", filename="junk.png")
+    assert await job.make_media_variants(media["id"], services.storage) == VariantsStatus.FAILED  # type: ignore[attr-defined]
+    row = await models.Media.get(id=media["id"])
+    assert row.variants_status == VariantsStatus.FAILED and row.variants_attempts == 1
+    assert row.variants_error and "image" in row.variants_error
+    assert row.status == models.MediaStatus.READY  # the original is still served
+    assert (await gql.http.get(signed(services, row.key))).status_code == 200
+
+
+async def test_a_failing_store_is_retried_then_recorded(gql: GraphQLClient, services: object,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    token, _ = await register()
+    media = await upload(gql, token, jpeg(400, 300))
+    storage = services.storage  # type: ignore[attr-defined]
+
+    async def down(key: str, length: int) -> bytes:
+        raise StorageUnavailable("the store is down")
+
+    monkeypatch.setattr(storage, "read_prefix", down)
+    for attempt in range(1, job.MAX_ATTEMPTS):
+        with pytest.raises(StorageUnavailable):  # raised: Dramatiq retries the message with backoff
+            await job.make_media_variants(media["id"], storage)
+        row = await models.Media.get(id=media["id"])
+        assert (row.variants_status, row.variants_attempts) == (VariantsStatus.PENDING, attempt)
+        assert row.variants_error and "store is down" in row.variants_error
+    assert await job.make_media_variants(media["id"], storage) == VariantsStatus.FAILED  # the last: recorded
+    row = await models.Media.get(id=media["id"])
+    assert (row.variants_status, row.variants_attempts) == (VariantsStatus.FAILED, job.MAX_ATTEMPTS)
+
+    # A lost message is re-sent by the sweep, once the media has waited long enough.
+    monkeypatch.undo()
+    other = await upload(gql, token, jpeg(300, 200))
+    sent: list[str] = []
+    assert await job.sweep_media_variants(utc_now(), sent.append) == []
+    assert await job.sweep_media_variants(utc_now() + job.SWEEP_MIN_AGE + timedelta(seconds=1),
+                                          sent.append) == [other["id"]]
+
+
+async def test_delete_replace_and_reconcile_know_the_variants(gql: GraphQLClient, services: object) -> None:
+    storage = services.storage  # type: ignore[attr-defined]
+    token, _ = await register()
+    first = await upload(gql, token, jpeg(640, 480))
+    await job.make_media_variants(first["id"], storage)
+    first_key = (await models.Media.get(id=first["id"])).key
+    assert all([await stored(storage, k) for k in variant_keys(first_key)])
+
+    report = await reconcile.reconcile_storage(storage, utc_now() + timedelta(days=2))
+    assert report.orphans == []  # the variants of a READY media belong to it
+
+    # A new avatar replaces the old one: its variants go with it.
+    second = await upload(gql, token, jpeg(640, 480))
+    await job.make_media_variants(second["id"], storage)
+    assert not await models.Media.exists(id=first["id"])
+    assert not any([await stored(storage, k) for k in object_keys(first_key)])
+
+    second_key = (await models.Media.get(id=second["id"])).key
+    deleted = await gql.execute("mutation($id: ID!) { deleteMedia(input: {mediaId: $id, detach: true}) "
+                                "{ ok userErrors { code } } }", {"id": second["id"]}, token=token)
+    assert deleted["data"]["deleteMedia"]["ok"] is True
+    assert not any([await stored(storage, k) for k in object_keys(second_key)])
+    assert not await models.MediaVariant.exists(media_id=second["id"])
+
+    # Variants whose media row is gone are orphans, and reconcile --fix removes them.
+    third = await upload(gql, token, jpeg(640, 480))
+    await job.make_media_variants(third["id"], storage)
+    third_key = (await models.Media.get(id=third["id"])).key
+    await models.User.filter(avatar_id=third["id"]).update(avatar_id=None)
+    await models.Media.filter(id=third["id"]).delete()
+    report = await reconcile.reconcile_storage(storage, utc_now() + timedelta(days=2), fix=True)
+    assert sorted(report.orphans) == sorted([third_key, *variant_keys(third_key)])
+    assert not any([await stored(storage, k) for k in variant_keys(third_key)])
+
+
+async def test_a_media_deleted_while_rendering_leaves_no_variant_behind(gql: GraphQLClient, services: object,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = services.storage  # type: ignore[attr-defined]
+    token, _ = await register()
+    media = await upload(gql, token, jpeg(640, 480))
+    key = (await models.Media.get(id=media["id"])).key
+    real_store = job._store
+
+    async def delete_meanwhile(storage: object, row: models.Media, rendered: object) -> list:
+        rows = await real_store(storage, row, rendered)  # type: ignore[arg-type]
+        await models.User.filter(avatar_id=row.id).update(avatar_id=None)
+        await models.Media.filter(id=row.id).delete()
+        return rows
+
+    monkeypatch.setattr(job, "_store", delete_meanwhile)
+    assert await job.make_media_variants(media["id"], storage) is None
+    assert not any([await stored(storage, k) for k in variant_keys(key)])
+
+
+def test_video_without_a_poster_module_gets_no_variants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seam the video part plugs into: dispatch by type, ``video.poster_frame`` when the module exists."""
+    assert job.wants_variants("video/mp4") and job.wants_variants("image/webp")
+    assert not job.wants_variants("application/pdf")
+    monkeypatch.setattr(job, "VIDEO_MODULE", "honeydue.media_variants.no_such_module")
+    assert job._poster_frame_maker() is None
+
+
+async def test_gateway_refuses_a_variant_of_a_media_not_ready(gql: GraphQLClient, services: object) -> None:
+    token, _ = await register()
+    media = await upload(gql, token, jpeg(400, 300))
+    await job.make_media_variants(media["id"], services.storage)  # type: ignore[attr-defined]
+    row = await models.Media.get(id=media["id"])
+    thumb = variant_key(row.key, MediaVariantKind.THUMB)
+    await models.Media.filter(id=row.id).update(status=models.MediaStatus.REJECTED)
+    async with httpx.AsyncClient(transport=gql.http._transport, base_url="http://testserver") as http:
+        assert (await http.get(signed(services, thumb))).status_code == 404
