@@ -39,7 +39,7 @@ from honeydue.models import DeliveryKind
 from honeydue.settings import Settings
 
 # Imported before the registry is read; each registers the kinds it owns.
-PROVIDERS: tuple[str, ...] = ("honeydue.delivery.channels",)
+PROVIDERS: tuple[str, ...] = ("honeydue.delivery.channels", "honeydue.delivery.devices")
 
 TransportFactory = Callable[[Settings], Transport | None]
 

@@ -1,0 +1,1 @@
+"""Local stand-ins for outside services that check what the real ones check (push services)."""

@@ -1,0 +1,210 @@
+"""Web Push (RFC 8030/8291/8292) against a local push service that verifies the VAPID JWT and decrypts the
+payload with the subscription's keys (tests/fakes/webpush.py); and end to end, from the reminder job through
+the delivery job to the browser's decrypted payload, on the suite's database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from honeydue import clock
+from honeydue.delivery import targets
+from honeydue.delivery.devices import DEVICES, webpush_transport
+from honeydue.delivery.keys import b64url, vapid_public_key
+from honeydue.delivery.message import Action, OutboundMessage, TaskRef
+from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
+from honeydue.delivery.webpush import WebPushTransport
+from honeydue.models import (
+    DeliveryKind,
+    DeliveryStatus,
+    Device,
+    DevicePlatform,
+    Membership,
+    NotificationDelivery,
+    NotificationPreference,
+    NotificationType,
+    Residence,
+    ResidenceRole,
+    Task,
+    TaskFrequency,
+    User,
+)
+from honeydue.passwords import DUMMY_HASH
+from honeydue.settings import Settings
+from tests.fakes.servers import client_context, running
+from tests.fakes.webpush import Subscription, WebPushService
+from tests.plugins.mail import drain, mail_jobs
+from workers import reminders
+
+KEY = ec.generate_private_key(ec.SECP256R1())
+SERVER_KEY = vapid_public_key(KEY)
+SUBJECT = "mailto:ops@example.com"
+MESSAGE = OutboundMessage(
+    event="notification.created", delivery_id="5d0c3b4e-8f7e-4c39-9a38-1f0b7f1c2a11", notification_type="TASK_DUE_SOON",
+    title="Clean the gutters is due today", body="Lake house", task=TaskRef(id="t-1", title="Clean the gutters"),
+    actions=(Action("done", "Done", "https://app.example.com/actions/aaa"),
+             Action("snooze", "Snooze 1 day", "https://app.example.com/actions/bbb")))
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+async def service(ca: trustme.CA, tmp_path: Path) -> AsyncIterator[WebPushService]:
+    fake = WebPushService()
+    async with running(fake.app(), ca=ca, tmp=tmp_path) as base_url:
+        fake.base_url = base_url
+        yield fake
+        while OPEN:  # close the test's clients first: an open keep-alive connection holds the server up
+            await OPEN.pop().aclose()
+
+
+OPEN: list[WebPushTransport] = []
+
+
+def transport(ca: trustme.CA, *, allow_private: bool = True, key: ec.EllipticCurvePrivateKey = KEY) -> WebPushTransport:
+    made = WebPushTransport(key, SUBJECT, allow_private=allow_private, verify=client_context(ca))
+    OPEN.append(made)
+    return made
+
+
+def device_for(service: WebPushService, sub: Subscription) -> Device:
+    return Device(platform=DevicePlatform.WEB, token=service.endpoint(sub), web_push_endpoint=service.endpoint(sub),
+                  web_push_p256dh=sub.p256dh, web_push_auth=b64url(sub.auth))
+
+
+async def test_the_browser_decrypts_the_webhook_shaped_payload(service: WebPushService, ca: trustme.CA) -> None:
+    sub = service.subscribe(SERVER_KEY)
+    sender = transport(ca)
+    await sender.deliver(device_for(service, sub), MESSAGE)
+    await sender.deliver(device_for(service, sub), MESSAGE)  # the cached VAPID JWT is accepted again
+    assert service.refused == []
+    assert service.received == [(sub.id, MESSAGE.webhook_body())] * 2
+    [(_, payload), _] = service.received
+    assert [a["url"] for a in payload["actions"]] == ["https://app.example.com/actions/aaa",
+                                                      "https://app.example.com/actions/bbb"]
+
+
+async def test_a_subscription_made_for_another_server_key_is_refused_not_gone(service: WebPushService,
+                                                                            ca: trustme.CA) -> None:
+    sub = service.subscribe(vapid_public_key(ec.generate_private_key(ec.SECP256R1())))
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await transport(ca).deliver(device_for(service, sub), MESSAGE)
+    assert not caught.value.target_gone and "403" in str(caught.value)
+    assert service.received == [] and service.refused[0][0] == 403
+
+
+@pytest.mark.parametrize("status", [404, 410])
+async def test_404_and_410_mean_the_subscription_is_gone(service: WebPushService, ca: trustme.CA,
+                                                         status: int) -> None:
+    sub = service.subscribe(SERVER_KEY)
+    service.answers[sub.id] = [(status, {})]
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await transport(ca).deliver(device_for(service, sub), MESSAGE)
+    assert caught.value.target_gone and str(status) in str(caught.value)
+
+
+async def test_429_and_5xx_are_retried_honouring_retry_after(service: WebPushService, ca: trustme.CA) -> None:
+    sub = service.subscribe(SERVER_KEY)
+    service.answers[sub.id] = [(429, {"Retry-After": "30"}), (503, {})]
+    with pytest.raises(RetryableDeliveryError) as first:
+        await transport(ca).deliver(device_for(service, sub), MESSAGE)
+    assert first.value.retry_after == 30
+    with pytest.raises(RetryableDeliveryError) as second:
+        await transport(ca).deliver(device_for(service, sub), MESSAGE)
+    assert second.value.retry_after is None and "503" in str(second.value)
+
+
+async def test_a_private_endpoint_is_refused_before_anything_is_sent(service: WebPushService,
+                                                                     ca: trustme.CA) -> None:
+    sub = service.subscribe(SERVER_KEY)
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await transport(ca, allow_private=False).deliver(device_for(service, sub), MESSAGE)
+    assert "loopback" in str(caught.value) and not caught.value.target_gone
+    assert service.received == [] and service.refused == []
+
+
+async def test_an_unreachable_push_service_is_retried(ca: trustme.CA) -> None:
+    from tests.conftest import free_port
+
+    gone = Device(platform=DevicePlatform.WEB, web_push_endpoint=f"https://127.0.0.1:{free_port()}/push/x",
+                  web_push_p256dh=WebPushService().subscribe(SERVER_KEY).p256dh, web_push_auth="AAAAAAAAAAAAAAAAAAAAAA")
+    with pytest.raises(RetryableDeliveryError):
+        await transport(ca).deliver(gone, MESSAGE)
+
+
+def test_the_registry_makes_one_transport_per_configuration(settings: Settings) -> None:
+    assert webpush_transport(settings) is None  # no VAPID key: Web Push is off
+    pem = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    configured = settings.model_copy(update={"vapid_private_key": pem, "vapid_subject": SUBJECT})
+    first = webpush_transport(configured)
+    assert first is not None and webpush_transport(configured) is first
+
+
+# --- end to end: the reminder job, the delivery job, the push service, the browser --------------------------
+
+
+@pytest.fixture
+def web_transport(ca: trustme.CA) -> Iterator[None]:
+    """The WEB kind's transport trusting the fake's CA (the real one trusts the public CAs)."""
+    made = transport(ca)
+    targets.register(DeliveryKind.WEB, source=DEVICES, transport=lambda _s: made, preference="push")
+    try:
+        yield
+    finally:
+        targets.register(DeliveryKind.WEB, source=DEVICES, transport=webpush_transport, preference="push")
+
+
+async def test_a_reminder_reaches_the_browser_and_a_gone_subscription_is_not_used_again(
+        settings: Settings, service: WebPushService, web_transport: None) -> None:
+    settings = settings.model_copy(update={"delivery_retry_backoff_seconds": 0.01, "allow_private_webhooks": True})
+    now = clock.utc_now()
+    user = await User.create(email="web@example.com", password_hash=DUMMY_HASH, display_name="Wen",
+                             email_verified=True)
+    home = await Residence.create(name="Lake house", timezone="UTC")
+    await Membership.create(residence=home, user=user, role=ResidenceRole.OWNER)
+    for ntype in (NotificationType.TASK_DUE_SOON, NotificationType.TASK_OVERDUE):
+        await NotificationPreference.create(user=user, type=ntype, hour_of_day=now.hour)
+    task = await Task.create(residence=home, title="Clean the gutters", frequency=TaskFrequency.WEEKLY,
+                             due_date=now.date(), anchor_date=now.date())
+    laptop, phone = service.subscribe(SERVER_KEY), service.subscribe(SERVER_KEY)
+    laptop_device = device_for(service, laptop)
+    laptop_device.user_id, laptop_device.last_seen_at, laptop_device.token_hash = user.id, now, "a" * 64
+    await laptop_device.save()
+    phone_device = device_for(service, phone)
+    phone_device.user_id, phone_device.last_seen_at, phone_device.token_hash = user.id, now, "b" * 64
+    await phone_device.save()
+    service.answers[phone.id] = [(410, {})]  # the phone's browser unsubscribed
+
+    async with mail_jobs(settings) as services:
+        assert (await reminders.send_due_reminders(now, services.channels)).sent == 1
+        await drain(services)
+        [(to, payload)] = service.received
+        assert to == laptop.id
+        assert payload["event"] == "notification.created"
+        assert payload["notification"]["type"] == "TASK_DUE_SOON"
+        assert payload["task"] == {"id": str(task.id), "title": "Clean the gutters"}
+        assert all(a["url"].startswith("http") for a in payload["actions"])
+        rows = {r.target_id: r for r in await NotificationDelivery.filter(kind=DeliveryKind.WEB)}
+        assert rows[laptop_device.id].status is DeliveryStatus.SENT
+        assert payload["deliveryId"] == str(rows[laptop_device.id].id)
+        assert (rows[phone_device.id].status, rows[phone_device.id].attempts) == (DeliveryStatus.FAILED, 1)
+        assert "410" in (rows[phone_device.id].last_error or "")
+        dead = await Device.get(id=phone_device.id)
+        assert dead.dead_at is not None and "410" in (dead.dead_reason or "")
+
+        # The next reminder (overdue, two days on) goes to the laptop only: the dead device is not tried.
+        later = now + timedelta(days=2)
+        await reminders.send_overdue_reminders(later, services.channels)
+        await drain(services)
+    assert [to for to, _ in service.received] == [laptop.id, laptop.id]
+    assert await NotificationDelivery.filter(target_id=phone_device.id).count() == 1
