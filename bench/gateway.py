@@ -1,7 +1,7 @@
 """Benchmark: the media gateway against a plain nginx reverse proxy to the same S3-style origin.
 
-    python bench/gateway.py                      # 100 MB object, 7 interleaved rounds (2-5 minutes)
-    python bench/gateway.py --servers uvicorn granian   # the process server, measured (see bench/README.md)
+    python bench/gateway.py                      # 100 MB object, 7 interleaved rounds (3-7 minutes)
+    python bench/gateway.py --servers granian    # only the server the gateway uses (faster)
     python bench/gateway.py --backend local      # the local backend against nginx serving the same file
     python bench/gateway.py --quick              # small parameters for CI (well under a minute)
 
@@ -33,6 +33,7 @@ It prints ONE JSON line (its last stdout line); progress goes to stderr. Keys:
 first ``--servers`` entry, ``ttfb_overhead_p50_ms`` (gateway p50 TTFB minus nginx's, per round,
 ``{median, spread}``), ``targets`` (the issue's goals and whether the medians meet them),
 ``servers.<name>`` (the same ratios and overheads for each server when several run),
+``server_comparison`` (the first two servers head to head: per-round throughput ratio, rounds led),
 ``throughput_mb_s`` and ``ttfb_ms`` (medians over rounds), ``gateway_rss_mb`` and ``links``
 (signed links created and verified per second in-process). Needs the Debian ``nginx``
 package (installed with apt-get when missing).
@@ -67,7 +68,7 @@ SIGNING_KEY = "bench-signing-key-" + "b" * 32
 MB = 1024 * 1024
 
 
-SERVERS = ("uvicorn", "granian")
+SERVERS = ("granian", "uvicorn")  # the first is GATEWAY_SERVER's default
 WORKLOADS = ("range_c1", "range_c32", "full_c1", "full_c32")
 # The issue's goals (throughput ratios at least, extra TTFB at most), checked against the medians.
 RATIO_TARGETS = {"range_c1": 0.8, "range_c32": 0.9, "full_c1": 0.95, "full_c32": 0.95}
@@ -85,9 +86,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=7, help=f"interleaved rounds (at least {MIN_ROUNDS})")
     parser.add_argument("--budget-seconds", type=float, default=420,
                         help="start no round past this (the first 3 always run)")
-    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=["uvicorn"],
+    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS),
                         help="process servers for the gateway, each its own process; the first one is the "
-                             "one `throughput_ratio` reports")
+                             "one `throughput_ratio` reports (default: granian, the gateway's, then uvicorn)")
     parser.add_argument("--backend", choices=("s3", "local"), default="s3")
     parser.add_argument("--links", type=int, default=100_000, help="links signed and verified in-process")
     args = parser.parse_args()
@@ -484,6 +485,16 @@ def main() -> None:
         if len(args.servers) > 1:
             report["servers"] = {s: {"throughput_ratio": ratios(s), "ttfb_overhead_p50_ms": overheads(s)}
                                  for s in args.servers}
+            # The servers head to head, round by round: first/other throughput, and in how many rounds first led.
+            other = args.servers[1]
+            report["server_comparison"] = {
+                "of": [first, other],
+                **{name: {**summary([rate(a) / rate(b) for a, b in zip(results[first][name], results[other][name],
+                                                                        strict=True)]),
+                          "rounds_led": sum(rate(a) > rate(b) for a, b in zip(results[first][name],
+                                                                              results[other][name], strict=True))}
+                   for name in workloads},
+            }
         report["throughput_mb_s"] = {t: {name: round(statistics.median(rate(r) for r in runs) / MB, 1)
                                          for name, runs in per.items()} for t, per in results.items()}
         report["ttfb_ms"] = {

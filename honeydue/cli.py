@@ -17,21 +17,20 @@ from honeydue.settings import ConfigError, Settings, settings_or_exit
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+    from honeydue.serving import Server
+
 log = logging.getLogger("honeydue")
 
 
 
-def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
+def _serve(app_factory: Callable[[Settings], ASGIApp], settings: Settings, host: str, port: int,
+           server: Server = "uvicorn") -> None:
     from honeydue.logging_setup import configure_logging
+    from honeydue.serving import serve
 
     configure_logging(settings)
     app = app_factory(settings)
-    # Proxy headers are read by honeydue.client_address.ClientAddressMiddleware inside the app (it needs the
-    # real peer to decide whether to believe them, and knows CLIENT_IP_HEADER); uvicorn must leave them alone.
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False,
-                server_header=False, timeout_graceful_shutdown=10)
+    serve(app, host, port, server)
 
 
 def serve_link_defaults(settings: Settings, host: str, port: int) -> dict[str, str]:
@@ -87,7 +86,8 @@ def cmd_api(args: argparse.Namespace) -> None:
 def cmd_gateway(args: argparse.Namespace) -> None:
     from gateway.app import create_gateway_app
 
-    _serve(create_gateway_app, settings_or_exit(), args.host, args.port)
+    settings = settings_or_exit()
+    _serve(create_gateway_app, settings, args.host, args.port, settings.gateway_server)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:

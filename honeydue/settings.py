@@ -156,6 +156,8 @@ class Settings(BaseSettings):
     vapid_subject: str | None = None
 
     log_level: str = "INFO"
+    # The HTTP server `honeydue gateway` runs in (honeydue.serving); chosen by bench/gateway.py's figures.
+    gateway_server: Literal["granian", "uvicorn"] = "granian"
     log_format: Literal["json", "text"] = "json"
 
     @field_validator("storage_allowed_types", "cors_origins", mode="before")
