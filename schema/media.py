@@ -60,6 +60,16 @@ UploadPurpose = described_enum(
                                               "first problem.",
     }.items()},
 )
+MediaVariantKind = described_enum(
+    models.MediaVariantKind,
+    name="MediaVariantKind",
+    description="A smaller WebP rendition of an image (or of a video's poster frame) made after finalizeUpload.",
+    values={
+        models.MediaVariantKind.THUMB: "At most 320 px on the long side: for lists and grids. A video has only this.",
+        models.MediaVariantKind.PREVIEW: "At most 1600 px on the long side: for viewing on screen without "
+                                         "downloading the original.",
+    },
+)
 EXPIRES_IN = "Seconds the link stays valid: default 3600, at most 604800 (7 days); less than 1 is read as 1."
 
 DEFAULT_LINK_SECONDS = 3600
@@ -69,6 +79,38 @@ MAX_LINK_SECONDS = 7 * 24 * 3600  # a SigV4 presigned link cannot live longer; g
 def link_lifetime(expires_in: int | None) -> int:
     """``expiresIn`` clamped to 1 s .. 7 days (default 1 h)."""
     return max(1, min(DEFAULT_LINK_SECONDS if expires_in is None else expires_in, MAX_LINK_SECONDS))
+
+
+@strawberry.type(description="A smaller WebP rendition of an image, made by a job after finalizeUpload; it carries "
+                             "no metadata. Served like its file, to whoever may read that file.")
+class MediaVariant:
+    kind: MediaVariantKind = strawberry.field(description="Which rendition.")  # type: ignore[valid-type]
+    width: int = strawberry.field(description="Width in pixels, as displayed (the original's orientation applied).")
+    height: int = strawberry.field(description="Height in pixels, as displayed.")
+    content_type: str = strawberry.field(description="Its MIME type: image/webp.")
+    _row: strawberry.Private[models.MediaVariant]
+
+    @classmethod
+    def of(cls, row: models.MediaVariant) -> MediaVariant:
+        return cls(kind=row.kind, width=row.width, height=row.height, content_type=row.content_type,
+                   _row=row)
+
+    @strawberry.field(description="Download link through the gateway, CDN-cacheable (its expiry is snapped up to "
+                                  "the hour), signed like the file's own `url`.")
+    def url(
+        self, info: Info[Context, None],
+        expires_in: Annotated[int | None, strawberry.argument(description=EXPIRES_IN)] = None,
+    ) -> str:
+        services = info.context.services
+        return sign_media_url(services.signing_keys, services.settings.effective_public_gateway_url, self._row.key,
+                              link_lifetime(expires_in))
+
+
+async def _variants_by_media(ids: Sequence[uuid.UUID]) -> list[list[models.MediaVariant]]:
+    found: dict[uuid.UUID, list[models.MediaVariant]] = {i: [] for i in ids}
+    for row in await models.MediaVariant.filter(media_id__in=list(ids)).order_by("width"):
+        found[row.media_id].append(row)
+    return [found[i] for i in ids]
 
 
 @strawberry.type(description="An uploaded file. Readable by its uploader, by members of the residence it belongs "
@@ -84,7 +126,33 @@ class Media(FromRow):
     status: MediaStatus = strawberry.field(  # type: ignore[valid-type]
         description="Where the file is in its lifecycle.")
     reject_reason: str | None = strawberry.field(description="Why the file is REJECTED; null otherwise.")
+    width: int | None = strawberry.field(description="Width in pixels of an image (or a video's poster frame), as "
+                                                     "displayed (orientation applied); null until its variants are "
+                                                     "made, and for other files.")
+    height: int | None = strawberry.field(description="Height in pixels, as displayed; null like `width`.")
+    placeholder: str | None = strawberry.field(description="A BlurHash (https://blurha.sh) of the picture, about 30 "
+                                                           "characters, to paint while the thumbnail loads; null "
+                                                           "like `width`.")
     _row: strawberry.Private[models.Media]
+
+    async def _variants(self, info: Info[Context, None]) -> list[models.MediaVariant]:
+        if self._row.status != models.MediaStatus.READY:
+            return []
+        rows: list[models.MediaVariant] = await info.context.loader(
+            "media_variants", _variants_by_media).load(self._row.id)
+        return rows
+
+    @strawberry.field(description="The smaller renditions made so far, smallest first: THUMB and PREVIEW for an "
+                                  "image, THUMB for a video. Empty until the variant job has run (seconds after "
+                                  "finalizeUpload), if it failed, and for other files.")
+    async def variants(self, info: Info[Context, None]) -> list[MediaVariant]:
+        return [MediaVariant.of(row) for row in await self._variants(info)]
+
+    @strawberry.field(description="The THUMB variant; null until it is ready (and for files without one): show the "
+                                  "original, or `placeholder`, meanwhile.")
+    async def thumbnail(self, info: Info[Context, None]) -> MediaVariant | None:
+        rows = [row for row in await self._variants(info) if row.kind == models.MediaVariantKind.THUMB]
+        return MediaVariant.of(rows[0]) if rows else None
 
     @strawberry.field(description="Download link through the gateway, CDN-cacheable (its expiry is snapped up to "
                                   "the hour); null unless READY.")

@@ -271,3 +271,28 @@ async def test_gateway_refuses_a_variant_of_a_media_not_ready(gql: GraphQLClient
     await models.Media.filter(id=row.id).update(status=models.MediaStatus.REJECTED)
     async with httpx.AsyncClient(transport=gql.http._transport, base_url="http://testserver") as http:
         assert (await http.get(signed(services, thumb))).status_code == 404
+
+
+VARIANTS_QUERY = """query($id: ID!) { media(id: $id) { width height placeholder
+  thumbnail { kind width height contentType url(expiresIn: 600) }
+  variants { kind width height contentType url } } }"""
+
+
+async def test_graphql_shows_thumbnail_and_variants_once_ready(gql: GraphQLClient, services: object) -> None:
+    token, _ = await register()
+    media = await upload(gql, token, jpeg(1000, 2000))
+    before = (await gql.execute(VARIANTS_QUERY, {"id": media["id"]}, token=token))["data"]["media"]
+    assert before == {"width": None, "height": None, "placeholder": None, "thumbnail": None, "variants": []}
+
+    await job.make_media_variants(media["id"], services.storage)  # type: ignore[attr-defined]
+    after = (await gql.execute(VARIANTS_QUERY, {"id": media["id"]}, token=token))["data"]["media"]
+    assert (after["width"], after["height"]) == (1000, 2000) and blurhash.is_valid_blurhash(after["placeholder"])
+    assert [(v["kind"], v["width"], v["height"], v["contentType"]) for v in after["variants"]] == [
+        ("THUMB", 160, 320, "image/webp"), ("PREVIEW", 800, 1600, "image/webp")]
+    thumb = after["thumbnail"]
+    assert (thumb["kind"], thumb["width"], thumb["height"]) == ("THUMB", 160, 320)
+    for url in (thumb["url"], *(v["url"] for v in after["variants"])):
+        served = await gql.http.get(url)
+        assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+        with Image.open(io.BytesIO(served.content)) as image:
+            assert image.format == "WEBP"
