@@ -22,6 +22,7 @@ from schema.errors import ErrorCodes
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, QueryLimits
 from schema.media import MediaMutation, MediaQuery
 from schema.metrics import GraphQLMetrics
+from schema.notification_channels import NotificationChannelMutation
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.reports import ReportMutation
 from schema.residence_files import ResidenceFileMutation
@@ -53,7 +54,7 @@ class Query(AccountQuery, ResidenceQuery, TaskQuery, TemplateQuery, ContractorQu
                              "without one it is UNAUTHENTICATED, before the input is read.")
 class Mutation(AccountMutation, SessionMutation, CalendarMutation, ResidenceMutation, TaskMutation, ContractorMutation,
                DocumentMutation, MediaMutation, NotificationMutation, DataExportMutation,
-               ResidenceFileMutation, ReportMutation, DeviceMutation, AdminMutation):
+               ResidenceFileMutation, ReportMutation, DeviceMutation, AdminMutation, NotificationChannelMutation):
     """Every area's mutations in one root type."""
 
 

@@ -20,6 +20,7 @@ from schema.mutation import OkResult, mutation
 if TYPE_CHECKING:
     from schema.data_exports import DataExport
     from schema.devices import Device
+    from schema.notification_channels import NotificationChannel
     from schema.notifications import NotificationPreference
     from schema.sessions import Session
 
@@ -73,6 +74,15 @@ class User(FromRow):
     async def calendar_feed_url(self, info: Info[Context, None]) -> str:
         ctx = info.context
         return await calendar.feed_url(ctx.settings, ctx.require_user(), self._row)
+
+    @strawberry.field(description="The user's webhook and Apprise channels (addNotificationChannel), oldest first, "
+                                  "at most 20. FORBIDDEN for anyone but the user.")
+    async def notification_channels(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[NotificationChannel, strawberry.lazy("schema.notification_channels")]]:
+        from schema.notification_channels import channels_of
+
+        return await channels_of(info.context, self._row)
 
     @strawberry.field(description="The user's data exports (requestDataExport), newest first, at most 50. FORBIDDEN "
                                   "for anyone but the user.")

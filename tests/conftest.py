@@ -48,7 +48,7 @@ PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DB_BACKEND = os.environ.get("HONEYDUE_TEST_DATABASE", "postgres")
 
-pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail")
+pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail", "tests.plugins.webhook_receiver")
                   if (REPO / (p.replace(".", "/") + ".py")).exists()]
 
 def missing_service(what: str) -> None:

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 
 from honeydue import models
 from honeydue.clock import utc_now
+from honeydue.delivery.sealing import seal
 from honeydue.media_policy import staging_key
 from honeydue.models import MediaPurpose, MediaStatus
 from honeydue.services import services_of
@@ -57,6 +58,7 @@ class Ctx:
     foreign_contractor: models.Contractor  # in the outsider's own residence
     import_file: models.Media  # a READY RESIDENCE_IMPORT upload of the owner's
     owner_device: models.Device  # a push device the owner registered
+    channel: models.NotificationChannel  # the owner's webhook (to a loopback address: a test send fails fast)
 
 
 async def build(storage: object) -> Ctx:
@@ -97,8 +99,14 @@ async def build(storage: object) -> Ctx:
     await storage.put_bytes(import_file.key, import_bytes, "application/json")  # type: ignore[attr-defined]
     owner_device = await models.Device.create(user=world.owner.user, platform="IOS", token="ab" * 32,
                                               token_hash=uuid.uuid4().hex, last_seen_at=utc_now())
+    channel_id = uuid.uuid4()
+    channel = await models.NotificationChannel.create(
+        id=channel_id, user=world.owner.user, kind="WEBHOOK", name="hook", url_hint="https://127.0.0.1/…",
+        url_sealed=seal([b"k"], "https://127.0.0.1:9/h", str(channel_id)),
+        secret_sealed=seal([b"k"], "s", str(channel_id)))
     return Ctx(world, task, document, doc_file, pending, owner_avatar, bystander, share.code, notification,
-               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor, import_file, owner_device)
+               foreign_photo, foreign_task, owner_session, contractor, foreign_contractor, import_file, owner_device,
+               channel)
 
 
 def at_least(minimum: str) -> dict[str, str]:
@@ -353,6 +361,22 @@ OPS = [
        lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
     Op("rotateCalendarFeed", f"mutation {{ rotateCalendarFeed {{ url {I} }} }}", lambda c: {}, members(OK, OK)),
     Op("requestDataExport", f"mutation {{ requestDataExport {{ {I} }} }}", lambda c: {}, members(OK, OK)),
+    # --- notification channels: the caller's own; another's is answered as a missing one ------------------------
+    Op("me.notificationChannels", "{ me { notificationChannels { id } } }", lambda c: {}, members(OK, OK)),
+    Op("residence.members.notificationChannels",
+       "query($id: ID!) { residence(id: $id) { members { user { notificationChannels { id } } } } }",
+       lambda c: {"id": str(c.world.residence.id)}, members("FORBIDDEN", "NOT_FOUND")),
+    Op("addNotificationChannel",
+       f"mutation($i: AddNotificationChannelInput!) {{ addNotificationChannel(input: $i) {{ secret {I} }} }}",
+       lambda c: {"i": {"kind": "WEBHOOK", "url": "https://93.184.215.14/h", "name": "mine"}}, members(OK, OK)),
+    Op("testNotificationChannel(owner's)",
+       f"mutation($i: TestNotificationChannelInput!) {{ testNotificationChannel(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"channelId": str(c.channel.id)}},
+       {"owner": OK, "editor": "NOT_FOUND", "viewer": "NOT_FOUND", "outsider": "NOT_FOUND"}),
+    Op("removeNotificationChannel(owner's)",
+       f"mutation($i: RemoveNotificationChannelInput!) {{ removeNotificationChannel(input: $i) {{ {I} }} }}",
+       lambda c: {"i": {"channelId": str(c.channel.id)}},
+       {"owner": OK, "editor": "NOT_FOUND", "viewer": "NOT_FOUND", "outsider": "NOT_FOUND"}),
     # --- residence files: any member exports; an import file is its uploader's alone --------------------------
     Op("exportResidence", f"mutation($i: ExportResidenceInput!) {{ exportResidence(input: $i) {{ url {I} }} }}",
        lambda c: {"i": {"residenceId": str(c.world.residence.id)}}, at_least("viewer")),

@@ -84,8 +84,12 @@ def stored_message(row: NotificationDelivery) -> OutboundMessage:
     )
 
 
-async def attempt_delivery(delivery_id: uuid.UUID, *, settings: Settings, now: datetime | None = None) -> AttemptResult:
-    """Make the next attempt at delivery ``delivery_id`` if it is due, and record its outcome."""
+async def attempt_delivery(delivery_id: uuid.UUID, *, settings: Settings, now: datetime | None = None,
+                           max_attempts: int | None = None) -> AttemptResult:
+    """Make the next attempt at delivery ``delivery_id`` if it is due, and record its outcome.
+
+    ``max_attempts`` overrides ``DELIVERY_MAX_ATTEMPTS`` (a test message is tried once, while the caller waits).
+    """
     now = now or utc_now()
     claimed = await (
         NotificationDelivery.filter(id=delivery_id, status=DeliveryStatus.QUEUED,
@@ -124,10 +128,10 @@ async def attempt_delivery(delivery_id: uuid.UUID, *, settings: Settings, now: d
         except Exception as exc:  # a bug or an unexpected library error: retried, bounded by the attempts
             log.exception("delivery %s (%s) failed unexpectedly", row.id, kind.value)
             error = RetryableDeliveryError(f"{exc.__class__.__name__}: {exc}")
-    return await _record(row, kind, settings, error)
+    return await _record(row, kind, max_attempts or settings.delivery_max_attempts, settings, error)
 
 
-async def _record(row: NotificationDelivery, kind: DeliveryKind, settings: Settings,
+async def _record(row: NotificationDelivery, kind: DeliveryKind, max_attempts: int, settings: Settings,
                   error: DeliveryError | None) -> AttemptResult:
     at = utc_now()
     row.attempts += 1
@@ -135,7 +139,7 @@ async def _record(row: NotificationDelivery, kind: DeliveryKind, settings: Setti
     retry_in: float | None = None
     if error is None:
         row.status, row.sent_at, outcome = DeliveryStatus.SENT, at, "sent"
-    elif isinstance(error, RetryableDeliveryError) and row.attempts < settings.delivery_max_attempts:
+    elif isinstance(error, RetryableDeliveryError) and row.attempts < max_attempts:
         retry_in = retry_delay(settings, row.attempts, error.retry_after)
         row.next_attempt_at = at + timedelta(seconds=retry_in)
         outcome = "retry"
