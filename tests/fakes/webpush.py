@@ -71,6 +71,7 @@ class WebPushService:
         return Response(json.dumps({"code": status, "message": why}), status, media_type="application/json")
 
     async def push(self, request: Request) -> Response:
+        body = await request.body()  # all of it before answering (see tests/fakes/apns.py)
         sub = self.subscriptions.get(request.path_params["sub_id"])
         if sub is None:
             return self._refuse(404, "no such subscription")
@@ -85,7 +86,6 @@ class WebPushService:
             return self._refuse(400, "TTL header missing")
         if request.headers.get("content-encoding") != "aes128gcm":
             return self._refuse(400, "Content-Encoding must be aes128gcm")
-        body = await request.body()
         if len(body) > 4096:
             return self._refuse(413, "payload too large")
         try:
