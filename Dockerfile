@@ -6,7 +6,7 @@
 # The Python base must satisfy pyproject's `requires-python` (the old image broke because its base
 # was older than the code required); tests/test_deploy.py parses both and fails if they disagree.
 
-# --- GraphiQL assets: node and npm live in this stage only --------------------------------------
+# --- GraphiQL and admin console assets: node and npm live in this stage only --------------------------------------
 FROM node:22-bookworm-slim AS graphiql
 WORKDIR /src
 # The script installs what scripts/graphiql/package-lock.json pins (`npm ci` checks every integrity
@@ -14,7 +14,9 @@ WORKDIR /src
 COPY scripts/ scripts/
 RUN --mount=type=cache,target=/root/.npm \
     bash scripts/fetch-graphiql-assets \
-    && test -n "$(ls -A honeydue/static/graphiql/vendor)"
+    && test -n "$(ls -A honeydue/static/graphiql/vendor)" \
+    && bash scripts/fetch-admin-assets \
+    && test -n "$(ls -A honeydue/static/admin/vendor)"
 
 # --- Build: install honeydue and its dependencies into a self-contained virtual environment ----
 FROM python:3.11-slim-bookworm AS build
@@ -25,6 +27,7 @@ ENV PATH=/opt/honeydue/bin:$PATH
 WORKDIR /src
 COPY . .
 COPY --from=graphiql /src/honeydue/static/graphiql/vendor honeydue/static/graphiql/vendor
+COPY --from=graphiql /src/honeydue/static/admin/vendor honeydue/static/admin/vendor
 # The dependencies are exactly requirements.lock's (every package pinned, every file's hash checked:
 # a release or a re-upload nobody tested cannot slip in), then honeydue itself without resolving
 # anything again. tests/test_image_install.py runs these very lines in a clean venv; tests/test_lock.py

@@ -64,6 +64,7 @@ def create_embedded_app(settings: Settings) -> Starlette:
 def _finish(app: Starlette, settings: Settings) -> Starlette:
     from honeydue.account_pages import account_routes
     from honeydue.action_pages import action_routes
+    from honeydue.admin_console import admin_routes
     from honeydue.client_address import ClientAddressMiddleware
     from honeydue.graphiql import graphiql_static_mount
     from honeydue.metrics import install_metrics
@@ -71,6 +72,8 @@ def _finish(app: Starlette, settings: Settings) -> Starlette:
     from honeydue.security_headers import apply_security
 
     app.router.routes.append(graphiql_static_mount())
+    # The admin console (/admin): a page and its static files, talking only to /graphql.
+    app.router.routes.extend(admin_routes())
     # The pages the account emails link to (password reset, address verification), served by api and serve.
     app.router.routes.extend(account_routes())
     # Where a reminder's "Done" and "Snooze 1 day" links lead (push, email, webhooks).

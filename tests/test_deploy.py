@@ -425,13 +425,17 @@ def test_ingress_routes_the_public_paths() -> None:
     assert ingress is not None
     routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert routes == {"/graphql": "api", "/static/graphiql": "api", "/account": "api", "/actions": "api",
-                      "/calendar": "api", "/email": "api", "/media": "gateway"}
+                      "/calendar": "api", "/email": "api", "/admin": "api", "/media": "gateway"}
     assert "tls" not in ingress["spec"]  # Cloudflare terminates TLS (flexible SSL)
     from honeydue.graphiql import STATIC_URL_PATH
     from honeydue.mail.delivery import UNSUBSCRIBE_PATH
     from honeydue.notification_actions import ACTIONS_PATH
 
     assert STATIC_URL_PATH == "/static/graphiql"
+    from honeydue.admin_console import PAGE_PATH
+    from honeydue.admin_console import STATIC_URL_PATH as ADMIN_STATIC
+
+    assert PAGE_PATH == "/admin" and ADMIN_STATIC.startswith("/admin/")  # the console and its files reach the api
     assert UNSUBSCRIBE_PATH.startswith("/email/")  # emailed unsubscribe links reach the api
     assert ACTIONS_PATH == "/actions"  # a reminder's Done and Snooze links reach the api
 
@@ -546,6 +550,8 @@ def test_dockerfile_final_stage_is_slim_non_root_and_node_free() -> None:
     assert any("--from=graphiql" in ln and "honeydue/static/graphiql/vendor" in ln for ln in build)
     graphiql = next(lines for _, name, lines in stages if name == "graphiql")
     assert any("scripts/fetch-graphiql-assets" in ln for ln in graphiql)
+    assert any("scripts/fetch-admin-assets" in ln for ln in graphiql)  # the admin console's libraries too
+    assert any("--from=graphiql" in ln and "honeydue/static/admin/vendor" in ln for ln in build)
     # The manifests run as this user: they must agree.
     deployment = _find(RENDERED["base"], "Deployment", "api")
     assert deployment is not None
@@ -562,7 +568,8 @@ def test_dockerignore_keeps_what_the_build_needs_and_drops_the_rest() -> None:
     context = docker_context(ROOT)
     needed = {"pyproject.toml", "honeydue/__init__.py", "honeydue/cli.py", "honeydue/settings.py",
               "scripts/fetch-graphiql-assets", "scripts/graphiql/package-lock.json",
-              "scripts/graphiql/package.json"}
+              "scripts/graphiql/package.json", "scripts/fetch-admin-assets", "scripts/admin/package-lock.json",
+              "scripts/admin/package.json", "honeydue/static/admin/app.js", "honeydue/static/admin/app.css"}
     readme = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("readme")
     if readme:
         needed.add(readme)
@@ -571,6 +578,7 @@ def test_dockerignore_keeps_what_the_build_needs_and_drops_the_rest() -> None:
         assert not path.startswith((".git/", "tests/", "deploy-k3s/", "var/")), path
         assert "/node_modules/" not in path and "__pycache__" not in path, path
         assert not path.startswith("honeydue/static/graphiql/vendor/"), path  # fetched in the build
+        assert not path.startswith("honeydue/static/admin/vendor/"), path
         assert not path.endswith(".env"), path
 
 
