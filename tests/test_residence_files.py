@@ -21,6 +21,7 @@ from honeydue import generated_files, models, residence_file
 from honeydue.services import services_of
 from honeydue.settings import Settings
 from tests.conftest import GraphQLClient, make_settings
+from tests.plugins.s3 import STORAGE_BACKENDS
 from tests.test_uploads import FINALIZE, join, ok, put, register, request, running_app, stored
 
 EXPORT = """mutation($i: ExportResidenceInput!) {
@@ -41,7 +42,7 @@ VIEW = """query($id: ID!) { residence(id: $id) {
 } }"""
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=STORAGE_BACKENDS)
 async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
     if request.param == "local":
         return settings
