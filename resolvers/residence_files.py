@@ -48,7 +48,7 @@ from resolvers import idempotency
 from resolvers.access import require_role
 from resolvers.contractors import checked_columns
 from resolvers.ids import as_id, reference_id
-from resolvers.residences import EARLIEST_YEAR_BUILT, PROFILE_COLUMNS
+from resolvers.residences import EARLIEST_YEAR_BUILT, PROFILE_COLUMNS, residence_replay
 from resolvers.tasks import MAX_COMPLETION_AHEAD
 
 log = logging.getLogger(__name__)
@@ -355,11 +355,4 @@ async def import_residence(
             log.warning("could not delete the imported file %s: %s", media.key, exc)
         return residence
 
-    async def replay(residence_id: uuid.UUID) -> Residence:
-        residence = await Residence.get_or_none(id=residence_id)
-        if residence is None:
-            raise idempotency.gone()
-        await require_role(user, residence_id, ResidenceRole.VIEWER)
-        return residence
-
-    return await idempotency.once(request, work, replay)
+    return await idempotency.once(request, work, residence_replay(user))

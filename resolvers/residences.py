@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,6 +103,13 @@ async def create_residence(
             await Membership.create(residence=residence, user=user, role=ResidenceRole.OWNER)
         return residence
 
+    return await idempotency.once(request, create, residence_replay(user))
+
+
+def residence_replay(user: User) -> Callable[[uuid.UUID], Awaitable[Residence]]:
+    """The ``replay`` of a request that made a residence (create, import): that residence, while ``user`` may
+    still read it; ``gone()`` once it has been deleted."""
+
     async def replay(residence_id: uuid.UUID) -> Residence:
         residence = await Residence.get_or_none(id=residence_id)
         if residence is None:
@@ -109,7 +117,7 @@ async def create_residence(
         await require_role(user, residence_id, ResidenceRole.VIEWER)
         return residence
 
-    return await idempotency.once(request, create, replay)
+    return replay
 
 
 async def update_residence(
