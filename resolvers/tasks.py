@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -464,13 +464,7 @@ async def complete_task(
                                                     "photoIds")
         contractor = await linked_contractor(task.residence_id, contractor_id)
         async with idempotency.claimed(request) as completion_id:
-            # Lock the task so two people completing it at once advance the schedule once each, in turn; what
-            # was checked above may have changed while this request waited for the lock.
-            task = await Task.filter(id=task.id).select_for_update().get()
-            state = _not_completable(task)
-            if state is not None:
-                raise InputRejected(state)
-            residence = await Residence.get(id=task.residence_id)
+            task, residence = await _locked(task.id, _not_completable)
             completion = await TaskCompletion.create(id=completion_id, task=task, completed_at=when,
                                                      completed_by=user, notes=(notes or "").strip(),
                                                      cost_cents=cost_cents, contractor_id=contractor)
@@ -489,6 +483,20 @@ async def complete_task(
         return completion, task
 
     return await idempotency.once(request, complete, functools.partial(_replay_completion, user))
+
+
+async def _locked(task_id: uuid.UUID, problem_of: Callable[[Task], UserError | None]) -> tuple[Task, Residence]:
+    """The task, locked for the rest of the caller's transaction, and its residence.
+
+    The lock makes two people completing or skipping one task at once move its schedule once each, in turn.
+    ``problem_of`` is checked again under the lock: what was checked before may have changed while this request
+    waited for it.
+    """
+    task = await Task.filter(id=task_id).select_for_update().get()
+    problem = problem_of(task)
+    if problem is not None:
+        raise InputRejected(problem)
+    return task, await Residence.get(id=task.residence_id)
 
 
 async def _replay_completion(user: User, completion_id: uuid.UUID) -> tuple[TaskCompletion, Task]:
@@ -556,11 +564,7 @@ async def skip_task_occurrence(
         if problem is not None:
             raise InputRejected(problem)
         async with idempotency.claimed(request) as skip_id:
-            task = await Task.filter(id=task.id).select_for_update().get()
-            problem = _not_skippable(task)
-            if problem is not None:
-                raise InputRejected(problem)
-            residence = await Residence.get(id=task.residence_id)
+            task, residence = await _locked(task.id, _not_skippable)
             today = local_today(residence.timezone, now)
             try:
                 following = skipped_due_date(task.frequency, task.interval_days, task.rolling,
