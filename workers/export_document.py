@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import date, datetime
-from enum import StrEnum
+from enum import Enum
 from typing import Any, TypeVar
 
 from tortoise.models import Model
@@ -53,25 +53,30 @@ def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _value(value: object) -> object:
+    """A column's value as JSON: ids and enums as their strings, instants and dates in ISO 8601."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
-def _id(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
-
-
+def _columns(row: Model, *columns: str) -> Row:
+    """The named columns of ``row``, in that order, as JSON values under their camelCase names; a column
+    written ``column:key`` goes under ``key`` (``avatar_id:avatarFileId``)."""
+    out: Row = {}
+    for spec in columns:
+        column, _, key = spec.partition(":")
+        head, *rest = column.split("_")
+        out[key or head + "".join(word.title() for word in rest)] = _value(getattr(row, column))
+    return out
 
 
 def profile(user: User) -> Row:
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "displayName": user.display_name,
-        "isAdmin": user.is_admin,
-        "createdAt": _iso(user.created_at),
-        "avatarFileId": _id(user.avatar_id),
-    }
+    return _columns(user, "id", "email", "display_name", "is_admin", "created_at", "avatar_id:avatarFileId")
 
 
 async def preferences(user: User) -> list[Row]:
@@ -89,76 +94,27 @@ async def preferences(user: User) -> list[Row]:
     return out
 
 
-def _enum(value: StrEnum | None) -> str | None:
-    return None if value is None else value.value
-
-
-def _profile(home: Residence) -> Row:
-    return {
-        "yearBuilt": home.year_built,
-        "heating": _enum(home.heating),
-        "cooling": _enum(home.cooling),
-        "waterHeater": _enum(home.water_heater),
-        "roof": _enum(home.roof),
-        "hasPool": home.has_pool,
-        "hasSeptic": home.has_septic,
-        "hasFireplace": home.has_fireplace,
-        "hasBasement": home.has_basement,
-        "hasSprinklers": home.has_sprinklers,
-        "climateRegion": _enum(home.climate_region),
-    }
-
-
 async def _residences(user: User) -> AsyncIterator[Iterable[Row]]:
     async for memberships in pages(Membership.filter(user_id=user.id)):
         homes = {r.id: r for r in await Residence.filter(id__in=[m.residence_id for m in memberships])}
         yield [
             {
-                "id": str(home.id),
-                "name": home.name,
-                "address": home.address,
-                "timezone": home.timezone,
-                "type": home.type.value,
-                "photoFileId": _id(home.photo_id),
-                "profile": _profile(home),
-                "createdAt": _iso(home.created_at),
-                "role": membership.role.value,
-                "joinedAt": _iso(membership.created_at),
+                **_columns(home, "id", "name", "address", "timezone", "type", "photo_id:photoFileId"),
+                "profile": _columns(home, "year_built", "heating", "cooling", "water_heater", "roof", "has_pool",
+                                    "has_septic", "has_fireplace", "has_basement", "has_sprinklers",
+                                    "climate_region"),
+                **_columns(home, "created_at"),
+                **_columns(membership, "role", "created_at:joinedAt"),
             }
             for membership in memberships if (home := homes.get(membership.residence_id)) is not None
         ]
 
 
 def _task(task: Task) -> Row:
-    return {
-        "id": str(task.id),
-        "residenceId": str(task.residence_id),
-        "title": task.title,
-        "description": task.description,
-        "category": task.category.value,
-        "priority": task.priority.value,
-        "frequency": task.frequency.value,
-        "templateId": task.template_id,
-        "intervalDays": task.interval_days,
-        "rolling": task.rolling,
-        "anchorDate": _iso(task.anchor_date),
-        "dueDate": _iso(task.due_date),
-        "inProgress": task.in_progress,
-        "cancelled": task.cancelled,
-        "archived": task.archived,
-        "completed": task.completed,
-        "assigneeId": _id(task.assignee_id),
-        "contractorId": _id(task.contractor_id),
-        "createdById": _id(task.created_by_id),
-        "lastCompletedAt": _iso(task.last_completed_at),
-        "createdAt": _iso(task.created_at),
-        "updatedAt": _iso(task.updated_at),
-    }
-
-
-async def _tasks(user: User) -> AsyncIterator[Iterable[Row]]:
-    async for page in pages(Task.filter(residence__memberships__user_id=user.id)):
-        yield map(_task, page)
+    return _columns(task, "id", "residence_id", "title", "description", "category", "priority", "frequency",
+                    "template_id", "interval_days", "rolling", "anchor_date", "due_date", "in_progress", "cancelled",
+                    "archived", "completed", "assignee_id", "contractor_id", "created_by_id", "last_completed_at",
+                    "created_at", "updated_at")
 
 
 async def _attached_files(column: str, owners: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -175,17 +131,9 @@ async def _completions(user: User) -> AsyncIterator[Iterable[Row]]:
     async for page in pages(TaskCompletion.filter(task__residence__memberships__user_id=user.id)):
         photos = await _attached_files("completion_id", [c.id for c in page])
         yield [
-            {
-                "id": str(c.id),
-                "taskId": str(c.task_id),
-                "completedAt": _iso(c.completed_at),
-                "completedById": _id(c.completed_by_id),
-                "contractorId": _id(c.contractor_id),
-                "notes": c.notes,
-                "costCents": c.cost_cents,
-                "createdAt": _iso(c.created_at),
-                "photoFileIds": photos.get(c.id, []),
-            }
+            {**_columns(c, "id", "task_id", "completed_at", "completed_by_id", "contractor_id", "notes", "cost_cents",
+                        "created_at"),
+             "photoFileIds": photos.get(c.id, [])}
             for c in page
         ]
 
@@ -194,60 +142,25 @@ async def _documents(user: User) -> AsyncIterator[Iterable[Row]]:
     async for page in pages(Document.filter(residence__memberships__user_id=user.id)):
         files = await _attached_files("document_id", [d.id for d in page])
         yield [
-            {
-                "id": str(d.id),
-                "residenceId": str(d.residence_id),
-                "title": d.title,
-                "kind": d.kind.value,
-                "notes": d.notes,
-                "expiresAt": _iso(d.expires_at),
-                "createdById": _id(d.created_by_id),
-                "createdAt": _iso(d.created_at),
-                "updatedAt": _iso(d.updated_at),
-                "fileIds": files.get(d.id, []),
-            }
+            {**_columns(d, "id", "residence_id", "title", "kind", "notes", "expires_at", "created_by_id", "created_at",
+                        "updated_at"),
+             "fileIds": files.get(d.id, [])}
             for d in page
         ]
 
 
 def _contractor(c: Contractor) -> Row:
-    return {
-        "id": str(c.id),
-        "residenceId": str(c.residence_id),
-        "name": c.name,
-        "company": c.company,
-        "phone": c.phone,
-        "email": c.email,
-        "website": c.website,
-        "notes": c.notes,
-        "favorite": c.favorite,
-        "specialties": list(c.specialties),
-        "createdAt": _iso(c.created_at),
-        "updatedAt": _iso(c.updated_at),
-    }
-
-
-async def _contractors(user: User) -> AsyncIterator[Iterable[Row]]:
-    async for page in pages(Contractor.filter(residence__memberships__user_id=user.id)):
-        yield map(_contractor, page)
+    return {**_columns(c, "id", "residence_id", "name", "company", "phone", "email", "website", "notes", "favorite"),
+            "specialties": list(c.specialties), **_columns(c, "created_at", "updated_at")}
 
 
 def _notification(n: Notification) -> Row:
-    return {
-        "id": str(n.id),
-        "type": n.type.value,
-        "title": n.title,
-        "body": n.body,
-        "taskId": _id(n.task_id),
-        "documentId": _id(n.document_id),
-        "readAt": _iso(n.read_at),
-        "createdAt": _iso(n.created_at),
-    }
+    return _columns(n, "id", "type", "title", "body", "task_id", "document_id", "read_at", "created_at")
 
 
-async def _notifications(user: User) -> AsyncIterator[Iterable[Row]]:
-    async for page in pages(Notification.filter(user_id=user.id)):
-        yield map(_notification, page)
+async def _each(rows: QuerySet[M], serialize: Callable[[M], Row]) -> AsyncIterator[Iterable[Row]]:
+    async for page in pages(rows):
+        yield map(serialize, page)
 
 
 async def _array(name: str, batches: AsyncIterator[Iterable[Row]]) -> AsyncIterator[str]:
@@ -263,23 +176,23 @@ async def _array(name: str, batches: AsyncIterator[Iterable[Row]]) -> AsyncItera
 async def document(user: User, exported_at: datetime,
                    file_entries: Callable[[], AsyncIterator[Iterable[Row]]]) -> AsyncIterator[str]:
     """The text of data.json, in pieces. ``file_entries`` gives the ``files`` list (see module docstring)."""
-    head = {"format": FORMAT, "version": VERSION, "exportedAt": _iso(exported_at), "profile": profile(user),
+    head = {"format": FORMAT, "version": VERSION, "exportedAt": exported_at.isoformat(), "profile": profile(user),
             "preferences": await preferences(user)}
     yield _dump(head)[:-1]  # the object stays open: the lists follow
-    async for piece in _array("residences", _residences(user)):
-        yield piece
-    async for piece in _array("tasks", _tasks(user)):
-        yield piece
-    async for piece in _array("completions", _completions(user)):
-        yield piece
-    async for piece in _array("documents", _documents(user)):
-        yield piece
-    async for piece in _array("contractors", _contractors(user)):
-        yield piece
-    async for piece in _array("notifications", _notifications(user)):
-        yield piece
-    async for piece in _array("files", file_entries()):
-        yield piece
+    member_of = {"residence__memberships__user_id": user.id}
+    # Each list is read only when the document reaches it (an async generator starts when first iterated).
+    lists = {
+        "residences": _residences(user),
+        "tasks": _each(Task.filter(**member_of), _task),
+        "completions": _completions(user),
+        "documents": _documents(user),
+        "contractors": _each(Contractor.filter(**member_of), _contractor),
+        "notifications": _each(Notification.filter(user_id=user.id), _notification),
+        "files": file_entries(),
+    }
+    for name, batches in lists.items():
+        async for piece in _array(name, batches):
+            yield piece
     yield "\n}\n"
 
 
