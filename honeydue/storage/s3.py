@@ -174,29 +174,23 @@ class S3Storage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Storage:
-        assert settings.b2_endpoint and settings.b2_bucket_name
-        return cls(
-            endpoint=settings.b2_endpoint,
-            bucket=settings.b2_bucket_name,
-            region=settings.b2_region,
-            access_key=settings.b2_key_id,
-            secret_key=settings.b2_app_key,
-            use_ssl=settings.b2_use_ssl,
-        )
+        """The media bucket (``B2_*``)."""
+        return cls._configured(settings, "b2")
 
     @classmethod
     def backup_from_settings(cls, settings: Settings) -> S3Storage:
         """The backup bucket (``BACKUP_*``): the same client construction as the primary, another store."""
-        assert settings.backup_endpoint and settings.backup_bucket_name
-        return cls(
-            endpoint=settings.backup_endpoint,
-            bucket=settings.backup_bucket_name,
-            region=settings.backup_region,
-            access_key=settings.backup_key_id,
-            secret_key=settings.backup_app_key,
-            use_ssl=settings.backup_use_ssl,
-            max_pool_connections=BACKUP_POOL_CONNECTIONS,
-        )
+        return cls._configured(settings, "backup", max_pool_connections=BACKUP_POOL_CONNECTIONS)
+
+    @classmethod
+    def _configured(cls, settings: Settings, prefix: str, **options: Any) -> S3Storage:
+        # Both buckets are configured by the same six settings under their own prefix (B2_ENDPOINT, BACKUP_ENDPOINT).
+        endpoint, bucket, region, key_id, app_key, use_ssl = (
+            getattr(settings, f"{prefix}_{name}")
+            for name in ("endpoint", "bucket_name", "region", "key_id", "app_key", "use_ssl"))
+        assert endpoint and bucket
+        return cls(endpoint=endpoint, bucket=bucket, region=region, access_key=key_id, secret_key=app_key,
+                   use_ssl=use_ssl, **options)
 
     # Lifecycle ----------------------------------------------------------------
 
