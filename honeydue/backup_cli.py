@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import uuid
-from typing import NoReturn
 
+from honeydue.ops_cli import describe, fail
 from honeydue.services import open_services
 from honeydue.settings import Settings, settings_or_exit
-from honeydue.storage import BucketNotFound, StorageError
+from honeydue.storage import StorageError
 
 DEFAULT_SHOW = 20
 
@@ -44,20 +43,13 @@ def _uuid(value: str) -> uuid.UUID:
         raise argparse.ArgumentTypeError(f"not an id: {value!r} (a UUID)") from None
 
 
-def _fail(command: str, message: str) -> NoReturn:
-    print(f"honeydue storage {command}: {message}", file=sys.stderr)
-    raise SystemExit(1)
-
-
 def _describe(exc: StorageError) -> str:
-    if isinstance(exc, BucketNotFound):
-        return f"bucket not found: {exc.bucket} (B2_BUCKET_NAME or BACKUP_BUCKET_NAME; names are case-sensitive)"
-    return f"{type(exc).__name__}: {exc}"
+    return describe(exc, "B2_BUCKET_NAME or BACKUP_BUCKET_NAME")
 
 
 def _require_backup(command: str, settings: Settings) -> None:
     if not settings.uses_backup:
-        _fail(command, "no backup bucket configured (set BACKUP_ENDPOINT, BACKUP_BUCKET_NAME, BACKUP_KEY_ID, "
+        fail(command, "no backup bucket configured (set BACKUP_ENDPOINT, BACKUP_BUCKET_NAME, BACKUP_KEY_ID, "
                        "BACKUP_APP_KEY)")
 
 
@@ -96,9 +88,9 @@ def cmd_storage_restore(args: argparse.Namespace) -> None:
     try:
         line, found = asyncio.run(storage_restore(settings, args))
     except StorageError as exc:
-        _fail("restore", _describe(exc))
+        fail("restore", _describe(exc))
     if not found:
-        _fail("restore", line)
+        fail("restore", line)
     print(line)
 
 
@@ -111,7 +103,7 @@ def cmd_storage_verify_backup(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
     _require_backup("verify-backup", settings)
     if args.show < 0:
-        _fail("verify-backup", "--show must be 0 or more")
+        fail("verify-backup", "--show must be 0 or more")
 
     async def run() -> VerifyReport:
         async with open_services(settings, open_db=False) as services:
@@ -121,7 +113,7 @@ def cmd_storage_verify_backup(args: argparse.Namespace) -> None:
     try:
         report = asyncio.run(run())
     except StorageError as exc:
-        _fail("verify-backup", _describe(exc))
+        fail("verify-backup", _describe(exc))
     print(f"{report.objects} objects in the bucket: {report.missing.count} missing from the backup, "
           f"{report.different.count} different there; {report.retained} deleted objects kept in the backup")
     for label, tally in (("missing", report.missing), ("different", report.different)):

@@ -49,14 +49,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 
-def _fail(command: str, message: str) -> NoReturn:
+def fail(command: str, message: str) -> NoReturn:
+    """End ``honeydue storage COMMAND`` with one line on standard error and exit status 1."""
     print(f"honeydue storage {command}: {message}", file=sys.stderr)
     raise SystemExit(1)
 
 
-def _describe(exc: StorageError) -> str:
+def describe(exc: StorageError, bucket_settings: str = "B2_BUCKET_NAME") -> str:
+    """``exc`` in one line; a missing bucket names the settings that name it (``bucket_settings``)."""
     if isinstance(exc, BucketNotFound):
-        return f"bucket not found: {exc.bucket} (B2_BUCKET_NAME; bucket names are case-sensitive)"
+        return f"bucket not found: {exc.bucket} ({bucket_settings}; bucket names are case-sensitive)"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -95,7 +97,7 @@ def cmd_storage_ls(args: argparse.Namespace) -> None:
     try:
         asyncio.run(storage_ls(settings_or_exit(), args.prefix))
     except StorageError as exc:
-        _fail("ls", _describe(exc))
+        fail("ls", describe(exc))
 
 
 # storage du ----------------------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ def cmd_storage_du(args: argparse.Namespace) -> None:
     try:
         count, total = asyncio.run(storage_du(settings_or_exit(), args.prefix))
     except StorageError as exc:
-        _fail("du", _describe(exc))
+        fail("du", describe(exc))
     print(f"{count} objects  {total} bytes ({human_bytes(total)})  {args.prefix or '(whole bucket)'}")
 
 
@@ -156,11 +158,11 @@ def cmd_storage_get(args: argparse.Namespace) -> None:
             partial.unlink(missing_ok=True)
         print(f"wrote {written} bytes to {target}", file=sys.stderr)
     except ObjectNotFound:
-        _fail("get", f"no such object: {args.key}")
+        fail("get", f"no such object: {args.key}")
     except StorageError as exc:
-        _fail("get", _describe(exc))
+        fail("get", describe(exc))
     except OSError as exc:  # the store's own failures are StorageErrors, so this is the local side
-        _fail("get", f"cannot write {'standard output' if to_stdout else args.file}: {exc.strerror or exc}")
+        fail("get", f"cannot write {'standard output' if to_stdout else args.file}: {exc.strerror or exc}")
 
 
 # check-config --------------------------------------------------------------------------------------------
