@@ -21,25 +21,12 @@ from schema.admin_types import (
     AuditEntry,
     DayCount,
     StorageUsage,
-    TimeseriesMetric,
     usage_list,
 )
-from schema.common import After, Connection, First, described_enum, make_connection, page_bounds
+from schema.common import After, Connection, First, make_connection, page_bounds
 from schema.context import Context
+from schema.enums import EmailStatus, TimeseriesMetric
 from schema.text_inputs import TextInputCheck
-
-EmailStatus = described_enum(
-    models.EmailStatus,
-    name="EmailStatus",
-    description="Where an email is in its delivery.",
-    values={
-        models.EmailStatus.QUEUED: "Waiting for its first attempt, or for the next one after a failure that may "
-                                   "pass (no connection, a timeout, a 4xx answer).",
-        models.EmailStatus.SENT: "The mail server accepted it (without SMTP_HOST: it was written to var/mail/).",
-        models.EmailStatus.FAILED: "Given up: the server refused it for good (a 5xx answer), or every attempt "
-                                   "(EMAIL_MAX_ATTEMPTS) failed. Never tried again.",
-    },
-)
 
 
 @strawberry.type(name="EmailDelivery", description="One email in the delivery log.")

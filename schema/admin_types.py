@@ -9,20 +9,9 @@ import strawberry
 
 from honeydue import models
 from honeydue.periodic import PeriodicJobInfo
-from resolvers.admin_views import Metric, Usage
+from resolvers.admin_views import Usage
 from schema.accounts import User
-from schema.common import described_enum
-from schema.residences import ResidenceRole
-
-TimeseriesMetric = described_enum(
-    Metric,
-    name="TimeseriesMetric",
-    description="What `admin.timeseries` counts per day.",
-    values={
-        Metric.SIGNUPS: "Accounts registered that UTC day.",
-        Metric.COMPLETIONS: "Task completions recorded for that UTC day (by `completedAt`).",
-    },
-)
+from schema.enums import ResidenceRole
 
 
 @strawberry.type(description="One admin action in the audit log.")

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
-from enum import Enum
-from typing import Annotated, Any, Generic, Self, TypeVar, cast
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 from strawberry.types.base import get_object_definition
-from strawberry.types.enum import StrawberryEnumDefinition
 
 from honeydue.user_errors import UserError as UserErrorData
-from honeydue.user_errors import UserErrorCode as _UserErrorCode
-
-E = TypeVar("E", bound=Enum)
+from schema.enums import UserErrorCode
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "Client-generated, 1 to 64 characters (a UUID will do). A repeat with the same key by the same user within "
@@ -55,96 +51,8 @@ class FromRow:
         return from_columns(cls, row)
 
 
-def described_enum(python_enum: type[E], *, name: str, description: str, values: Mapping[E, str]) -> type[E]:
-    """``python_enum`` as the GraphQL enum ``name``, each value described by ``values``.
-
-    The Python enum stays the one list of members (the database and the resolvers use it); the schema only
-    adds what each member means to a client. ``values`` must describe every member and nothing else: a
-    member added without a description stops the schema from building, naming the member.
-    """
-    members = {member.value for member in python_enum}
-    missing = [member.name for member in python_enum if member not in values]
-    # Keys match by value, so a GraphQL enum made of some members of a model enum (UploadPurpose) is
-    # described with the model enum's members.
-    unknown = [str(key) for key in values if getattr(key, "value", key) not in members]
-    if missing or unknown:
-        raise TypeError(f"GraphQL enum {name}: describe every member of {python_enum.__qualname__} "
-                        f"(missing: {missing or 'none'}; not members: {unknown or 'none'})")
-    strawberry.enum(python_enum, name=name, description=description)
-    definition = cast(StrawberryEnumDefinition, python_enum.__strawberry_definition__)  # type: ignore[attr-defined]
-    for value in definition.values:
-        value.description = values[python_enum(value.value)]
-    return python_enum
 
 
-UserErrorCode = described_enum(
-    _UserErrorCode,
-    name="UserErrorCode",
-    description="Why a mutation refused its input. Stable: clients may branch on it; `message` is for people.",
-    values={
-        _UserErrorCode.INVALID_INPUT: "A value breaks a documented rule (length, range, format, a list over its "
-                                      "cap, a control character); `message` says which.",
-        _UserErrorCode.INVALID_EMAIL: "Not an email address of the form name@domain.tld, or longer than 254 "
-                                      "characters (register, requestPasswordReset, requestEmailChange).",
-        _UserErrorCode.EMAIL_TAKEN: "An account with this email already exists (register, requestEmailChange), or "
-                                    "took the new address before it was confirmed (confirmEmailChange).",
-        _UserErrorCode.WEAK_PASSWORD: "The new password breaks the password rules: 10 to 256 characters, at least "
-                                      "4 different ones, not the email address (register, changePassword, "
-                                      "resetPassword).",
-        _UserErrorCode.INVALID_CREDENTIALS: "The email or the password is wrong; which one is not said (login).",
-        _UserErrorCode.WRONG_PASSWORD: "The password given to confirm the change is not the account's "
-                                       "(changePassword, deleteAccount, requestEmailChange).",
-        _UserErrorCode.NOT_FOUND: "An ID in the input names nothing the caller can see: removeMember's userId "
-                                  "(not a member), a malformed entry of markNotificationsRead's ids; or what the "
-                                  "first request with this idempotencyKey made has since been deleted.",
-        _UserErrorCode.FORBIDDEN: "Reserved. A caller whose role is too low gets the top-level FORBIDDEN "
-                                  "error instead, so no mutation reports this code today.",
-        _UserErrorCode.INVALID_TIMEZONE: "Not an IANA timezone name such as Europe/Paris (createResidence, "
-                                         "updateResidence).",
-        _UserErrorCode.INVALID_SCHEDULE: "A CUSTOM frequency without intervalDays from 1 to 36600, or a schedule "
-                                         "whose next due date would be past the year 9999 (createTask, "
-                                         "updateTask, completeTask).",
-        _UserErrorCode.INVALID_CODE: "The share code is unknown, expired or revoked; which one is not said "
-                                     "(joinResidence).",
-        _UserErrorCode.ALREADY_MEMBER: "The caller already belongs to the residence of this share code "
-                                       "(joinResidence).",
-        _UserErrorCode.LAST_OWNER: "The last OWNER cannot leave or be removed; delete the residence instead "
-                                   "(removeMember).",
-        _UserErrorCode.DATE_IN_FUTURE: "completedAt is more than a day later than now (completeTask).",
-        _UserErrorCode.MEDIA_NOT_READY: "The file is not READY yet: call finalizeUpload after the PUT "
-                                        "(updateProfile, completeTask, createDocument, updateDocument).",
-        _UserErrorCode.MEDIA_NOT_ALLOWED: "The file is not one of the caller's uploads, or was uploaded for "
-                                          "another purpose or target (malformed IDs answer the same).",
-        _UserErrorCode.MEDIA_IN_USE: "The file is already attached elsewhere (completeTask, createDocument, "
-                                     "updateDocument), or is still attached and detach was not set (deleteMedia).",
-        _UserErrorCode.TYPE_NOT_ALLOWED: "The declared content type is not accepted for this purpose; `message` "
-                                         "lists the accepted ones (requestUpload).",
-        _UserErrorCode.FILE_TOO_LARGE: "The declared size is over the server's file size limit, 10 MiB unless "
-                                       "configured (requestUpload).",
-        _UserErrorCode.UPLOAD_RATE_LIMITED: "Too many requestUpload calls in the last hour (50 unless "
-                                            "configured); every call counts, refused ones too.",
-        _UserErrorCode.TOO_MANY_PENDING_UPLOADS: "Too many of the caller's uploads are still PENDING (10 unless "
-                                                 "configured); finalize or delete some first (requestUpload).",
-        _UserErrorCode.UPLOAD_MISSING: "Nothing was PUT to the upload URL yet (finalizeUpload).",
-        _UserErrorCode.IDEMPOTENCY_KEY_REUSED: "This idempotencyKey was used in the last 24 hours for a different "
-                                               "input or another mutation; nothing was done (any mutation "
-                                               "whose input takes an idempotencyKey).",
-        _UserErrorCode.EXPORT_LIMIT: "A data export is already being prepared, or one was requested in the last "
-                                     "24 hours (failed ones do not count); `message` says when to ask again "
-                                     "(requestDataExport).",
-        _UserErrorCode.STORAGE_UNAVAILABLE: "File storage did not answer; nothing was changed, retry shortly "
-                                            "(requestUpload, finalizeUpload, deleteMedia).",
-        _UserErrorCode.INVALID_TOKEN: "The emailed link's token is unknown, expired, already used, or replaced by a "
-                                      "newer link; ask for a new email (resetPassword, verifyEmail, "
-                                      "confirmEmailChange).",
-        _UserErrorCode.ACCOUNT_DISABLED: "The password is right but an administrator disabled the account "
-                                         "(login; said only for the right password).",
-        _UserErrorCode.LAST_ADMIN: "The change would leave no admin who can sign in: the last admin cannot be "
-                                   "demoted, disabled or deleted (adminSetAdmin, adminSetUserDisabled, "
-                                   "adminDeleteUser).",
-        _UserErrorCode.UNKNOWN_JOB: "No periodic job has this name; `admin.jobs` lists them (adminRunJob).",
-    },
-)
 
 FIRST_DESCRIPTION = (f"Page size: default {DEFAULT_PAGE}, at most {MAX_PAGE} (more is read as {MAX_PAGE}, less than 0 "
                      "as 0).")

@@ -12,23 +12,9 @@ from honeydue.clock import utc_now
 from honeydue.data_exports import download_url, export_key
 from honeydue.errors import Forbidden
 from resolvers import data_exports
-from schema.common import described_enum
 from schema.context import Context
+from schema.enums import DataExportStatus
 from schema.mutation import mutation
-
-DataExportStatus = described_enum(
-    models.DataExportStatus,
-    name="DataExportStatus",
-    description="Where a data export is: being built, downloadable, failed, or gone.",
-    values={
-        models.DataExportStatus.PENDING: "Requested; the zip is being built. The user gets a notification and an "
-                                         "email when it is READY.",
-        models.DataExportStatus.READY: "Built: `url` downloads it until `expiresAt` (7 days).",
-        models.DataExportStatus.FAILED: "Could not be built after 3 attempts; ask for a new one (a failed export "
-                                        "does not count against the one-a-day limit).",
-        models.DataExportStatus.EXPIRED: "Past `expiresAt`: the zip has been deleted.",
-    },
-)
 
 
 @strawberry.type(description="A copy of everything the user has in honeydue (GDPR right of access): a zip holding "

@@ -13,20 +13,10 @@ from honeydue.delivery.keys import configured_vapid_public_key
 from honeydue.errors import Forbidden
 from resolvers import devices
 from resolvers.ids import as_id
-from schema.common import FromRow, described_enum
+from schema.common import FromRow
 from schema.context import Context
+from schema.enums import DevicePlatform
 from schema.mutation import OkResult, mutation
-
-DevicePlatform = described_enum(
-    models.DevicePlatform,
-    name="DevicePlatform",
-    description="Which push service reaches a device.",
-    values={
-        models.DevicePlatform.IOS: "An iPhone or iPad app, reached through APNs (Apple Push Notification service).",
-        models.DevicePlatform.ANDROID: "An Android app, reached through FCM (Firebase Cloud Messaging).",
-        models.DevicePlatform.WEB: "A browser's push subscription, reached through Web Push (RFC 8030) with VAPID.",
-    },
-)
 
 
 @strawberry.type(description="A phone app or browser that receives push notifications for the user. Every "

@@ -13,8 +13,9 @@ from resolvers import documents
 from resolvers.attachments import file_ids
 from resolvers.validation import MAX_FILES
 from schema import loaders
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, FromRow, described_enum
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, FromRow
 from schema.context import Context
+from schema.enums import DocumentKind
 from schema.media import Media
 from schema.mutation import mutation
 from schema.residence_field import residence_field
@@ -23,21 +24,6 @@ from schema.tasks import sent_fields
 if TYPE_CHECKING:
     pass
 
-DocumentKind = described_enum(
-    models.DocumentKind,
-    name="DocumentKind",
-    description="What sort of paper a document is.",
-    values={
-        models.DocumentKind.MANUAL: "A user or installation manual.",
-        models.DocumentKind.WARRANTY: "A warranty or guarantee; with `expiresAt`, the owners are reminded before "
-                                      "it lapses.",
-        models.DocumentKind.RECEIPT: "Proof of a purchase.",
-        models.DocumentKind.INVOICE: "A bill for work or goods.",
-        models.DocumentKind.INSURANCE: "An insurance policy or certificate.",
-        models.DocumentKind.PERMIT: "A permit or official approval.",
-        models.DocumentKind.OTHER: "Anything else (the default).",
-    },
-)
 TITLE = "1 to 200 characters after trimming; else INVALID_INPUT."
 NOTES = "Free text, at most 10000 characters; else INVALID_INPUT."
 FILE_ERRORS = "Each wrong one is a user error at its index: MEDIA_NOT_ALLOWED, MEDIA_NOT_READY or MEDIA_IN_USE."

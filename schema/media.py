@@ -10,66 +10,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from honeydue import models
-from honeydue.media_policy import INLINE_SAFE_TYPES, PURPOSE_TYPES, content_disposition
+from honeydue.media_policy import INLINE_SAFE_TYPES, content_disposition
 from honeydue.signing import sign_media_url
 from honeydue.storage import UploadTarget as StoredUploadTarget
 from resolvers import media as media_rules
-from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, FromRow, described_enum
+from schema.common import IDEMPOTENCY_KEY_DESCRIPTION, FromRow
 from schema.context import Context
+from schema.enums import MediaStatus, MediaVariantKind, UploadPurpose
 from schema.mutation import OkResult, mutation
 
-MediaStatus = described_enum(
-    models.MediaStatus,
-    name="MediaStatus",
-    description="Where an uploaded file is in its lifecycle: requested, checked, or refused.",
-    values={
-        models.MediaStatus.PENDING: "Requested with requestUpload; not PUT or not finalized yet. Never served.",
-        models.MediaStatus.READY: "Checked by finalizeUpload (size, type and content as declared); served through "
-                                  "`url` and `directUrl`.",
-        models.MediaStatus.REJECTED: "Failed finalizeUpload's checks (see `rejectReason`), or retired with what it "
-                                     "was attached to. Never served; removed by a later cleanup.",
-    },
-)
-# The purposes a client may upload for: those with accepted types. The others (DATA_EXPORT, RESIDENCE_EXPORT) are
-# files the server makes; requestUpload cannot even name them.
-UploadablePurpose = StrEnum(  # type: ignore[misc]
-    "UploadablePurpose", {purpose.name: purpose.value for purpose in models.MediaPurpose if purpose in PURPOSE_TYPES})
-UploadPurpose = described_enum(
-    UploadablePurpose,
-    name="UploadPurpose",
-    description="What a file is uploaded for; it decides the target, the accepted types and who may read it.",
-    values={UploadablePurpose[purpose.name]: text for purpose, text in {
-        models.MediaPurpose.AVATAR: "The caller's profile picture: an image, no target.",
-        models.MediaPurpose.COMPLETION_PHOTO: "A photo for a task's completion: an image, the task as target "
-                                              "(EDITOR).",
-        models.MediaPurpose.DOCUMENT_FILE: "A file of a document: a PDF or an image, the residence as target "
-                                           "(EDITOR).",
-        models.MediaPurpose.RESIDENCE_PHOTO: "The residence's photo (Residence.photo): an image, the residence as "
-                                             "target (EDITOR); finalizing it replaces and deletes the previous one.",
-        models.MediaPurpose.RESIDENCE_IMPORT: "A `.honeydue` residence file for importResidence: application/json "
-                                              "(whatever the server's allowed types), no target. finalizeUpload "
-                                              "parses it and checks it against the format's JSON Schema; a file "
-                                              "that does not match is REJECTED, its `rejectReason` naming the "
-                                              "first problem.",
-    }.items()},
-)
-MediaVariantKind = described_enum(
-    models.MediaVariantKind,
-    name="MediaVariantKind",
-    description="A smaller WebP rendition of an image (or of a video's poster frame) made after finalizeUpload.",
-    values={
-        models.MediaVariantKind.THUMB: "At most 320 px on the long side: for lists and grids. A video has only this.",
-        models.MediaVariantKind.PREVIEW: "At most 1600 px on the long side: for viewing on screen without "
-                                         "downloading the original.",
-    },
-)
 EXPIRES_IN = "Seconds the link stays valid: default 3600, at most 604800 (7 days); less than 1 is read as 1."
 
 DEFAULT_LINK_SECONDS = 3600

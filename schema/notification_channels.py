@@ -10,48 +10,10 @@ from strawberry.types import Info
 from honeydue import models
 from honeydue.errors import Forbidden
 from resolvers import notification_channels as channels
-from schema.common import FromRow, described_enum
+from schema.common import FromRow
 from schema.context import Context
+from schema.enums import DeliveryKind, DeliveryStatus, NotificationChannelKind
 from schema.mutation import mutation
-
-NotificationChannelKind = described_enum(
-    models.NotificationChannelKind,
-    name="NotificationChannelKind",
-    description="How a notification channel reaches the user.",
-    values={
-        models.NotificationChannelKind.WEBHOOK: "A JSON POST to an https URL, signed with `X-Honeydue-Signature: "
-                                                "sha256=<hex HMAC-SHA256 of the raw body keyed with the secret>` "
-                                                "(docs/notifications.md).",
-        models.NotificationChannelKind.APPRISE: "Any Apprise URL (ntfy, Telegram, Discord, Pushover, Gotify, "
-                                                "Matrix, email, ...), sent through the apprise library.",
-    },
-)
-
-DeliveryKind = described_enum(
-    models.DeliveryKind,
-    name="DeliveryKind",
-    description="What a delivery went to.",
-    values={
-        models.DeliveryKind.WEBHOOK: "A WEBHOOK channel.",
-        models.DeliveryKind.APPRISE: "An APPRISE channel.",
-        models.DeliveryKind.IOS: "An iOS device (APNs).",
-        models.DeliveryKind.ANDROID: "An Android device (FCM).",
-        models.DeliveryKind.WEB: "A browser (Web Push).",
-    },
-)
-
-DeliveryStatus = described_enum(
-    models.DeliveryStatus,
-    name="DeliveryStatus",
-    description="Where a delivery is.",
-    values={
-        models.DeliveryStatus.QUEUED: "Waiting for its first or next attempt (a 429, 5xx or timeout is retried "
-                                      "with back-off).",
-        models.DeliveryStatus.SENT: "The receiver took it.",
-        models.DeliveryStatus.FAILED: "Refused for good, the target is gone or dead, or out of attempts; "
-                                      "`lastError` says why.",
-    },
-)
 
 
 @strawberry.type(description="A webhook or Apprise URL the user's notifications are sent to.")

@@ -15,34 +15,13 @@ from resolvers import notifications
 from resolvers.validation import MAX_LIST, MAX_NOTIFICATION_IDS
 from schema import loaders
 from schema.accounts import User
-from schema.common import After, Connection, First, FromRow, described_enum, make_connection, page_bounds
+from schema.common import After, Connection, First, FromRow, make_connection, page_bounds
 from schema.context import Context
 from schema.documents import Document
+from schema.enums import NotificationType
 from schema.mutation import mutation
 from schema.tasks import Task
 
-NotificationType = described_enum(
-    models.NotificationType,
-    name="NotificationType",
-    description="What a notification is about; each type has its own preference.",
-    values={
-        models.NotificationType.TASK_DUE_SOON: "A task comes due soon (on lead days that depend on its frequency, "
-                                               "e.g. 30, 14, 7 and 0 days before for ANNUAL).",
-        models.NotificationType.TASK_OVERDUE: "A task is overdue (1, 2 and 3 days after, then every 3 days until "
-                                              "14).",
-        models.NotificationType.WARRANTY_EXPIRING: "A document of a residence the user owns expires in 30 or 7 "
-                                                   "days.",
-        models.NotificationType.RESIDENCE_SHARED: "Someone joined a residence the user owns with a share code.",
-        models.NotificationType.ONBOARDING: "The getting-started emails: welcome (once the address is verified), "
-                                            "add your home (2 days after sign-up, without one) and add your "
-                                            "first task (5 days after, without one). Email only, never in the "
-                                            "app; hourOfDay does not apply (they go out daily at 16:00 UTC).",
-        models.NotificationType.DATA_EXPORT_READY: "A data export the user asked for (requestDataExport) is ready "
-                                                   "to download; sent at once, not at the preferred hour. Turning "
-                                                   "it off stops only the in-app notification: the email with the "
-                                                   "link is always sent.",
-    },
-)
 HOUR_OF_DAY = "Hour of the day to be told, 0 to 23, in the residence's timezone."
 
 

@@ -12,8 +12,8 @@ from honeydue.clock import utc_now
 from resolvers import reports, spending
 from resolvers.ids import as_id
 from schema.context import Context
+from schema.enums import TaskCategory
 from schema.mutation import mutation
-from schema.tasks import TaskCategory
 
 
 @strawberry.type(description="What the completions of one task category cost in the year.")

@@ -22,7 +22,6 @@ from schema.common import (
     Connection,
     First,
     FromRow,
-    described_enum,
     from_columns,
     make_connection,
     page_bounds,
@@ -30,111 +29,19 @@ from schema.common import (
 from schema.context import Context
 from schema.contractors import contractor_list
 from schema.documents import Document
+from schema.enums import (
+    ClimateRegion,
+    CoolingSystem,
+    HeatingSystem,
+    ResidenceRole,
+    ResidenceType,
+    RoofType,
+    WaterHeaterType,
+)
 from schema.media import Media, load_media
 from schema.mutation import OkResult, mutation
 from schema.reports import spending_field
 from schema.tasks import Task, TaskFilter
-
-ResidenceRole = described_enum(
-    models.ResidenceRole,
-    name="ResidenceRole",
-    description="What a member may do in a residence; each role may do everything the roles below it may.",
-    values={
-        models.ResidenceRole.OWNER: "Also edits and deletes the residence, makes and revokes share codes and "
-                                    "removes members. A residence always keeps at least one.",
-        models.ResidenceRole.EDITOR: "Also creates, changes, completes and deletes tasks and documents, and uploads "
-                                     "their files.",
-        models.ResidenceRole.VIEWER: "Reads the residence, its members, tasks, documents and files.",
-    },
-)
-ResidenceType = described_enum(
-    models.ResidenceType,
-    name="ResidenceType",
-    description="What kind of home a residence is. APARTMENT and CONDO get no roof, gutter, yard or exterior "
-                "suggestions (the building looks after those).",
-    values={
-        models.ResidenceType.HOUSE: "A detached house (the default).",
-        models.ResidenceType.APARTMENT: "A rented or owned flat in a building the household does not maintain.",
-        models.ResidenceType.CONDO: "An owned unit in a building an association maintains.",
-        models.ResidenceType.TOWNHOUSE: "A house sharing walls with its neighbours, with its own roof and yard.",
-        models.ResidenceType.MOBILE_HOME: "A manufactured or mobile home.",
-        models.ResidenceType.CABIN: "A cabin or holiday home, often closed for part of the year.",
-        models.ResidenceType.OTHER: "Anything else.",
-    },
-)
-HeatingSystem = described_enum(
-    models.HeatingSystem,
-    name="HeatingSystem",
-    description="How a home is heated (HomeProfile.heating).",
-    values={
-        models.HeatingSystem.FORCED_AIR_GAS: "A gas furnace blowing air through ducts.",
-        models.HeatingSystem.HEAT_PUMP: "An air- or ground-source heat pump.",
-        models.HeatingSystem.BOILER: "A boiler heating water for radiators.",
-        models.HeatingSystem.ELECTRIC_BASEBOARD: "Electric baseboard or panel heaters.",
-        models.HeatingSystem.RADIANT: "Radiant floor or ceiling heating.",
-        models.HeatingSystem.WOOD_STOVE: "A wood or pellet stove.",
-        models.HeatingSystem.NONE: "No heating system.",
-        models.HeatingSystem.OTHER: "Another kind of heating.",
-    },
-)
-CoolingSystem = described_enum(
-    models.CoolingSystem,
-    name="CoolingSystem",
-    description="How a home is cooled (HomeProfile.cooling).",
-    values={
-        models.CoolingSystem.CENTRAL_AC: "Central air conditioning through ducts.",
-        models.CoolingSystem.HEAT_PUMP: "A heat pump, also used for heating.",
-        models.CoolingSystem.WINDOW_UNITS: "Window or portable air conditioners.",
-        models.CoolingSystem.MINI_SPLIT: "Ductless mini-split units.",
-        models.CoolingSystem.EVAPORATIVE: "An evaporative (swamp) cooler.",
-        models.CoolingSystem.NONE: "No cooling system.",
-        models.CoolingSystem.OTHER: "Another kind of cooling.",
-    },
-)
-WaterHeaterType = described_enum(
-    models.WaterHeaterType,
-    name="WaterHeaterType",
-    description="How a home heats its water (HomeProfile.waterHeater).",
-    values={
-        models.WaterHeaterType.TANK_GAS: "A gas-fired storage tank.",
-        models.WaterHeaterType.TANK_ELECTRIC: "An electric storage tank.",
-        models.WaterHeaterType.TANKLESS_GAS: "A gas tankless (on-demand) heater.",
-        models.WaterHeaterType.TANKLESS_ELECTRIC: "An electric tankless (on-demand) heater.",
-        models.WaterHeaterType.HEAT_PUMP: "A heat-pump water heater (with a tank).",
-        models.WaterHeaterType.SOLAR: "Solar water heating (with a tank).",
-        models.WaterHeaterType.NONE: "No water heater of its own.",
-        models.WaterHeaterType.OTHER: "Another kind of water heater.",
-    },
-)
-RoofType = described_enum(
-    models.RoofType,
-    name="RoofType",
-    description="What a home's roof is covered with (HomeProfile.roof).",
-    values={
-        models.RoofType.ASPHALT_SHINGLE: "Asphalt or composite shingles.",
-        models.RoofType.METAL: "Metal panels or shingles.",
-        models.RoofType.TILE: "Clay or concrete tiles.",
-        models.RoofType.SLATE: "Slate.",
-        models.RoofType.WOOD_SHAKE: "Wood shakes or shingles.",
-        models.RoofType.FLAT_MEMBRANE: "A flat roof with a membrane (EPDM, TPO, bitumen).",
-        models.RoofType.NONE: "No roof to look after (no roof or gutter suggestions).",
-        models.RoofType.OTHER: "Another covering.",
-    },
-)
-ClimateRegion = described_enum(
-    models.ClimateRegion,
-    name="ClimateRegion",
-    description="The climate a home is in, as its owner judges it (HomeProfile.climateRegion); seasonal "
-                "suggestions follow it.",
-    values={
-        models.ClimateRegion.COLD: "Long freezing winters, snow.",
-        models.ClimateRegion.MIXED: "Cold winters and hot summers.",
-        models.ClimateRegion.HOT_HUMID: "Hot, humid summers, mild winters; storms.",
-        models.ClimateRegion.HOT_DRY: "Hot, dry summers; wildfire risk.",
-        models.ClimateRegion.MARINE: "Mild, damp all year (coastal).",
-        models.ClimateRegion.TROPICAL: "Warm all year, wet seasons, hurricanes.",
-    },
-)
 
 
 @strawberry.type(description="What a home is built with, as its owners stated it. Every field is null until "

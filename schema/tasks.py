@@ -12,7 +12,6 @@ from strawberry.types import Info
 from honeydue import catalogue, models
 from honeydue.clock import utc_now
 from honeydue.schedule import MAX_SNOOZE_DAYS, local_today, missed_occurrences
-from honeydue.schedule import TaskColumn as _TaskColumn
 from resolvers import tasks
 from resolvers.attachments import file_ids
 from resolvers.ids import reference_id
@@ -26,11 +25,11 @@ from schema.common import (
     Connection,
     First,
     FromRow,
-    described_enum,
     make_connection,
     page_bounds,
 )
 from schema.context import Context
+from schema.enums import RotationMode, TaskCategory, TaskColumn, TaskFrequency, TaskPriority
 from schema.media import Media
 from schema.mutation import mutation
 from schema.residence_field import residence_field
@@ -43,77 +42,6 @@ LazyContractor = Annotated["Contractor", strawberry.lazy("schema.contractors")]
 CONTRACTOR_ID_DESCRIPTION = ("A contractor of the task's residence (`Residence.contractors`); another residence's, "
                              "an unknown or a malformed ID is an INVALID_INPUT error on contractorId.")
 
-TaskCategory = described_enum(
-    models.TaskCategory,
-    name="TaskCategory",
-    description="What part of the home a task is about; for filtering and icons.",
-    values={
-        models.TaskCategory.HVAC: "Heating, ventilation and air conditioning: filters, boilers, heat pumps.",
-        models.TaskCategory.PLUMBING: "Pipes, drains, taps, water heaters.",
-        models.TaskCategory.ELECTRICAL: "Wiring, breakers, outlets, lighting.",
-        models.TaskCategory.APPLIANCES: "Fridge, washer, dishwasher, oven and other machines.",
-        models.TaskCategory.EXTERIOR: "Roof, gutters, walls, windows and doors from outside.",
-        models.TaskCategory.INTERIOR: "Walls, floors, ceilings, fittings inside.",
-        models.TaskCategory.LAWN_GARDEN: "Lawn, plants, trees, garden equipment.",
-        models.TaskCategory.SAFETY: "Smoke and CO detectors, extinguishers, alarms.",
-        models.TaskCategory.CLEANING: "Cleaning and tidying.",
-        models.TaskCategory.OTHER: "Anything else (the default).",
-    },
-)
-TaskPriority = described_enum(
-    models.TaskPriority,
-    name="TaskPriority",
-    description="How much a task matters; it orders nothing by itself, clients show it.",
-    values={
-        models.TaskPriority.LOW: "Can wait.",
-        models.TaskPriority.MEDIUM: "Normal (the default).",
-        models.TaskPriority.HIGH: "Should be done soon.",
-        models.TaskPriority.URGENT: "Needs doing now.",
-    },
-)
-TaskFrequency = described_enum(
-    models.TaskFrequency,
-    name="TaskFrequency",
-    description="How often a task recurs. Completing a recurring task moves its due date to the next date of the "
-                "schedule; `rolling` decides from where.",
-    values={
-        models.TaskFrequency.ONCE: "Does not recur: completing it makes it done (`completed`, no due date).",
-        models.TaskFrequency.DAILY: "Every day.",
-        models.TaskFrequency.WEEKLY: "Every 7 days.",
-        models.TaskFrequency.BIWEEKLY: "Every 14 days.",
-        models.TaskFrequency.MONTHLY: "Every calendar month, on the same day (or the month's last day).",
-        models.TaskFrequency.QUARTERLY: "Every 3 calendar months.",
-        models.TaskFrequency.ANNUAL: "Every 12 calendar months.",
-        models.TaskFrequency.CUSTOM: "Every `intervalDays` days (1 to 36600).",
-    },
-)
-RotationMode = described_enum(
-    models.RotationMode,
-    name="RotationMode",
-    description="Who a task is assigned to after each completion (`Task.rotation`). Skips move no one on.",
-    values={
-        models.RotationMode.FIXED: "The assignee stays whoever `assigneeId` says (the default); no member list.",
-        models.RotationMode.ROUND_ROBIN: "The members take turns in the rotation's order: after each completion the "
-                                         "member after the current assignee, wrapping round to the first.",
-        models.RotationMode.FEWEST_COMPLETIONS: "After each completion, the member with the fewest completions of "
-                                                "this task (skips do not count); ties go to the earliest in the "
-                                                "rotation's order.",
-    },
-)
-TaskColumn = described_enum(
-    _TaskColumn,
-    name="TaskColumn",
-    description="The Kanban column a task sits in, judged on today's date in its residence's timezone. The first "
-                "that applies, in this order: CANCELLED, COMPLETED, IN_PROGRESS, then by due date.",
-    values={
-        _TaskColumn.OVERDUE: "Open and due before today.",
-        _TaskColumn.DUE_SOON: "Open and due today or within the next 30 days.",
-        _TaskColumn.UPCOMING: "Open and due more than 30 days from now, or without a due date.",
-        _TaskColumn.IN_PROGRESS: "Started (`inProgress`) and not completed or cancelled.",
-        _TaskColumn.COMPLETED: "A ONCE task that has been done (and not cancelled).",
-        _TaskColumn.CANCELLED: "Cancelled (`cancelled`).",
-    },
-)
 
 
 @strawberry.type(description="One time a task was done.")

@@ -11,53 +11,20 @@ from honeydue import catalogue
 from honeydue.errors import InvalidInput
 from resolvers import suggestions
 from resolvers.ids import as_id
-from schema.common import Connection, described_enum, make_connection, page_bounds
+from schema.common import Connection, make_connection, page_bounds
 from schema.context import Context
-from schema.residences import ClimateRegion, ResidenceType
-from schema.tasks import TaskCategory, TaskFrequency
+from schema.enums import (
+    ClimateRegion,
+    HomeFeature,
+    ResidenceType,
+    Season,
+    TaskCategory,
+    TaskFrequency,
+    TemplateImportance,
+)
 
 MAX_SEARCH_LENGTH = 200
 
-HomeFeature = described_enum(
-    catalogue.HomeFeature,
-    name="HomeFeature",
-    description="Something a home has that some chores need. POOL, SEPTIC, FIREPLACE, BASEMENT and SPRINKLERS "
-                "come from the home profile's has* flags (unset counts as absent); ROOF, GUTTERS, YARD and EXTERIOR "
-                "from the residence type: every type but APARTMENT and CONDO has them (ROOF and GUTTERS not when "
-                "the profile's roof is NONE).",
-    values={
-        catalogue.HomeFeature.POOL: "A swimming pool (HomeProfile.hasPool).",
-        catalogue.HomeFeature.SEPTIC: "A septic tank and drain field (HomeProfile.hasSeptic).",
-        catalogue.HomeFeature.FIREPLACE: "A fireplace or chimney (HomeProfile.hasFireplace).",
-        catalogue.HomeFeature.BASEMENT: "A basement (HomeProfile.hasBasement).",
-        catalogue.HomeFeature.SPRINKLERS: "Lawn sprinklers or irrigation (HomeProfile.hasSprinklers).",
-        catalogue.HomeFeature.ROOF: "A roof the household looks after.",
-        catalogue.HomeFeature.GUTTERS: "Gutters and downspouts the household looks after.",
-        catalogue.HomeFeature.YARD: "A lawn or garden of its own.",
-        catalogue.HomeFeature.EXTERIOR: "Outside walls, doors and grounds of its own (siding, deck, driveway).",
-    },
-)
-Season = described_enum(
-    catalogue.Season,
-    name="Season",
-    description="The time of year a seasonal template is best done (northern-hemisphere meteorological seasons).",
-    values={
-        catalogue.Season.SPRING: "March to May.",
-        catalogue.Season.SUMMER: "June to August.",
-        catalogue.Season.FALL: "September to November.",
-        catalogue.Season.WINTER: "December to February.",
-    },
-)
-TemplateImportance = described_enum(
-    catalogue.Importance,
-    name="TemplateImportance",
-    description="How much a template's chore matters; the base of its suggestion score.",
-    values={
-        catalogue.Importance.ESSENTIAL: "Skipping it risks safety or costly damage (score 3).",
-        catalogue.Importance.RECOMMENDED: "Worth doing in most homes it applies to (score 2).",
-        catalogue.Importance.OPTIONAL: "Nice to keep up (score 1).",
-    },
-)
 
 
 @strawberry.type(description="A home-maintenance chore from the built-in catalogue: the defaults of a task made "

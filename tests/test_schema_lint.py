@@ -84,7 +84,7 @@ def test_exported_schema_is_fully_documented(tmp_path: Path) -> None:
     problems = result.stdout.strip()
     assert result.returncode == 0 and not problems, (
         "Describe every new type, field, argument, input field and enum value (what it is, its unit and limits, "
-        "the errors it gives); enum values in the described_enum(...) call of their schema module:\n" + problems
+        "the errors it gives); enum values in their described_enum(...) call in schema/enums.py:\n" + problems
     )
 
 
