@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,20 @@ def _comma_list(value: object) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what ``load_settings`` passes in: it reads the environment (or the mapping it is given) itself.
+
+        Without this, pydantic-settings would read ``os.environ`` a second time under every mapping a caller
+        gives (a test's variables mixed with the shell's), inspecting all fields per source: most of the
+        ~1.5 ms each ``load_settings`` call took.
+        """
+        return (init_settings,)
 
     # "development" is the embedded default; "production" demands real secrets.
     honeydue_env: Literal["development", "production"] = "development"
@@ -367,8 +381,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             log.warning("STORAGE_USE_SSL is deprecated; set B2_USE_SSL instead")
     try:
-        # _env_file is a BaseSettings option that the synthesised, field-only __init__ signature omits.
-        return Settings(_env_file=None, **_lowercase_known(env))  # type: ignore[call-arg]
+        return Settings(**_lowercase_known(env))
     except ValidationError as exc:
         err = exc.errors()[0]
         name = _field_env_name(tuple(err.get("loc", ())))
