@@ -31,11 +31,19 @@ DEFAULT_HOUR = 20  # matches NotificationPreference.hour_of_day's default
 SEND_JOB = "send_notifications"
 
 
+# The per-channel choices of a type, each None (follows ``enabled``), True or False.
+CHANNEL_FIELDS = ("push", "email", "webhook", "apprise")
+
+
 @dataclass(frozen=True)
 class Preference:
     type: NotificationType
     enabled: bool
     hour_of_day: int
+    push: bool | None = None
+    email: bool | None = None
+    webhook: bool | None = None
+    apprise: bool | None = None
 
 
 def preferences_with_defaults(rows: list[NotificationPreference]) -> list[Preference]:
@@ -44,7 +52,9 @@ def preferences_with_defaults(rows: list[NotificationPreference]) -> list[Prefer
     out = []
     for kind in NotificationType:
         row = stored.get(kind)
-        out.append(Preference(kind, row.enabled, row.hour_of_day) if row else Preference(kind, True, DEFAULT_HOUR))
+        out.append(Preference(kind, row.enabled, row.hour_of_day,
+                              **{name: getattr(row, name) for name in CHANNEL_FIELDS})
+                   if row else Preference(kind, True, DEFAULT_HOUR))
     return out
 
 
@@ -67,7 +77,10 @@ async def mark_read(user: User, ids: Sequence[object], now: datetime) -> int:
 
 
 async def update_preferences(user: User, changes: list[Preference]) -> None:
-    """Store the user's choice per notification type (hour of day 0-23, in the residence's timezone)."""
+    """Store the user's choice per notification type (hour of day 0-23, in the residence's timezone).
+
+    A per-channel field sent as null, or left out, follows ``enabled`` from then on.
+    """
     check_length(changes, MAX_LIST, "preferences")
     errors = [
         UserError(UserErrorCode.INVALID_INPUT, "hourOfDay must be between 0 and 23.",
@@ -85,7 +98,8 @@ async def update_preferences(user: User, changes: list[Preference]) -> None:
         for change in changes:
             await NotificationPreference.update_or_create(
                 user_id=user.id, type=change.type,
-                defaults={"enabled": change.enabled, "hour_of_day": change.hour_of_day},
+                defaults={"enabled": change.enabled, "hour_of_day": change.hour_of_day,
+                          **{name: getattr(change, name) for name in CHANNEL_FIELDS}},
             )
 
 

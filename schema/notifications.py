@@ -23,6 +23,8 @@ from schema.mutation import mutation
 from schema.tasks import Task
 
 HOUR_OF_DAY = "Hour of the day to be told, 0 to 23, in the residence's timezone."
+CHANNEL_DESCRIPTION = ("Whether this type goes to {}: null follows `enabled` (so a new device or channel gets "
+                       "every enabled type), false keeps it off there, true on (while `enabled`).")
 
 
 @strawberry.type(description="A user's choice for one notification type.")
@@ -30,10 +32,15 @@ class NotificationPreference:
     type: NotificationType = strawberry.field(description="The type it is for.")  # type: ignore[valid-type]
     enabled: bool = strawberry.field(description="Whether notifications of this type are made at all (default on).")
     hour_of_day: int = strawberry.field(description=HOUR_OF_DAY + " Default 20.")
+    push: bool | None = strawberry.field(description=CHANNEL_DESCRIPTION.format("push notifications (devices)"))
+    email: bool | None = strawberry.field(description=CHANNEL_DESCRIPTION.format("email"))
+    webhook: bool | None = strawberry.field(description=CHANNEL_DESCRIPTION.format("WEBHOOK channels"))
+    apprise: bool | None = strawberry.field(description=CHANNEL_DESCRIPTION.format("APPRISE channels"))
 
     @classmethod
     def from_data(cls, pref: notifications.Preference) -> NotificationPreference:
-        return cls(type=pref.type, enabled=pref.enabled, hour_of_day=pref.hour_of_day)
+        return cls(type=pref.type, enabled=pref.enabled, hour_of_day=pref.hour_of_day, push=pref.push,
+                   email=pref.email, webhook=pref.webhook, apprise=pref.apprise)
 
 
 async def preferences_of(ctx: Context, user: models.User) -> list[NotificationPreference]:
@@ -93,6 +100,14 @@ class NotificationPreferenceInput:
     enabled: bool = strawberry.field(description="Whether notifications of this type are made at all.")
     hour_of_day: int = strawberry.field(default=notifications.DEFAULT_HOUR,
                                         description=HOUR_OF_DAY + " Else INVALID_INPUT.")
+    push: bool | None = strawberry.field(default=None, description=CHANNEL_DESCRIPTION.format(
+        "push notifications (devices)") + " Left out: null.")
+    email: bool | None = strawberry.field(default=None, description=CHANNEL_DESCRIPTION.format("email")
+                                          + " Left out: null.")
+    webhook: bool | None = strawberry.field(default=None, description=CHANNEL_DESCRIPTION.format(
+        "WEBHOOK channels") + " Left out: null.")
+    apprise: bool | None = strawberry.field(default=None, description=CHANNEL_DESCRIPTION.format(
+        "APPRISE channels") + " Left out: null.")
 
 
 @strawberry.input(description="Types not listed keep their current setting.")
@@ -137,6 +152,7 @@ class NotificationMutation:
     ) -> PreferencesResult:
         ctx = info.context
         user = ctx.require_user()
-        changes = [notifications.Preference(p.type, p.enabled, p.hour_of_day) for p in input.preferences]
+        changes = [notifications.Preference(p.type, p.enabled, p.hour_of_day, push=p.push, email=p.email,
+                                            webhook=p.webhook, apprise=p.apprise) for p in input.preferences]
         await notifications.update_preferences(user, changes)
         return PreferencesResult(user=User.from_row(user), preferences=await preferences_of(ctx, user))

@@ -233,3 +233,36 @@ def test_sealed_values_open_under_the_previous_key_and_only_on_their_row() -> No
         sealing.open_sealed(old, value, "row-2")  # copied onto another row
     with pytest.raises(sealing.SealError):
         sealing.open_sealed([b"new-key"], value, "row-1")  # the old key was dropped
+
+
+PREFS = """mutation($i: UpdateNotificationPreferencesInput!) { updateNotificationPreferences(input: $i) {
+  preferences { type enabled push email webhook apprise } userErrors { field code } } }"""
+
+
+async def test_per_channel_preferences_are_stored_and_read_back(api: Any, make_user: Any) -> None:
+    from honeydue.mail.outbox import queue_email
+    from honeydue.models import EmailDelivery
+
+    token, me = await make_user()
+    change = [{"type": "TASK_OVERDUE", "enabled": True, "webhook": False, "email": False},
+              {"type": "TASK_DUE_SOON", "enabled": True, "push": True}]
+    payload = (await api.execute(PREFS, {"i": {"preferences": change}}, token=token))["data"][
+        "updateNotificationPreferences"]
+    by_type = {p["type"]: p for p in payload["preferences"]}
+    assert by_type["TASK_OVERDUE"] == {"type": "TASK_OVERDUE", "enabled": True, "push": None, "email": False,
+                                       "webhook": False, "apprise": None}
+    assert by_type["TASK_DUE_SOON"]["push"] is True and by_type["WARRANTY_EXPIRING"]["webhook"] is None
+    # Sent again without the per-channel fields: they follow `enabled` again.
+    payload = (await api.execute(PREFS, {"i": {"preferences": [{"type": "TASK_DUE_SOON", "enabled": True}]}},
+                                 token=token))["data"]["updateNotificationPreferences"]
+    assert {p["type"]: p["push"] for p in payload["preferences"]}["TASK_DUE_SOON"] is None
+
+    # Email honours its own field: TASK_OVERDUE is off for email, TASK_DUE_SOON follows enabled.
+    user = await User.get(id=me["id"])
+    await User.filter(id=user.id).update(email_verified=True)
+    for ntype in (NotificationType.TASK_OVERDUE, NotificationType.TASK_DUE_SOON):
+        await queue_email(to=user.email, kind="notification", context={"display_name": "A", "title": "t",
+                                                                        "body": "b", "actions": []},
+                          user_id=user.id, transactional=False, notification_type=ntype)
+    assert [r.notification_type for r in await EmailDelivery.filter(user_id=user.id, kind="notification")] == [
+        NotificationType.TASK_DUE_SOON]

@@ -102,4 +102,4 @@ class EmailChannel:
 def channels_from_settings(settings: Settings) -> list[Channel]:
     """Every channel notifications go out on: email (SMTP, or ``.eml`` files without ``SMTP_HOST``), then the
     user's webhooks, Apprise URLs and devices (each a delivery job of its own)."""
-    return [EmailChannel(settings), OutboundChannel()]
+    return [EmailChannel(settings), OutboundChannel(settings)]

@@ -24,6 +24,8 @@ from honeydue.clock import utc_now
 from honeydue.delivery import targets
 from honeydue.delivery.attempt import SEND_DELIVERY_JOB
 from honeydue.models import DeliveryKind, NotificationDelivery, NotificationPreference, NotificationType, Task
+from honeydue.notification_actions import actions_for_notification
+from honeydue.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +69,14 @@ async def channel_choices(user_id: uuid.UUID, ntype: NotificationType) -> dict[s
 
 
 async def notification_message(notice: StoredNotice) -> dict[str, Any]:
-    """The stored message fields for a notification (``attempt.stored_message`` reads them back)."""
+    """The stored message fields for a notification, without actions (``attempt.stored_message`` reads them)."""
     task = await Task.get_or_none(id=notice.task_id).only("id", "title") if notice.task_id else None
     return {
         "event": NOTIFICATION_EVENT,
         "notification": {"type": NotificationType(notice.type).value, "title": notice.title, "body": notice.body},
         "task": None if task is None else {"id": str(task.id), "title": task.title},
-        "actions": await _actions(notice, task),
+        "actions": [],
     }
-
-
-async def _actions(notice: StoredNotice, task: Task | None) -> list[dict[str, str]]:
-    """The notification's buttons (Done, Snooze) for a task reminder; none for anything else."""
-    return []
 
 
 async def queue_delivery(*, user_id: uuid.UUID, target: targets.Target, notification_id: uuid.UUID | None,
@@ -99,7 +96,16 @@ async def queue_delivery(*, user_id: uuid.UUID, target: targets.Target, notifica
 
 
 class OutboundChannel:
-    """Every channel and device of the user, each delivery a job with retries; keeps no state between calls."""
+    """Every channel and device of the user, each delivery a job with retries; keeps no state between calls.
+
+    A task reminder's message carries the "Done" and "Snooze 1 day" actions
+    (``honeydue.notification_actions.actions_for_notification``), a fresh pair for each target, so a link
+    leaked by one channel (a shared chat) is not the one another channel's button uses. ``settings`` gives
+    ``PUBLIC_APP_URL`` for those links.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
 
     async def send(self, user: HasId, notification: StoredNotice) -> None:
         wanted = await targets.live_targets(user.id)
@@ -111,7 +117,10 @@ class OutboundChannel:
             return
         message = await notification_message(notification)
         for target in wanted:
-            await queue_delivery(user_id=user.id, target=target, notification_id=notification.id, message=message)
+            actions = await actions_for_notification(user.id, notification.type, notification.task_id,
+                                                     settings=self.settings)
+            await queue_delivery(user_id=user.id, target=target, notification_id=notification.id, message={
+                **message, "actions": [{"id": a.id, "title": a.title, "url": a.url} for a in actions]})
 
 
 def _allowed(kind: DeliveryKind, choices: dict[str, bool]) -> bool:
