@@ -21,13 +21,15 @@ from uuid import UUID
 from honeydue.models.enums import MediaPurpose
 
 JPEG, PNG, GIF, WEBP, PDF = "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"
+HEIC, HEIF = "image/heic", "image/heif"  # iPhones' default; kept as uploaded, shown through WebP variants
 MP4, QUICKTIME, WEBM = "video/mp4", "video/quicktime", "video/webm"
 JSON = "application/json"
-IMAGE_TYPES: tuple[str, ...] = (JPEG, PNG, GIF, WEBP)
+IMAGE_TYPES: tuple[str, ...] = (JPEG, PNG, GIF, WEBP, HEIC, HEIF)
 # Served byte for byte as uploaded (never re-encoded); their own size limit, STORAGE_MAX_VIDEO_SIZE.
 VIDEO_TYPES: tuple[str, ...] = (MP4, QUICKTIME, WEBM)
 
-EXTENSIONS: dict[str, str] = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp", PDF: "pdf",
+EXTENSIONS: dict[str, str] = {JPEG: "jpg", PNG: "png", GIF: "gif", WEBP: "webp", HEIC: "heic", HEIF: "heif",
+                              PDF: "pdf",
                               MP4: "mp4", QUICKTIME: "mov", WEBM: "webm"}
 
 # The types each purpose may ever hold; STORAGE_ALLOWED_TYPES can only narrow these. Videos only where a
@@ -205,6 +207,8 @@ def sniff_matches(content_type: str, head: bytes) -> bool:
         return head[:5] == b"%PDF-"
     if kind in (MP4, QUICKTIME):
         return _ftyp_matches(head, _FTYP_BRANDS[kind])
+    if kind in (HEIC, HEIF):
+        return _heif_brand_matches(kind, head)
     if kind == WEBM:
         return _ebml_doc_type(head) == b"webm"
     return False
@@ -238,6 +242,38 @@ def _ftyp_matches(head: bytes, brands: frozenset[bytes]) -> bool:
 
 
 _KNOWN_BRANDS = frozenset().union(*_FTYP_BRANDS.values())
+
+# HEIF stills (ISO/IEC 23008-12) open with the same ``ftyp`` box. HEIC is HEIF whose pictures are HEVC-coded:
+# an HEVC brand is the major brand or among the compatible ones (an iPhone writes major "heic", compatible
+# "mif1", "heic"). image/heif takes any HEIF structure brand, but never AVIF (AV1 pictures: a format of its own,
+# which the decoder here does not read) nor a video brand.
+_HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2", *_HEVC_BRANDS})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+
+def _ftyp_brands(head: bytes) -> tuple[bytes, list[bytes]] | None:
+    """(major brand, compatible brands within ``head``) of an ``ftyp`` box at offset 0, or None."""
+    if len(head) < 16 or head[4:8] != b"ftyp":
+        return None
+    size = int.from_bytes(head[:4], "big")
+    if size < 16 or size % 4:
+        return None
+    compatible = head[16:min(size, len(head))]
+    return head[8:12], [compatible[i:i + 4] for i in range(0, len(compatible) - 3, 4)]
+
+
+def _heif_brand_matches(kind: str, head: bytes) -> bool:
+    brands = _ftyp_brands(head)
+    if brands is None:
+        return False
+    major, compatible = brands
+    if major not in _HEIF_BRANDS:
+        return False
+    hevc = major in _HEVC_BRANDS or any(b in _HEVC_BRANDS for b in compatible)
+    if kind == HEIC:
+        return hevc
+    return hevc or not any(b in _AVIF_BRANDS for b in compatible)
 
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 _EBML_DOC_TYPE_ID = b"\x42\x82"

@@ -23,7 +23,8 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif",
+                         "application/pdf",
                          "video/mp4", "video/quicktime", "video/webm"]
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")

@@ -159,6 +159,8 @@ def make_thumbnail(data: bytes) -> bytes | None:
     """A JPEG at most THUMBNAIL_PIXELS on a side, or None when the bytes are no image Pillow can read."""
     from PIL import Image, UnidentifiedImageError
 
+    from honeydue.media_variants import images  # noqa: F401  (registers the HEIC/HEIF decoder with Pillow)
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))  # JPEG: decode at a fraction of the size

@@ -183,7 +183,8 @@ class RequestUploadInput:
     filename: str = strawberry.field(description="Name to show and download under; its path, control characters "
                                                  "and quotes are dropped, and it is cut to 200 characters.")
     content_type: str = strawberry.field(description="MIME type: an image (image/jpeg, image/png, image/gif, "
-                                                     "image/webp), application/pdf for DOCUMENT_FILE, or a video "
+                                                     "image/webp, image/heic, image/heif), application/pdf for "
+                                                     "DOCUMENT_FILE, or a video "
                                                      "(video/mp4, video/quicktime, video/webm) for COMPLETION_PHOTO "
                                                      "and DOCUMENT_FILE, as far as "
                                                      "the server allows (STORAGE_ALLOWED_TYPES); application/json, "

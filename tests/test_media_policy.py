@@ -177,3 +177,39 @@ def test_real_videos_match_their_own_type_only(kind: str, content_type: str) -> 
     head = make_video(kind, seconds=0.5, noise=False)[: mp.SNIFF_BYTES]
     assert [t for t in mp.VIDEO_TYPES if mp.sniff_matches(t, head)] == [content_type]
     assert not any(mp.sniff_matches(t, head) for t in (*mp.IMAGE_TYPES, "application/pdf", "application/json"))
+
+
+# HEIC/HEIF by their ftyp brands: HEIC needs an HEVC brand; HEIF takes any HEIF brand but AVIF's; videos are neither.
+HEIF_MIF1_ONLY = b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1miaf"  # HEIF, pictures not HEVC (e.g. JPEG-coded)
+HEIC_MAJOR_HEVC = b"\x00\x00\x00\x18ftyphevc\x00\x00\x00\x00mif1hevc"  # an HEIF image sequence (burst)
+
+
+@pytest.mark.parametrize(("body", "heic", "heif"), [
+    (HEIC, True, True), (HEIC_LISTING_ISOM, True, True), (HEIC_MAJOR_HEVC, True, True),
+    (HEIF_MIF1_ONLY, False, True), (AVIF, False, False), (MP4, False, False), (MOV, False, False),
+    (JPEG, False, False), (FTYP_NO_BRAND, False, False),
+    (b"\x00\x00\x00\x13ftypheic\x00\x00\x00\x00heic", False, False),
+    (b"\x00\x00\x00\x08free" + HEIC, False, False),
+])
+def test_heic_and_heif_are_told_by_their_ftyp_brands(body: bytes, heic: bool, heif: bool) -> None:
+    assert mp.sniff_matches("image/heic", body) is heic
+    assert mp.sniff_matches("image/heif", body) is heif
+
+
+def test_real_heic_files_match_and_are_images_for_every_photo_purpose() -> None:
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(out, "HEIF")
+    head = out.getvalue()[: mp.SNIFF_BYTES]
+    assert mp.sniff_matches("image/heic", head) and mp.sniff_matches("image/heif", head)
+    assert not any(mp.sniff_matches(t, head) for t in mp.VIDEO_TYPES)
+    default = load_settings({})
+    for purpose in (MediaPurpose.AVATAR, MediaPurpose.COMPLETION_PHOTO, MediaPurpose.DOCUMENT_FILE,
+                    MediaPurpose.RESIDENCE_PHOTO):
+        assert {"image/heic", "image/heif"} <= set(mp.allowed_types_for(purpose, default))
+    assert mp.make_object_key(MediaPurpose.AVATAR, None, uuid.uuid4(), "image/heic").endswith(".heic")

@@ -256,7 +256,7 @@ async def test_a_media_deleted_while_rendering_leaves_no_variant_behind(gql: Gra
 
 def test_video_without_a_poster_module_gets_no_variants(monkeypatch: pytest.MonkeyPatch) -> None:
     """The seam the video part plugs into: dispatch by type, ``video.poster_frame`` when the module exists."""
-    assert job.wants_variants("video/mp4") and job.wants_variants("image/webp")
+    assert job.wants_variants("video/mp4") and job.wants_variants("image/heic")
     assert not job.wants_variants("application/pdf")
     monkeypatch.setattr(job, "VIDEO_MODULE", "honeydue.media_variants.no_such_module")
     assert job._poster_frame_maker() is None
@@ -296,3 +296,48 @@ async def test_graphql_shows_thumbnail_and_variants_once_ready(gql: GraphQLClien
         assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
         with Image.open(io.BytesIO(served.content)) as image:
             assert image.format == "WEBP"
+
+
+def heic(width: int, height: int) -> bytes:
+    """A real HEIC (HEVC-coded HEIF, as an iPhone writes), made with pillow-heif."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    image = Image.new("RGB", (width, height), (30, 140, 90))
+    image.paste((240, 240, 20), (0, 0, width // 3, height))
+    out = io.BytesIO()
+    image.save(out, "HEIF", quality=80)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("content_type", ["image/heic", "image/heif"])
+async def test_heic_is_accepted_kept_and_shown_through_webp_variants(
+        gql: GraphQLClient, services: object, content_type: str) -> None:
+    token, _ = await register()
+    body = heic(1200, 900)
+    media = await upload(gql, token, body, content_type=content_type, filename="IMG_0001.HEIC")
+    row = await models.Media.get(id=media["id"])
+    assert row.key.endswith("." + content_type.split("/")[1])
+    original = await gql.http.get(media["url"])
+    assert original.status_code == 200 and original.headers["content-type"] == content_type
+    assert original.content[4:12] == b"ftypheic"  # the HEIC itself, not a conversion
+
+    assert await job.make_media_variants(media["id"], services.storage) == VariantsStatus.READY  # type: ignore[attr-defined]
+    shown = (await gql.execute(VARIANTS_QUERY, {"id": media["id"]}, token=token))["data"]["media"]
+    assert (shown["width"], shown["height"]) == (1200, 900)
+    assert [(v["kind"], v["width"], v["height"]) for v in shown["variants"]] == [
+        ("THUMB", 320, 240), ("PREVIEW", 1200, 900)]
+    served = await gql.http.get(shown["thumbnail"]["url"])
+    with Image.open(io.BytesIO(served.content)) as image:  # WebP: every current browser and app decodes it
+        assert image.format == "WEBP" and image.size == (320, 240)
+
+
+async def test_a_jpeg_declared_heic_is_rejected(gql: GraphQLClient) -> None:
+    token, _ = await register()
+    body = jpeg(100, 100)
+    variables = {"input": {"purpose": "AVATAR", "filename": "x.heic", "contentType": "image/heic", "size": len(body)}}
+    requested = (await gql.execute(REQUEST, variables, token=token))["data"]["requestUpload"]
+    assert (await put(gql, requested["upload"], body)).status_code == 200
+    finalized = (await gql.execute(FINALIZE, {"id": requested["media"]["id"]}, token=token))["data"]
+    assert finalized["finalizeUpload"]["media"]["status"] == "REJECTED"
+    assert "image/heic" in finalized["finalizeUpload"]["media"]["rejectReason"]

@@ -74,7 +74,8 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert s.redis_url is None and not s.uses_s3
     assert s.storage_max_file_size == 10 * 1024 * 1024
     assert s.storage_max_video_size == 200 * 1024 * 1024
-    assert s.storage_allowed_types == ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+    assert s.storage_allowed_types == ["image/jpeg", "image/png", "image/gif", "image/webp", "image/heic",
+                                       "image/heif", "application/pdf",
                                        "video/mp4", "video/quicktime", "video/webm"]
     assert s.b2_use_ssl is True
     assert (s.smtp_host, s.smtp_port, s.smtp_starttls, s.smtp_timeout_seconds) == (None, 587, True, 30.0)
