@@ -266,3 +266,53 @@ async def test_per_channel_preferences_are_stored_and_read_back(api: Any, make_u
                           user_id=user.id, transactional=False, notification_type=ntype)
     assert [r.notification_type for r in await EmailDelivery.filter(user_id=user.id, kind="notification")] == [
         NotificationType.TASK_DUE_SOON]
+
+
+@pytest.mark.parametrize("settings", [False], indirect=True)
+async def test_a_public_name_is_sent_to_the_checked_address_under_its_own_name_and_certificate(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the guard on, the request goes to the address just checked; Host and TLS still name the host, and
+    the certificate is verified against that name (127.0.0.1 stands in for the public address here)."""
+    import ssl
+
+    import trustme
+
+    from honeydue.delivery.message import OutboundMessage
+    from honeydue.delivery.transport import RetryableDeliveryError
+    from honeydue.delivery.webhook import WebhookTransport
+    from tests.plugins.webhook_receiver import run_receiver
+
+    async def resolves_to_the_receiver(host: str, port: Any, **kwargs: Any) -> list[Any]:
+        assert host == "hooks.example.test"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(ssrf, "_getaddrinfo", resolves_to_the_receiver)
+    monkeypatch.setattr(ssrf, "address_problem", lambda address: None)  # take 127.0.0.1 for a public address
+    ca = trustme.CA()
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    user = await User.create(email=f"p-{uuid.uuid4().hex[:6]}@example.test", password_hash="x", display_name="P")
+    message = OutboundMessage(event="channel.test", delivery_id=str(uuid.uuid4()), notification_type="TEST",
+                              title="t", body="b")
+    for cert_name, delivered in (("hooks.example.test", True), ("other.example.test", False)):
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(cert_name).configure_cert(server_tls)
+        with run_receiver(server_tls) as receiver:
+            receiver.secret = "whsec_s"
+            url = f"https://hooks.example.test:{receiver.port}/hook"
+            channel_id = uuid.uuid4()
+            keys = settings.signing_keys()
+            channel = await NotificationChannel.create(
+                id=channel_id, user=user, kind=NotificationChannelKind.WEBHOOK, name="h", url_hint="x",
+                url_sealed=sealing.seal(keys, url, str(channel_id)),
+                secret_sealed=sealing.seal(keys, "whsec_s", str(channel_id)))
+            transport = WebhookTransport(settings, verify=client_tls)
+            if delivered:
+                await transport.deliver(channel, message)
+                [hook] = receiver.hooks()
+                assert hook.headers["host"] == f"hooks.example.test:{receiver.port}"
+            else:
+                with pytest.raises(RetryableDeliveryError, match="could not connect"):
+                    await transport.deliver(channel, message)  # the certificate names another host
+                assert receiver.hooks() == []

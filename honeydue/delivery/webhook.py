@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -89,8 +90,9 @@ def pinned(url: str, address: str) -> tuple[str, str]:
 
 
 class WebhookTransport:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, verify: ssl.SSLContext | bool = True) -> None:
         self.settings = settings
+        self.verify = verify  # the system's CAs; tests trust their own
 
     async def deliver(self, target: object, message: OutboundMessage) -> None:
         assert isinstance(target, NotificationChannel)
@@ -109,7 +111,7 @@ class WebhookTransport:
             extensions = {"sni_hostname": checked.host}
         try:
             async with httpx.AsyncClient(timeout=self.settings.delivery_timeout_seconds, follow_redirects=False,
-                                         trust_env=False) as client:
+                                         trust_env=False, verify=self.verify) as client:
                 response = await client.post(request_url, content=body, headers=headers, extensions=extensions)
         except httpx.TimeoutException:
             raise RetryableDeliveryError("timed out") from None

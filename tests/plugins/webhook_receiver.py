@@ -9,9 +9,11 @@ with ``Retry-After``, a 410).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,9 +102,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def webhook_receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def run_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1, speaking TLS with ``tls`` when given."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     receiver = Receiver(port=server.server_address[1])
     server.RequestHandlerClass = _handler(receiver)
     thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
@@ -112,3 +117,9 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[Receiver]:
+    with run_receiver() as receiver:
+        yield receiver
