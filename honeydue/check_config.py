@@ -4,8 +4,9 @@ Run it in a pod (``kubectl exec deploy/api -- honeydue check-config``) after cha
 ConfigMap: it uses the very settings the service reads, so "works from my laptop" and "works from the pod"
 stop being different questions. The checks are the ones a replica depends on: the database answers
 ``SELECT 1`` and has every migration this code ships (the API and gateway are not ready until it does),
-Redis answers ``PING`` (when configured), and the bucket lets this key list, write and delete (a probe
-object under ``_honeydue-probe/``). The exit code is 0 only when every check passed. Settings that work
+Redis answers ``PING`` (when configured), the bucket lets this key list, write and delete (a probe
+object under ``_honeydue-probe/``), and the push keys that are set parse (APNs .p8, the FCM service account,
+VAPID; offline: nothing is sent). The exit code is 0 only when every check passed. Settings that work
 but are probably not what the operator meant (``PUBLIC_GATEWAY_URL`` or ``PUBLIC_APP_URL`` unset) get a ``warn`` line.
 """
 
@@ -176,6 +177,57 @@ async def check_bucket(settings: Settings) -> CheckResult:
     return CheckResult("bucket", True, f"{where}: list, put and delete of a probe object succeeded")
 
 
+def check_apns(settings: Settings) -> CheckResult:
+    """APNs settings, offline: the .p8 key parses as a P-256 key and the IDs look like Apple's."""
+    from honeydue.delivery.keys import KeyProblem, load_ec_private_key
+
+    if not settings.apns_key_id:
+        return CheckResult("apns", True, "APNS_* unset: no push to iOS", skipped=True)
+    try:
+        load_ec_private_key(settings.apns_private_key or "", "APNS_PRIVATE_KEY")
+    except KeyProblem as exc:
+        return CheckResult("apns", False, str(exc))
+    odd = [name for name, value in (("APNS_KEY_ID", settings.apns_key_id), ("APNS_TEAM_ID", settings.apns_team_id))
+           if not (value and len(value) == 10 and value.isalnum())]
+    detail = (f"key {settings.apns_key_id} of team {settings.apns_team_id} parses; topic {settings.apns_topic}, "
+              f"{settings.apns_environment}")
+    if odd:
+        return CheckResult("apns", True, f"{detail}; {' and '.join(odd)} should be 10 letters and digits",
+                           warning=True)
+    return CheckResult("apns", True, detail)
+
+
+def check_fcm(settings: Settings) -> CheckResult:
+    """FCM settings, offline: the service-account file is readable JSON with a key that parses."""
+    from honeydue.delivery.keys import KeyProblem, load_service_account
+
+    if not settings.fcm_credentials_file:
+        return CheckResult("fcm", True, "FCM_* unset: no push to Android", skipped=True)
+    try:
+        info = load_service_account(settings.fcm_credentials_file)
+    except KeyProblem as exc:
+        return CheckResult("fcm", False, str(exc))
+    detail = f"service account {info['client_email']} for project {settings.fcm_project_id}"
+    if info.get("project_id") and info["project_id"] != settings.fcm_project_id:
+        return CheckResult("fcm", True, f"{detail}; the key belongs to project {info['project_id']}: is "
+                                        "FCM_PROJECT_ID right?", warning=True)
+    return CheckResult("fcm", True, detail)
+
+
+def check_webpush(settings: Settings) -> CheckResult:
+    """VAPID settings, offline: the key parses; shows the public key browsers subscribe with."""
+    from honeydue.delivery.keys import KeyProblem, load_ec_private_key, vapid_public_key
+
+    if not settings.vapid_private_key:
+        return CheckResult("webpush", True, "VAPID_* unset: no Web Push (vapidPublicKey is null)", skipped=True)
+    try:
+        key = load_ec_private_key(settings.vapid_private_key, "VAPID_PRIVATE_KEY", raw_allowed=True)
+    except KeyProblem as exc:
+        return CheckResult("webpush", False, str(exc))
+    return CheckResult("webpush", True, f"VAPID key parses (public {vapid_public_key(key)}), subject "
+                                        f"{settings.vapid_subject}")
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return redact(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
@@ -202,6 +254,9 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         await _bounded("bucket", check_bucket, settings),
         check_public_gateway_url(settings),
         check_public_app_url(settings),
+        check_apns(settings),
+        check_fcm(settings),
+        check_webpush(settings),
     ]
 
 
