@@ -316,3 +316,26 @@ async def test_a_public_name_is_sent_to_the_checked_address_under_its_own_name_a
                 with pytest.raises(RetryableDeliveryError, match="could not connect"):
                     await transport.deliver(channel, message)  # the certificate names another host
                 assert receiver.hooks() == []
+
+
+@pytest.mark.parametrize("settings", [False], indirect=True)
+async def test_a_name_that_does_not_resolve_at_send_time_is_retried_not_failed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from honeydue.delivery.message import OutboundMessage
+    from honeydue.delivery.transport import RetryableDeliveryError
+    from honeydue.delivery.webhook import WebhookTransport
+
+    async def no_answer(host: str, port: Any, **kwargs: Any) -> list[Any]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(ssrf, "_getaddrinfo", no_answer)
+    user = await User.create(email=f"n-{uuid.uuid4().hex[:6]}@example.test", password_hash="x", display_name="N")
+    channel_id, keys = uuid.uuid4(), settings.signing_keys()
+    channel = await NotificationChannel.create(
+        id=channel_id, user=user, kind=NotificationChannelKind.WEBHOOK, name="h", url_hint="x",
+        url_sealed=sealing.seal(keys, "https://hooks.example.test/h", str(channel_id)),
+        secret_sealed=sealing.seal(keys, "s", str(channel_id)))
+    message = OutboundMessage(event="channel.test", delivery_id="d", notification_type="TEST", title="t", body="b")
+    with pytest.raises(RetryableDeliveryError, match="could not be resolved"):
+        await WebhookTransport(settings).deliver(channel, message)

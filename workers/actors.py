@@ -207,9 +207,9 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, Any]], dict[str, Any]]
     # handful of SMTP commands of one attempt at SMTP_TIMEOUT_SECONDS (at most 60) each.
     SEND_EMAIL_JOB: (send_email, {"time_limit": 8 * 60_000}),
     "sweep_email_outbox": (sweep_email_outbox, {"time_limit": 10 * 60_000}),
-    # Shorter than attempt.LEASE (5 min); one attempt is bounded by 3 x DELIVERY_TIMEOUT_SECONDS (at most 180 s).
-    # Retries are the row's (a delayed message per attempt), not Dramatiq's.
-    notification_delivery.SEND_DELIVERY_JOB: (send_notification_delivery, {"time_limit": 4 * 60_000,
+    # Shorter than attempt.LEASE (6 min); one attempt is bounded by 4 x DELIVERY_TIMEOUT_SECONDS + 5 s (at most
+    # 245 s). Retries are the row's (a delayed message per attempt), not Dramatiq's.
+    notification_delivery.SEND_DELIVERY_JOB: (send_notification_delivery, {"time_limit": 5 * 60_000,
                                                                            "max_retries": 0}),
     "sweep_notification_deliveries": (sweep_notification_deliveries, {"time_limit": 10 * 60_000}),
     "send_onboarding_emails": (send_onboarding_emails, {"time_limit": HOUR_MS}),

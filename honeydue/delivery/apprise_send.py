@@ -19,7 +19,7 @@ import asyncio
 
 from honeydue.delivery.channel_urls import apprise_host
 from honeydue.delivery.message import OutboundMessage
-from honeydue.delivery.ssrf import UnsafeUrl, check_host
+from honeydue.delivery.ssrf import UnresolvedHost, UnsafeUrl, check_host
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
 from honeydue.delivery.webhook import open_channel
 from honeydue.models import NotificationChannel
@@ -56,6 +56,8 @@ class AppriseTransport:
             host, port = apprise_host(url)
             if host:
                 await check_host(host, port, allow_private=self.settings.allow_private_webhooks)
+        except UnresolvedHost as exc:  # a resolver hiccup passes
+            raise RetryableDeliveryError(str(exc)) from None
         except UnsafeUrl as exc:
             raise PermanentDeliveryError(str(exc)) from None
         timeout = self.settings.delivery_timeout_seconds

@@ -42,8 +42,12 @@ SEND_DELIVERY_JOB = "send_notification_delivery"
 MAX_BACKOFF_SECONDS = 3600.0
 # A receiver's Retry-After is honoured up to this; a longer one would hold the row for days.
 MAX_RETRY_AFTER_SECONDS = 86_400.0
-# Longer than the send_notification_delivery actor's time limit, so a live attempt is never taken over.
-LEASE = timedelta(minutes=5)
+# Longer than the send_notification_delivery actor's time limit (5 min), so a live attempt is never taken over.
+LEASE = timedelta(minutes=6)
+# One attempt as a whole (DNS, the transport's own bounded requests, a stuck library), in DELIVERY_TIMEOUT_SECONDS:
+# above what a transport may legitimately take (a webhook's connect, write and read at one timeout each;
+# Apprise's thread at three), within the actor's time limit at the largest setting (60 s).
+ATTEMPT_TIMEOUTS = 4
 CLOCK_SKEW = timedelta(seconds=2)
 SWEEP_GRACE = timedelta(minutes=5)
 SWEEP_BATCH = 1000
@@ -120,7 +124,7 @@ async def attempt_delivery(delivery_id: uuid.UUID, *, settings: Settings, now: d
         try:
             # The transports bound their own requests; this bounds everything else (DNS, a stuck library).
             await asyncio.wait_for(transport.deliver(target, stored_message(row)),
-                                   timeout=settings.delivery_timeout_seconds * 3)
+                                   timeout=settings.delivery_timeout_seconds * ATTEMPT_TIMEOUTS + 5)
         except DeliveryError as exc:
             error = exc
         except TimeoutError:

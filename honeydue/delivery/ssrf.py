@@ -23,10 +23,16 @@ from urllib.parse import urlsplit
 from honeydue.delivery.addresses import address_problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# A mutation waits for this lookup: a resolver that does not answer must not hold the request.
+RESOLVE_TIMEOUT_SECONDS = 5.0
 
 
 class UnsafeUrl(Exception):
     """The URL may not be used; ``str(exc)`` says why, for the user."""
+
+
+class UnresolvedHost(UnsafeUrl):
+    """The host did not resolve (now): refused when a channel is added, retried when a delivery is sent."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +53,10 @@ async def resolve(host: str, port: int | None) -> list[str]:
     except ValueError:
         pass
     try:
-        infos = await _getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise UnsafeUrl(f"The host {host} could not be resolved.") from exc
+        infos = await asyncio.wait_for(_getaddrinfo(host, port or 443, type=socket.SOCK_STREAM),
+                                       RESOLVE_TIMEOUT_SECONDS)
+    except (socket.gaierror, TimeoutError) as exc:
+        raise UnresolvedHost(f"The host {host} could not be resolved.") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -28,7 +28,7 @@ import httpx
 
 from honeydue.delivery.message import OutboundMessage
 from honeydue.delivery.sealing import SealError, open_sealed, seal
-from honeydue.delivery.ssrf import UnsafeUrl, check_url
+from honeydue.delivery.ssrf import UnresolvedHost, UnsafeUrl, check_url
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
 from honeydue.models import NotificationChannel
 from honeydue.settings import Settings
@@ -99,6 +99,8 @@ class WebhookTransport:
         url, secret = await open_channel(target, self.settings)
         try:
             checked = await check_url(url, allow_private=self.settings.allow_private_webhooks)
+        except UnresolvedHost as exc:  # a resolver hiccup passes
+            raise RetryableDeliveryError(str(exc)) from None
         except UnsafeUrl as exc:
             raise PermanentDeliveryError(str(exc)) from None
         body = body_bytes(message)
