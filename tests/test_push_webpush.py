@@ -4,6 +4,7 @@ the delivery job to the browser's decrypted payload, on the suite's database."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from honeydue import clock
-from honeydue.delivery import targets
+from honeydue.delivery import ssrf, targets
 from honeydue.delivery.devices import DEVICES, webpush_transport
 from honeydue.delivery.keys import b64url, vapid_public_key
 from honeydue.delivery.message import Action, OutboundMessage, TaskRef
@@ -60,7 +61,7 @@ def ca() -> trustme.CA:
 @pytest.fixture
 async def service(ca: trustme.CA, tmp_path: Path) -> AsyncIterator[WebPushService]:
     fake = WebPushService()
-    async with running(fake.app(), ca=ca, tmp=tmp_path) as base_url:
+    async with running(fake.app(), ca=ca, tmp=tmp_path, names=("push.test",)) as base_url:
         fake.base_url = base_url
         yield fake
         while OPEN:  # close the test's clients first: an open keep-alive connection holds the server up
@@ -129,6 +130,48 @@ async def test_a_private_endpoint_is_refused_before_anything_is_sent(service: We
     with pytest.raises(PermanentDeliveryError) as caught:
         await transport(ca, allow_private=False).deliver(device_for(service, sub), MESSAGE)
     assert "loopback" in str(caught.value) and not caught.value.target_gone
+    assert service.received == [] and service.refused == []
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """A resolver table for the send-time check (``honeydue.delivery.ssrf``); unknown names do not resolve."""
+    table: dict[str, list[str]] = {}
+
+    async def getaddrinfo(host: str, port: int, **_: object) -> list:
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in table[host]]
+
+    monkeypatch.setattr(ssrf, "_getaddrinfo", getaddrinfo)
+    return table
+
+
+async def test_the_send_connects_to_the_checked_address_under_the_endpoints_name(
+        service: WebPushService, ca: trustme.CA, dns: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    # push.test resolves to the fake's loopback address, let through here as if it were public: the request must
+    # go to that address while TLS (SNI, the certificate) and Host still name push.test.
+    monkeypatch.setattr(ssrf, "address_problem", lambda address: None)
+    dns["push.test"] = ["127.0.0.1"]
+    service.base_url = service.base_url.replace("127.0.0.1", "push.test")  # the VAPID aud is https://push.test:…
+    sub = service.subscribe(SERVER_KEY)
+    await transport(ca, allow_private=False).deliver(device_for(service, sub), MESSAGE)
+    assert service.refused == [] and [to for to, _ in service.received] == [sub.id]
+    assert service.hosts == [service.base_url.removeprefix("https://")]
+
+
+async def test_a_name_that_resolves_inward_or_not_at_all_is_not_sent_to(
+        service: WebPushService, ca: trustme.CA, dns: dict[str, list[str]]) -> None:
+    dns["push.example.net"] = ["93.184.216.34", "10.0.0.5"]
+    sub = service.subscribe(SERVER_KEY)
+    inward = device_for(service, sub)
+    inward.web_push_endpoint = f"https://push.example.net/push/{sub.id}"
+    with pytest.raises(PermanentDeliveryError, match="10.0.0.5") as refused:
+        await transport(ca, allow_private=False).deliver(inward, MESSAGE)
+    assert not refused.value.target_gone
+    inward.web_push_endpoint = f"https://gone.example.net/push/{sub.id}"
+    with pytest.raises(RetryableDeliveryError, match="could not be resolved"):
+        await transport(ca, allow_private=False).deliver(inward, MESSAGE)
     assert service.received == [] and service.refused == []
 
 

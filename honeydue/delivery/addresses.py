@@ -7,23 +7,21 @@ non-global addresses it would reach services no user should reach, so those are 
 
 Two checks, at two moments:
 
-* ``url_problem`` when the URL is stored (a mutation's input): shape, scheme, no credentials, and a host
-  that is not a non-global IP literal or a local name (``localhost``, ``*.localhost``). It reads no DNS, so a
-  registration never fails on a passing resolver hiccup.
-* ``resolved_problem`` right before sending: every address the host resolves to must be global. This is the
-  check that matters (a public name can point at 10.0.0.1, or start to); call it on each attempt.
+* ``url_problem`` when a Web Push endpoint is stored (``registerDevice``): shape, https, no credentials, and
+  a host that is not a non-global IP literal or a local name (``localhost``, ``*.localhost``). It reads no
+  DNS, so a registration never fails on a passing resolver hiccup.
+* right before each send, ``honeydue.delivery.ssrf.check_url``: every address the host resolves to must pass
+  ``address_problem``, and the request then connects to one of exactly those addresses (webhooks and Web
+  Push alike). This is the check that matters: a public name can point at 10.0.0.1, or start to.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
@@ -54,7 +52,7 @@ def _parse_ip(host: str) -> IPAddress | None:
 def url_problem(url: str, *, schemes: Iterable[str] = ("https",), allow_private: bool = False) -> str | None:
     """Why ``url`` may not be stored as a delivery target, worded for the user; None when it may.
 
-    No DNS is read (see the module docstring); ``resolved_problem`` checks the addresses before each send.
+    No DNS is read (see the module docstring); ``ssrf.check_url`` checks the addresses before each send.
     """
     allowed = tuple(schemes)
     try:
@@ -79,40 +77,4 @@ def url_problem(url: str, *, schemes: Iterable[str] = ("https",), allow_private:
     lowered = host.lower()
     if lowered in LOCAL_NAMES or lowered.endswith(".localhost"):
         return "points at a loopback address"
-    return None
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (the system resolver, off the event loop)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-async def resolved_problem(url: str, *, allow_private: bool = False,
-                           resolver: Resolver = system_resolver) -> str | None:
-    """Why sending to ``url`` now would reach a non-public address (or its host does not resolve); None if fine.
-
-    Every resolved address must be global: a name with one public and one private address is refused, as a
-    client may connect to either.
-    """
-    if allow_private:
-        return None
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
-    literal = _parse_ip(host)
-    if literal is not None:
-        problem = address_problem(literal)
-        return f"{host} is {problem}" if problem else None
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        addresses = await resolver(host, port)
-    except OSError as exc:
-        return f"{host} does not resolve ({exc.strerror or exc})"
-    if not addresses:
-        return f"{host} does not resolve"
-    for text in addresses:
-        parsed = _parse_ip(text)
-        problem = address_problem(parsed) if parsed is not None else "not an IP address"
-        if problem:
-            return f"{host} resolves to {text}, {problem}"
     return None

@@ -8,7 +8,8 @@ encrypts it; the VAPID JWT (ES256, ``aud`` the push service's origin, ``exp`` 12
 
 Outcomes: 201 delivered; 404 and 410 mean the subscription is gone (the device is marked dead); 429 and 5xx
 are retried honouring ``Retry-After``; other statuses (400, 403 a VAPID problem, 413 too large) fail the
-delivery. Before each send the endpoint's addresses are checked again (``addresses.resolved_problem``).
+delivery. Before each send the endpoint's host is resolved and every address checked (``ssrf.check_url``), and
+the request connects to a checked address (TLS still verifies the host name), as webhooks do.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher
 
-from honeydue.delivery.addresses import Resolver, resolved_problem, system_resolver
 from honeydue.delivery.http_client import LoopClient
 from honeydue.delivery.http_outcome import RETRYABLE_EXCEPTIONS, raise_for_outcome, short
 from honeydue.delivery.keys import load_ec_private_key, vapid_public_key
 from honeydue.delivery.message import OutboundMessage
+from honeydue.delivery.ssrf import UnsafeUrl, check_url
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
+from honeydue.delivery.webhook import pinned
 from honeydue.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 JWT_LIFETIME_SECONDS = 12 * 3600  # RFC 8292 allows at most 24 hours
 JWT_REUSE_SECONDS = 3600
 DEFAULT_TTL_SECONDS = 24 * 3600  # how long the push service keeps a message for an offline browser
-TIMEOUT = httpx.Timeout(15.0, connect=10.0)
 
 
 def load_vapid_key(settings: Settings) -> ec.EllipticCurvePrivateKey | None:
@@ -51,23 +52,24 @@ class WebPushTransport:
     """Sends to ``Device`` rows of platform WEB (their ``web_push_*`` columns)."""
 
     def __init__(self, private_key: ec.EllipticCurvePrivateKey, subject: str, *, allow_private: bool = False,
-                 resolver: Resolver = system_resolver, ttl_seconds: int = DEFAULT_TTL_SECONDS,
-                 verify: Any = True) -> None:
+                 ttl_seconds: int = DEFAULT_TTL_SECONDS, timeout: float = 10.0, verify: Any = True) -> None:
         self._key = private_key
         self._public_key = vapid_public_key(private_key)
         self._subject = subject
         self._allow_private = allow_private
-        self._resolver = resolver
         self._ttl = ttl_seconds
         self._jwts: dict[str, tuple[str, float]] = {}  # origin -> (token, minted at)
-        self._client = LoopClient(lambda: httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=verify))
+        # No proxies from the environment: the request must go to the address that was checked.
+        self._client = LoopClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False,
+                                                            verify=verify, trust_env=False))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebPushTransport | None:
         key = load_vapid_key(settings)
         if key is None or not settings.vapid_subject:
             return None
-        return cls(key, settings.vapid_subject, allow_private=settings.allow_private_webhooks)
+        return cls(key, settings.vapid_subject, allow_private=settings.allow_private_webhooks,
+                   timeout=settings.delivery_timeout_seconds)
 
     def authorization(self, endpoint: str) -> str:
         """The RFC 8292 ``Authorization: vapid t=<JWT>, k=<public key>`` header for ``endpoint``'s origin."""
@@ -90,11 +92,12 @@ class WebPushTransport:
         endpoint = getattr(target, "web_push_endpoint", None)
         if not endpoint:
             raise PermanentDeliveryError("not a Web Push device (no subscription endpoint)")
-        problem = await resolved_problem(endpoint, allow_private=self._allow_private, resolver=self._resolver)
-        if problem:
-            if "does not resolve" in problem:
-                raise RetryableDeliveryError(f"push endpoint: {problem}")
-            raise PermanentDeliveryError(f"push endpoint refused: {problem}")
+        try:
+            checked = await check_url(endpoint, allow_private=self._allow_private)
+        except UnsafeUrl as exc:
+            if "could not be resolved" in str(exc):
+                raise RetryableDeliveryError(f"push endpoint: {exc}") from None  # DNS may answer next time
+            raise PermanentDeliveryError(f"push endpoint refused: {exc}") from None
         body = self.encrypt(target, json.dumps(message.webhook_body(), separators=(",", ":")).encode())
         headers = {
             "Authorization": self.authorization(endpoint),
@@ -103,8 +106,15 @@ class WebPushTransport:
             "TTL": str(self._ttl),
             "Urgency": "normal",
         }
+        request_url, extensions = endpoint, {}
+        if not self._allow_private and checked.addresses:
+            # Connect to the address just checked; the host still names itself in Host and in TLS (SNI and the
+            # certificate check), so a second resolution cannot swap in an inside address.
+            request_url, headers["Host"] = pinned(endpoint, checked.addresses[0])
+            extensions = {"sni_hostname": checked.host}
         try:
-            response = await self._client.get().post(endpoint, content=body, headers=headers)
+            response = await self._client.get().post(request_url, content=body, headers=headers,
+                                                     extensions=extensions)
         except RETRYABLE_EXCEPTIONS as exc:
             raise RetryableDeliveryError(short(f"Web Push: {type(exc).__name__}: {exc}")) from None
         raise_for_outcome("Web Push service", response, gone=(404, 410), reason=response.text)

@@ -17,8 +17,10 @@ from tests.conftest import free_port
 
 
 @contextlib.asynccontextmanager
-async def running(app: Any, *, ca: trustme.CA | None = None, tmp: Path | None = None) -> AsyncIterator[str]:
-    """Run ``app`` on 127.0.0.1 until the block ends; yields its base URL (https when ``ca`` issues a cert)."""
+async def running(app: Any, *, ca: trustme.CA | None = None, tmp: Path | None = None,
+                  names: tuple[str, ...] = ()) -> AsyncIterator[str]:
+    """Run ``app`` on 127.0.0.1 until the block ends; yields its base URL (https when ``ca`` issues a cert, valid
+    for 127.0.0.1, localhost and ``names``)."""
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
@@ -27,7 +29,7 @@ async def running(app: Any, *, ca: trustme.CA | None = None, tmp: Path | None = 
     config.graceful_timeout = 0.2
     if ca is not None:
         assert tmp is not None
-        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert = ca.issue_cert("127.0.0.1", "localhost", *names)
         certfile, keyfile = tmp / f"cert-{port}.pem", tmp / f"key-{port}.pem"
         cert.cert_chain_pems[0].write_to_path(str(certfile))
         cert.private_key_pem.write_to_path(str(keyfile))

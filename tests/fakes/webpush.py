@@ -54,6 +54,7 @@ class WebPushService:
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)
     answers: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    hosts: list[str] = field(default_factory=list)  # the Host (:authority) of each accepted push
 
     def subscribe(self, server_key: str) -> Subscription:
         sub = Subscription(uuid.uuid4().hex, ec.generate_private_key(ec.SECP256R1()), os.urandom(16), server_key)
@@ -93,6 +94,7 @@ class WebPushService:
         except Exception as exc:  # noqa: BLE001 - any decryption failure is the sender's fault
             return self._refuse(400, f"payload does not decrypt: {exc!r}")
         self.received.append((sub.id, json.loads(plain)))
+        self.hosts.append(request.headers.get("host", ""))
         return Response(status_code=201, headers={"Location": f"{self.base_url}/message/{uuid.uuid4().hex}"})
 
     def _check_vapid(self, header: str, sub: Subscription) -> tuple[int, str] | None:
