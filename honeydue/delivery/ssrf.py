@@ -5,9 +5,9 @@ A URL is refused when its host is, or resolves to, any address that is not publi
 (cloud metadata at 169.254.169.254), private (RFC 1918, fc00::/7), shared (100.64/10), multicast, reserved,
 unspecified, and IPv4-mapped IPv6 forms of those. Every address a name resolves to is checked, since a
 client may connect to any of them. The check runs when a channel is added and again right before each
-send, so a name that later resolves inward (DNS rebinding) is caught. Unlike ``addresses.resolved_problem``
-it hands back the addresses it checked: the webhook transport connects to exactly those
-(``honeydue.delivery.webhook``), so a second resolution cannot swap them.
+send, so a name that later resolves inward (DNS rebinding) is caught. It hands back the addresses it
+checked: the webhook and Web Push transports connect to exactly those (``honeydue.delivery.webhook``,
+``honeydue.delivery.webpush``), so a second resolution cannot swap them.
 
 ``ALLOW_PRIVATE_WEBHOOKS=true`` turns the guard off (a receiver on your LAN; the tests' local servers).
 """

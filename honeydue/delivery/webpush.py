@@ -29,7 +29,7 @@ from honeydue.delivery.http_client import LoopClient
 from honeydue.delivery.http_outcome import RETRYABLE_EXCEPTIONS, raise_for_outcome, short
 from honeydue.delivery.keys import load_ec_private_key, vapid_public_key
 from honeydue.delivery.message import OutboundMessage
-from honeydue.delivery.ssrf import UnsafeUrl, check_url
+from honeydue.delivery.ssrf import UnresolvedHost, UnsafeUrl, check_url
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
 from honeydue.delivery.webhook import pinned
 from honeydue.settings import Settings
@@ -94,9 +94,9 @@ class WebPushTransport:
             raise PermanentDeliveryError("not a Web Push device (no subscription endpoint)")
         try:
             checked = await check_url(endpoint, allow_private=self._allow_private)
+        except UnresolvedHost as exc:
+            raise RetryableDeliveryError(f"push endpoint: {exc}") from None  # DNS may answer next time
         except UnsafeUrl as exc:
-            if "could not be resolved" in str(exc):
-                raise RetryableDeliveryError(f"push endpoint: {exc}") from None  # DNS may answer next time
             raise PermanentDeliveryError(f"push endpoint refused: {exc}") from None
         body = self.encrypt(target, json.dumps(message.webhook_body(), separators=(",", ":")).encode())
         headers = {
