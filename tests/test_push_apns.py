@@ -16,7 +16,9 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gateway.state import attach_gateway
 from honeydue import clock
+from honeydue.app import create_embedded_app
 from honeydue.delivery import targets
 from honeydue.delivery.apns import CATEGORY, HOSTS, APNsTransport
 from honeydue.delivery.devices import DEVICES, apns_transport
@@ -34,6 +36,7 @@ from honeydue.models import (
     Residence,
     ResidenceRole,
     Task,
+    TaskCompletion,
     TaskFrequency,
     User,
 )
@@ -230,7 +233,18 @@ async def test_a_reminder_reaches_the_phone_and_an_unregistered_one_is_not_used_
         assert rows[old.id].status is DeliveryStatus.FAILED and "Unregistered" in (rows[old.id].last_error or "")
         assert (await Device.get(id=old.id)).dead_at is not None
 
-        await reminders.send_overdue_reminders(now + timedelta(days=2), services.channels)
+        # The lock-screen "Done" button: the app POSTs to the action's URL, bare, without a session.
+        assert payload["aps"]["category"] == CATEGORY
+        actions = {a["id"]: a["url"] for a in payload["actions"]}
+        assert set(actions) == {"done", "snooze"}
+        app = create_embedded_app(services.settings)
+        attach_gateway(app, services)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http:
+            done = await http.post(httpx.URL(actions["done"]).path, headers={"Accept": "application/json"})
+        assert done.status_code in (200, 204, 303), done.text
+        assert await TaskCompletion.filter(task_id=task.id, completed_by_id=user.id).count() == 1
+
+        await reminders.send_overdue_reminders(now + timedelta(days=9), services.channels)
         await drain(services)
     assert [t for t, _, _ in apns.received] == [PHONE, PHONE]
     assert await NotificationDelivery.filter(target_id=old.id).count() == 1

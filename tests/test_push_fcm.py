@@ -199,6 +199,8 @@ async def test_a_reminder_reaches_the_android_phone_and_an_unregistered_one_is_n
         await drain(services)
         [message] = fcm.received
         assert message["token"] == PHONE and message["data"]["taskId"] == str(task.id)
+        assert [a["id"] for a in json.loads(message["data"]["actions"])] == ["done", "snooze"]  # an editor acts
+        assert message["android"]["notification"]["click_action"] == "HONEYDUE_TASK"
         rows = {r.target_id: r for r in await NotificationDelivery.filter(kind=DeliveryKind.ANDROID)}
         assert rows[current.id].status is DeliveryStatus.SENT
         assert message["data"]["deliveryId"] == str(rows[current.id].id)
