@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from gateway.auth import bearer_may_read, check_signed_link, user_for_bearer
 from gateway.conditional import evaluate_preconditions, format_etag, http_date, if_range_allows
 from gateway.cors import cors_headers, preflight
+from gateway.file_send import file_response
 from gateway.ranges import RangeOutcome, parse_range_header
 from gateway.responses import ErrorResponse, HeadersOnly
 from gateway.state import gateway_state
@@ -172,6 +173,11 @@ async def _read_media(request: Request) -> ASGIApp:
     if request.method == "HEAD":
         return HeadersOnly(status, headers)
 
+    if parts is None:  # the local backend's file, sent by the server itself when it offers to
+        direct = file_response(request.scope, services.storage, key, status, list(headers.items()),
+                               upstream_range, size)
+        if direct is not None:
+            return direct
     try:
         upstream = await open_upstream(services.storage, key, upstream_range)
     except UpstreamFailure as failure:

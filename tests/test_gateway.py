@@ -923,3 +923,66 @@ async def test_concurrent_misses_share_one_lookup(settings, monkeypatch) -> None
     rows = await asyncio.gather(*(cache.get(row.key) for _ in range(32)))
     assert calls == 1 and {r.id for r in rows} == {row.id}
     assert (await cache.get("users/x/profile/missing.png")) is None and calls == 2
+
+
+# --- the local backend's files sent by the server (ASGI pathsend / zerocopysend) ----------------------
+
+
+def offering(app: Any, extensions: tuple[str, ...], seen: list[str]) -> Any:
+    """``app`` behind a server offering ``extensions``: it sends the file's bytes itself, as granian does."""
+
+    async def server(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        scope = {**scope, "extensions": {**(scope.get("extensions") or {}), **{name: {} for name in extensions}}}
+
+        async def server_send(message: Any) -> None:
+            seen.append(message["type"])
+            if message["type"] == "http.response.pathsend":
+                message = {"type": "http.response.body", "body": Path(message["path"]).read_bytes()}  # noqa: ASYNC240
+            elif message["type"] == "http.response.zerocopysend":
+                data = os.pread(message["file"].fileno(), message["count"], message["offset"])
+                message = {"type": "http.response.body", "body": data, "more_body": message["more_body"]}
+            await send(message)
+
+        await app(scope, receive, server_send)
+
+    return server
+
+
+@pytest.mark.parametrize("extensions", [("http.response.pathsend",),
+                                        ("http.response.zerocopysend", "http.response.pathsend")])
+async def test_local_files_are_sent_by_the_server_when_it_offers_to(gw: Gateway, extensions: tuple[str, ...]) -> None:
+    if gw.backend != "local":
+        pytest.skip("only the local backend has files to hand over")
+    media = await put_media(gw)
+    seen: list[str] = []
+    transport = httpx.ASGITransport(app=offering(gw.app, extensions, seen))
+    zerocopy = "http.response.zerocopysend" in extensions
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        whole = await http.get(gw.link(media.key))
+        assert (whole.status_code, whole.content) == (200, BODY)
+        assert whole.headers["content-length"] == str(SIZE) and whole.headers["etag"]
+        assert seen[-1] == ("http.response.zerocopysend" if zerocopy else "http.response.pathsend")
+
+        seen.clear()
+        part = await http.get(gw.link(media.key), headers={"Range": "bytes=100-4099"})
+        assert (part.status_code, part.content) == (206, BODY[100:4100])
+        assert part.headers["content-range"] == f"bytes 100-4099/{SIZE}"
+        # pathsend sends whole files only: a range is streamed as before.
+        assert ("http.response.zerocopysend" in seen) == zerocopy and "http.response.pathsend" not in seen
+
+        seen.clear()
+        parts = await http.get(gw.link(media.key), headers={"Range": "bytes=0-9,5000-5009"})
+        assert parts.status_code == 206 and parts.headers["content-type"].startswith("multipart/byteranges")
+        assert not {"http.response.zerocopysend", "http.response.pathsend"} & set(seen)
+
+        assert (await http.head(gw.link(media.key))).content == b""
+
+        # A file gone or of another size than its row: the usual answers (404, 502), never a broken send.
+        missing = await put_media(gw, store=False)
+        assert (await http.get(gw.link(missing.key))).status_code == 404
+        short = await put_media(gw)
+        await gw.storage.put_bytes(short.key, BODY[:100], "application/pdf")
+        assert (await http.get(gw.link(short.key))).status_code == 502

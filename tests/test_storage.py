@@ -24,6 +24,7 @@ from honeydue.settings import Settings, load_settings
 from honeydue.signing import verify_upload
 from honeydue.storage import create_storage
 from honeydue.storage.base import ObjectNotFound, StorageError, StorageTimeout, StorageUnavailable
+from honeydue.storage.local import CHUNK_SIZE as LOCAL_CHUNK_SIZE
 from honeydue.storage.local import InvalidKey, LocalStorage, UploadLengthMismatch
 from honeydue.storage.presigned_reader import CHUNK_SIZE as READ_CHUNK_SIZE
 from honeydue.storage.s3 import S3Storage, endpoint_url
@@ -95,7 +96,7 @@ async def test_open_full_streams_in_bounded_chunks(storage) -> None:
     assert stream.info.etag == hashlib.md5(BIG).hexdigest()
     data, sizes = await _collect(stream)
     assert data == BIG
-    bound = READ_CHUNK_SIZE if isinstance(storage, S3Storage) else 64 * 1024
+    bound = READ_CHUNK_SIZE if isinstance(storage, S3Storage) else LOCAL_CHUNK_SIZE
     assert len(sizes) > 1 and max(sizes) <= bound
 
 
