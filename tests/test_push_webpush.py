@@ -4,7 +4,11 @@ the delivery job to the browser's decrypted payload, on the suite's database."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from honeydue import clock
 from honeydue.delivery import ssrf, targets
 from honeydue.delivery.devices import DEVICES, webpush_transport
-from honeydue.delivery.keys import b64url, vapid_public_key
+from honeydue.delivery.keys import b64url, vapid_public_key, vapid_raw_private_key
 from honeydue.delivery.message import Action, OutboundMessage, TaskRef
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
 from honeydue.delivery.webpush import WebPushTransport
@@ -38,6 +42,7 @@ from honeydue.models import (
 )
 from honeydue.passwords import DUMMY_HASH
 from honeydue.settings import Settings
+from tests.conftest import REPO
 from tests.fakes.servers import client_context, running
 from tests.fakes.webpush import Subscription, WebPushService
 from tests.plugins.mail import drain, mail_jobs
@@ -252,3 +257,45 @@ async def test_a_reminder_reaches_the_browser_and_a_gone_subscription_is_not_use
         await drain(services)
     assert [to for to, _ in service.received] == [laptop.id, laptop.id]
     assert await NotificationDelivery.filter(target_id=phone_device.id).count() == 1
+
+
+async def test_jobs_run_without_redis_pushes_and_retries_before_it_exits(
+        settings: Settings, service: WebPushService, ca: trustme.CA, tmp_path: Path) -> None:
+    """``honeydue jobs run send_due_reminders`` as an operator runs it, with the transport the settings make."""
+    now = clock.wall_clock()
+    if now.minute == 59 and now.second >= 30:  # the command must run in the hour the preference names
+        await asyncio.sleep(61 - now.second)
+        now = clock.wall_clock()
+    user = await User.create(email="cli@example.com", password_hash=DUMMY_HASH, display_name="Cleo",
+                             email_verified=True)
+    home = await Residence.create(name="Lake house", timezone="UTC")
+    await Membership.create(residence=home, user=user, role=ResidenceRole.OWNER)
+    await NotificationPreference.create(user=user, type=NotificationType.TASK_DUE_SOON, hour_of_day=now.hour)
+    await Task.create(residence=home, title="Clean the gutters", frequency=TaskFrequency.ONCE,
+                      due_date=now.date(), anchor_date=now.date())
+    sub = service.subscribe(SERVER_KEY)
+    device = device_for(service, sub)
+    device.user_id, device.last_seen_at, device.token_hash = user.id, now, "c" * 64
+    await device.save()
+    service.answers[sub.id] = [(429, {"Retry-After": "1"})]
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("B2_", "DATABASE_URL", "REDIS_URL", "SMTP_", "VAPID_", "APNS_", "FCM_", "SSL_CERT"))}
+    env.update({"PYTHONPATH": str(REPO), "LOG_FORMAT": "text", "DATABASE_URL": settings.database_url,
+                "HONEYDUE_VAR_DIR": str(tmp_path / "var"), "MEDIA_SIGNING_KEY": settings.media_signing_key or "",
+                "ALLOW_PRIVATE_WEBHOOKS": "true", "DELIVERY_RETRY_BACKOFF_SECONDS": "0.2",
+                "VAPID_PRIVATE_KEY": vapid_raw_private_key(KEY), "VAPID_SUBJECT": SUBJECT,
+                "SSL_CERT_FILE": str(ca_file)})  # the fake's CA, as an operator adds a private one
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "honeydue.cli", "jobs", "run", "send_due_reminders"], env=env,
+        capture_output=True, timeout=120)
+    output = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 0, output
+
+    [(to, payload)] = service.received
+    [row] = await NotificationDelivery.filter(kind=DeliveryKind.WEB)
+    assert to == sub.id and payload["deliveryId"] == str(row.id), output
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2), output
+    assert "429" in (row.attempt_log[0]["error"] or "")

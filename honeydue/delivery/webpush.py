@@ -59,9 +59,11 @@ class WebPushTransport:
         self._allow_private = allow_private
         self._ttl = ttl_seconds
         self._jwts: dict[str, tuple[str, float]] = {}  # origin -> (token, minted at)
-        # No proxies from the environment: the request must go to the address that was checked.
+        # No proxies from the environment: the request must go to the address that was checked. The CAs are
+        # still the environment's (SSL_CERT_FILE / SSL_CERT_DIR, else certifi's), as for the other transports.
+        context = httpx.create_ssl_context(trust_env=True) if verify is True else verify
         self._client = LoopClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False,
-                                                            verify=verify, trust_env=False))
+                                                            verify=context, trust_env=False))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebPushTransport | None:
