@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     storage_allowed_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWED_TYPES)
     )
+    # Remove GPS and device metadata from JPEG, PNG, WebP and HEIC/HEIF at finalize, before they are served
+    # (honeydue/media_variants/strip.py). Off only for a deployment that must serve originals bit for bit.
+    strip_image_metadata: bool = True
 
     media_signing_key: str | None = None
     # The key being rotated out: links it signed stay valid until they expire.

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import logging
 import time
 import uuid
@@ -53,9 +54,11 @@ from honeydue.media_policy import (
     sniff_matches,
     staging_key,
 )
+from honeydue.media_variants.images import UnreadableImage
 from honeydue.media_variants.job import JOB as VARIANTS_JOB
 from honeydue.media_variants.job import wants_variants
 from honeydue.media_variants.keys import object_keys
+from honeydue.media_variants.strip import STRIPPED_TYPES, strip_metadata
 from honeydue.models import Media, MediaPurpose, MediaStatus, Residence, ResidenceRole, User, VariantsStatus
 from honeydue.ratelimit import RateLimiter
 from honeydue.settings import Settings
@@ -269,23 +272,67 @@ async def _problem_with_object(
     return None, info.etag
 
 
-async def _publish(settings: Settings, storage: Storage, media: Media) -> tuple[str | None, str]:
-    """Check the staging object, copy it to the served key and check that copy; (problem, ETag).
+async def _publish(settings: Settings, storage: Storage, media: Media) -> tuple[str | None, str, int]:
+    """Check the staging object, copy it to the served key and check that copy; (problem, ETag, served size).
 
     The second check is what makes the served bytes safe: a PUT to the staging key between the first
     check and the copy would otherwise publish unchecked bytes. The first one keeps junk from being
     copied at all. On a problem both objects are deleted before the row changes, so a store failure
     leaves the row PENDING and a retry starts over.
+
+    An image carrying location or device metadata (``STRIP_IMAGE_METADATA``) is published without it instead
+    of copied: see ``_publish_without_metadata``.
     """
     staging = staging_key(media.key)
     problem, etag = await _problem_with_object(settings, storage, media, staging)
-    if problem is None:
+    size, published, read_md5 = media.size, False, None
+    if problem is None and settings.strip_image_metadata and media.content_type in STRIPPED_TYPES:
+        problem, etag, size, published, read_md5 = await _publish_without_metadata(storage, media, staging)
+    if problem is None and not published:
         await storage.copy(staging, media.key)
         problem, etag = await _problem_with_object(settings, storage, media, media.key)
+        if problem is None and read_md5 is not None and _is_md5(etag) and etag != read_md5:
+            # Re-PUT between the metadata check and the copy: what was copied is not what was found clean.
+            problem = "The uploaded file changed while it was checked; upload it again."
     if problem is not None:
         await storage.delete(media.key)
         await storage.delete(staging)
-    return problem, etag
+    return problem, etag, size
+
+
+def _is_md5(etag: str) -> bool:
+    """A single-part ETag (the MD5 of the bytes, on S3, B2 and the local backend alike)."""
+    return len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower())
+
+
+async def _publish_without_metadata(
+    storage: Storage, media: Media, staging: str
+) -> tuple[str | None, str, int, bool, str | None]:
+    """(problem, ETag, size, published, MD5 of what was read): write the served object from the staging bytes,
+    metadata removed.
+
+    The bytes are read once and everything is checked on what was read (size, magic number), so a re-PUT of
+    the staging key meanwhile cannot slip past; the served key is written only from them (on S3 a plain PUT
+    of the cleaned bytes, never a copy of the original: no version of the served key ever held the metadata).
+    An image with nothing to remove is left to the usual copy (``published`` False), which must then copy the
+    very bytes found clean (the caller compares the copy's ETag with their MD5); so is a file no decoder reads,
+    which nobody can be shown anything of (logged in ``strip``). A HEIC/HEIF that cannot be decoded is refused:
+    what it carries cannot be checked.
+    """
+    data = await storage.read_prefix(staging, media.size + 1)
+    if len(data) != media.size or not sniff_matches(media.content_type, data[:SNIFF_BYTES]):
+        return "The uploaded file changed while it was checked; upload it again.", "", media.size, False, None
+    try:
+        cleaned = await asyncio.to_thread(strip_metadata, media.content_type, data)
+    except UnreadableImage as exc:
+        return f"The file is not a readable {media.content_type} image ({exc}).", "", media.size, False, None
+    if cleaned is None:
+        return None, "", media.size, False, hashlib.md5(data, usedforsecurity=False).hexdigest()
+    await storage.put_bytes(media.key, cleaned, media.content_type)
+    info = await storage.head(media.key)
+    if info.size != len(cleaned):
+        return "The stored file does not match what was written; try again.", info.etag, media.size, True, None
+    return None, info.etag, info.size, True, None
 
 
 async def _claim_for_finalize(media: Media) -> uuid.UUID | None:
@@ -319,13 +366,14 @@ async def finalize_upload(user: User, settings: Settings, storage: Storage, medi
         return media
     finished = False
     try:
-        problem, etag = await _publish(settings, storage, media)
+        problem, etag, size = await _publish(settings, storage, media)
         now = utc_now()
         changes: dict[str, object]
         if problem is not None:
             changes = {"status": MediaStatus.REJECTED, "reject_reason": problem[:255]}
         else:
-            changes = {"status": MediaStatus.READY, "etag": etag, "finalized_at": now}
+            # The size and ETag of the bytes served (metadata removal may have made an image smaller).
+            changes = {"status": MediaStatus.READY, "etag": etag, "size": size, "finalized_at": now}
             if wants_variants(media.content_type):
                 changes["variants_status"] = VariantsStatus.PENDING
         # Only the claim's holder writes (a finalize that outlived its lease lost the row to another one).

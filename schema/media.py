@@ -76,7 +76,9 @@ class Media(FromRow):
                                                  "or quotes; at most 200 characters.")
     content_type: str = strawberry.field(description="The MIME type declared at upload, lower-cased, e.g. "
                                                      "image/jpeg.")
-    size: int = strawberry.field(description="Size in bytes, as declared (a READY file has exactly this size).")
+    size: int = strawberry.field(description="Size in bytes: as declared while PENDING; once READY, the size of the "
+                                             "bytes served, which is smaller than the upload's when location and "
+                                             "device metadata were removed from a photo.")
     created_at: datetime = strawberry.field(description="When the upload was requested.")
     status: MediaStatus = strawberry.field(  # type: ignore[valid-type]
         description="Where the file is in its lifecycle.")
