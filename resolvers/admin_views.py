@@ -16,12 +16,16 @@ from honeydue import clock
 from honeydue.errors import InvalidInput, NotFound
 from honeydue.models import (
     AuditEntry,
+    DeliveryStatus,
     EmailDelivery,
     JobRun,
     Media,
     MediaPurpose,
     MediaStatus,
+    MediaVariant,
     Membership,
+    NotificationChannel,
+    NotificationDelivery,
     Residence,
     Task,
     TaskCompletion,
@@ -166,3 +170,31 @@ async def audit_log(actor_id: object | None, target_id: object | None, offset: i
     rows = await query.order_by("-created_at", "-id").select_related("actor").offset(offset).limit(limit) \
         if limit else []
     return list(rows), total
+
+
+# --- push, webhook and Apprise deliveries ------------------------------------------------------------------
+
+
+async def list_deliveries(user_id: object | None, status: DeliveryStatus | None, offset: int,
+                          limit: int) -> tuple[list[NotificationDelivery], int]:
+    """The notification delivery log (push, webhooks, Apprise), newest first; narrowed to a user and/or status."""
+    query = NotificationDelivery.all()
+    if user_id is not None:
+        query = query.filter(user_id=reference_id(user_id))
+    if status is not None:
+        query = query.filter(status=status)
+    total = await query.count()
+    rows = await query.order_by("-created_at", "-id").select_related("user").offset(offset).limit(limit) \
+        if limit else []
+    return list(rows), total
+
+
+async def channels_of_user(user_id: object) -> list[NotificationChannel]:
+    return list(await NotificationChannel.filter(user_id=user_id).order_by("created_at", "id").limit(100))
+
+
+async def variant_usage() -> list[tuple[str, int, int]]:
+    """(variant kind, count, bytes) of the derived files (thumbnails, previews, posters), by kind."""
+    rows = await MediaVariant.all().annotate(n=Count("id"), total=Sum("size")).group_by("kind") \
+        .values("kind", "n", "total")
+    return sorted((str(getattr(r["kind"], "value", r["kind"])), int(r["n"]), int(r["total"] or 0)) for r in rows)

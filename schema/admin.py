@@ -14,6 +14,7 @@ from honeydue.periodic import periodic_job_table
 from resolvers import admin, admin_views
 from schema.accounts import User
 from schema.admin_types import (
+    AdminDelivery,
     AdminJob,
     AdminMembership,
     AdminResidence,
@@ -25,7 +26,8 @@ from schema.admin_types import (
 )
 from schema.common import After, Connection, First, make_connection, page_bounds
 from schema.context import Context
-from schema.enums import EmailStatus, TimeseriesMetric
+from schema.enums import DeliveryStatus, EmailStatus, TimeseriesMetric
+from schema.notification_channels import NotificationChannel
 from schema.text_inputs import TextInputCheck
 
 
@@ -66,6 +68,9 @@ class AdminStats:
     completions_7_days: int = strawberry.field(description="Task completions recorded in the last 7 days.")
     completions_30_days: int = strawberry.field(description="Task completions recorded in the last 30 days.")
     media_by_purpose: list[StorageUsage] = strawberry.field(description="READY files and bytes per purpose.")
+    variants_by_kind: list[StorageUsage] = strawberry.field(
+        description="Files derived from uploads (thumbnails, previews, video posters) and their bytes, per kind "
+                    "(`purpose` holds the kind).")
 
 
 @strawberry.type(description="What administrators may see.")
@@ -112,7 +117,9 @@ class Admin:
                           pending_uploads=figures.pending_uploads, verified_users=more.verified_users,
                           disabled_users=more.disabled_users, admins=more.admins,
                           completions_7_days=more.completions_7_days, completions_30_days=more.completions_30_days,
-                          media_by_purpose=usage_list(more.media_by_purpose))
+                          media_by_purpose=usage_list(more.media_by_purpose),
+                          variants_by_kind=[StorageUsage(purpose=kind, count=n, bytes=size)
+                                            for kind, n, size in await admin_views.variant_usage()])
 
     @strawberry.field(description="What admins see of one account besides its User fields: when and why it was "
                                   "disabled, its residences and its storage. NOT_FOUND when there is no such user.")
@@ -132,6 +139,28 @@ class Admin:
             -> list[EmailDeliveryType]:
         user = await admin.get_user(id)
         return [EmailDeliveryType.from_row(r) for r in await admin_views.recent_emails(user.id)]
+
+    @strawberry.field(description="One user's webhook and Apprise channels, oldest first (their devices are "
+                                  "`User.devices`). NOT_FOUND when there is no such user.")
+    async def user_channels(self, id: Annotated[strawberry.ID, strawberry.argument(description="Their ID.")]) \
+            -> list[NotificationChannel]:
+        user = await admin.get_user(id)
+        return [NotificationChannel.from_row(r) for r in await admin_views.channels_of_user(user.id)]
+
+    @strawberry.field(description="The push, webhook and Apprise delivery log: every message to a device or "
+                                  "channel, newest first.")
+    async def deliveries(
+        self,
+        first: First = None, after: After = None,
+        user_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only this user's deliveries. Omitted: everyone's.")] = None,
+        status: Annotated[DeliveryStatus | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only deliveries in this status. Omitted: every status.")] = None,
+    ) -> Connection[AdminDelivery]:
+        offset, limit = page_bounds(first, after)
+        rows, total = await admin_views.list_deliveries(
+            user_id, None if status is None else models.DeliveryStatus(status), offset, limit)
+        return make_connection([AdminDelivery.from_row(r) for r in rows], offset, total)
 
     @strawberry.field(description="Every residence, or those whose name or address contains `search`, newest "
                                   "first.")

@@ -158,3 +158,22 @@ class AdminJob:
 class DayCount:
     day: date = strawberry.field(description="The UTC day.")
     count: int = strawberry.field(description="How many that day.")
+
+
+@strawberry.type(description="One push, webhook or Apprise message to one channel or device, as admins see it.")
+class AdminDelivery:
+    id: strawberry.ID = strawberry.field(description="Its ID (a webhook's `deliveryId`).")
+    user: User | None = strawberry.field(description="Whose notification it carried.")
+    kind: str = strawberry.field(description="What it went to: WEBHOOK, APPRISE, IOS, ANDROID or WEB.")
+    target_id: strawberry.ID = strawberry.field(description="The channel's or device's ID.")
+    status: str = strawberry.field(description="QUEUED, SENT or FAILED.")
+    attempts: int = strawberry.field(description="Attempts made so far.")
+    last_error: str | None = strawberry.field(description="Why the last failed attempt failed; null when none did.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    sent_at: datetime | None = strawberry.field(description="When the receiver took it; null until SENT.")
+
+    @classmethod
+    def from_row(cls, row: models.NotificationDelivery) -> AdminDelivery:
+        return cls(id=strawberry.ID(str(row.id)), user=User.from_row(row.user), kind=row.kind.value,
+                   target_id=strawberry.ID(str(row.target_id)), status=row.status.value, attempts=row.attempts,
+                   last_error=row.last_error, created_at=row.created_at, sent_at=row.sent_at)

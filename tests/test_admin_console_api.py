@@ -255,3 +255,43 @@ async def test_every_admin_operation_is_forbidden_to_non_admins(api) -> None:
         (RUN_JOB, {"i": {"name": "nope"}}),
     ]:
         assert error_code(await api.execute(document, variables, token=someone.token)) == "FORBIDDEN"
+
+
+async def test_deliveries_channels_and_variants(api, admin) -> None:
+    from honeydue.models import DeliveryKind, DeliveryStatus, MediaVariantKind, NotificationChannelKind
+
+    world = await make_world()
+    channel = await models.NotificationChannel.create(
+        user=world.owner.user, kind=NotificationChannelKind.WEBHOOK, name="Home hook", url_sealed="x",
+        secret_sealed="y", url_hint="https://hooks.example.com/…")
+    now = datetime.now(UTC)
+    for age, status in enumerate([DeliveryStatus.SENT, DeliveryStatus.FAILED]):
+        row = await models.NotificationDelivery.create(
+            user=world.owner.user, kind=DeliveryKind.WEBHOOK, target_id=channel.id, status=status, attempts=1,
+            last_error="503 Service Unavailable" if status == DeliveryStatus.FAILED else None, next_attempt_at=now)
+        await models.NotificationDelivery.filter(id=row.id).update(created_at=now - timedelta(minutes=age))
+    await models.NotificationDelivery.create(user=world.editor.user, kind=DeliveryKind.IOS, target_id=channel.id,
+                                             next_attempt_at=now)
+    query = """query($userId: ID, $status: DeliveryStatus, $id: ID!) { admin {
+      deliveries(userId: $userId, status: $status) { totalCount edges { node { kind status lastError targetId
+        user { email } } } }
+      userChannels(id: $id) { name urlHint active } } }"""
+    answer = (await api.execute(query, {"userId": world.owner.id, "id": world.owner.id},
+                                token=admin.token))["data"]["admin"]
+    assert answer["deliveries"]["totalCount"] == 2
+    assert [e["node"]["status"] for e in answer["deliveries"]["edges"]] == ["SENT", "FAILED"]  # newest first
+    assert answer["deliveries"]["edges"][0]["node"]["user"]["email"] == world.owner.user.email
+    assert answer["userChannels"] == [{"name": "Home hook", "urlHint": "https://hooks.example.com/…",
+                                       "active": True}]
+    failed = (await api.execute(query, {"status": "FAILED", "id": world.owner.id}, token=admin.token))
+    assert [e["node"]["lastError"] for e in failed["data"]["admin"]["deliveries"]["edges"]] == [
+        "503 Service Unavailable"]
+    everyone = (await api.execute(query, {"id": world.owner.id}, token=admin.token))["data"]["admin"]
+    assert everyone["deliveries"]["totalCount"] == 3
+
+    photo = await ready_media(world.editor, MediaPurpose.AVATAR, world.editor.user.id, None)
+    await models.MediaVariant.create(media=photo, kind=list(MediaVariantKind)[0], key=photo.key + ".thumb",
+                                     content_type="image/webp", width=10, height=10, size=321)
+    stats = (await api.execute("{ admin { stats { variantsByKind { purpose count bytes } } } }",
+                               token=admin.token))["data"]["admin"]["stats"]
+    assert stats["variantsByKind"] == [{"purpose": list(MediaVariantKind)[0].value, "count": 1, "bytes": 321.0}]

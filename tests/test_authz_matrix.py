@@ -157,6 +157,8 @@ OPS = [
           ("userFacts", '(id: "00000000-0000-0000-0000-000000000000")', "disabledAt"),
           ("userEmails", '(id: "00000000-0000-0000-0000-000000000000")', "kind"),
           ("residence", '(id: "00000000-0000-0000-0000-000000000000")', "id"),
+          ("userChannels", '(id: "00000000-0000-0000-0000-000000000000")', "name"),
+          ("deliveries", "", "totalCount"),
       ]),
     *(Op(name, f"mutation($i: {name[0].upper()}{name[1:]}Input!) {{ {name}(input: $i) {{ {I} }} }}", variables,
          members("FORBIDDEN", "FORBIDDEN"))

@@ -264,13 +264,15 @@ async def _run_inline(settings: Settings, name: str, args: tuple, kwargs: dict[s
     is left to the email sweeper of the next ``honeydue serve`` or ``jobs run sweep_email_outbox``.
     """
     from workers.embedded import embedded_broker, run_embedded_jobs
+    from workers.job_runs import recorded
 
     broker = embedded_broker(settings)
     assert isinstance(broker, StubBroker)  # in process: no Redis
     try:
         async with open_services(settings, broker=broker) as services, \
                 run_embedded_jobs(services, run_scheduler=False):
-            await ACTORS[name][0](*args, **kwargs)
+            # Recorded like a worker's run, so admin.jobs shows this one too.
+            await recorded(name, ACTORS[name][0])(*args, **kwargs)
             try:
                 await asyncio.to_thread(
                     functools.partial(broker.join, QUEUE, timeout=INLINE_FOLLOW_UP_WAIT_MS, fail_fast=False))

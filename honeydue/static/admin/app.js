@@ -385,10 +385,14 @@
     userFacts(id: $id) { disabledAt disabledReason
       user { id email displayName emailVerified isAdmin disabled createdAt
         sessions { id createdAt lastUsedAt userAgent ipAddress }
+        devices { id platform createdAt lastSeenAt }
         notificationPreferences { type enabled hourOfDay } }
       memberships { role residence { id name } }
       storage { purpose count bytes } }
     userEmails(id: $id) { id kind to status attempts lastError createdAt sentAt }
+    userChannels(id: $id) { id kind name urlHint createdAt deadAt deadReason }
+    deliveries(userId: $id, first: 20) { edges { node { id kind targetId status attempts lastError createdAt
+      sentAt user { email } } } }
     auditLog(targetId: $id, first: 20) { edges { node { id createdAt action reason actor { email } } } }
   } }`;
 
@@ -502,8 +506,18 @@
         <h2>Notifications</h2>
         <${Table} caption="Notification preferences" columns=${["Type", "On", "Hour"]}
           rows=${u.notificationPreferences.map((p) => [p.type, yesNo(p.enabled), p.hourOfDay + ":00"])} />
+        <${Table} caption="Push devices" columns=${["Platform", "Registered", "Last seen"]}
+          rows=${u.devices.map((d) => [d.platform, when(d.createdAt), when(d.lastSeenAt)])}
+          empty="No push device." />
+        <${Table} caption="Webhook and Apprise channels" columns=${["Name", "Kind", "Where", "Added", "State"]}
+          rows=${a.userChannels.map((c) => [c.name, c.kind, c.urlHint, when(c.createdAt), c.deadAt
+            ? html`<span class="bad">dead since ${when(c.deadAt)}: ${c.deadReason || ""}</span>` : "active"])}
+          empty="No webhook or Apprise channel." />
         <h2>Recent emails</h2>
         <${EmailTable} rows=${a.userEmails} caption="The last 20 emails to this user" />
+        <h2>Recent push and webhook deliveries</h2>
+        <${DeliveryTable} rows=${a.deliveries.edges.map((e) => e.node)}
+          caption="The last 20 deliveries to this user's devices and channels" />
         <h2>Admin actions on this user</h2>
         <${Table} caption="Audit entries" columns=${["When", "Action", "By", "Reason"]}
           rows=${a.auditLog.edges.map(({ node: e }) => [when(e.createdAt), e.action,
@@ -566,7 +580,8 @@
 
   // --- storage ------------------------------------------------------------------------------------------
 
-  const STORAGE = `{ admin { stats { media mediaBytes pendingUploads mediaByPurpose { purpose count bytes } }
+  const STORAGE = `{ admin { stats { media mediaBytes pendingUploads mediaByPurpose { purpose count bytes }
+    variantsByKind { purpose count bytes } }
     jobs { name lastStartedAt lastSuccessAt lastErrorAt lastError lastReport } } }`;
 
   function JobReport({ job, title, describe }) {
@@ -594,6 +609,9 @@
         <${Table} caption="Usage by purpose" columns=${["Purpose", "Files", "Size"]}
           rows=${a.stats.mediaByPurpose.map((u) => [u.purpose, number.format(u.count), bytes(u.bytes)])}
           empty="No files yet." />
+        <${Table} caption="Derived files (thumbnails, previews, posters) by kind" columns=${["Kind", "Files", "Size"]}
+          rows=${a.stats.variantsByKind.map((u) => [u.purpose, number.format(u.count), bytes(u.bytes)])}
+          empty="No derived files yet." />
         <${JobReport} job=${job("reconcile_storage")} title="Last reconcile (bucket against database)"
           describe=${(r) => [["Objects", number.format(r.objects)], ["Orphan objects", number.format(r.orphans)
             ] , ["Rows without object", number.format(r.missing)], ["Deleted", number.format(r.deleted || 0)],
@@ -615,6 +633,29 @@
       e.lastError || "—"])} empty="No emails." />`;
   }
 
+  function DeliveryTable({ rows, caption }) {
+    return html`<${Table} caption=${caption} columns=${["Made", "To", "Kind", "Status", "Attempts", "Sent",
+      "Last error"]} rows=${rows.map((d) => [when(d.createdAt), d.user ? d.user.email : "—", d.kind, html`<span
+        class=${d.status === "FAILED" ? "bad" : ""}>${d.status}</span>`, d.attempts, when(d.sentAt),
+      d.lastError || "—"])} empty="No deliveries." />`;
+  }
+
+  const DELIVERIES = `query($status: DeliveryStatus, $after: String) { admin { deliveries(status: $status,
+    first: ${PAGE}, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id kind targetId status attempts lastError createdAt sentAt user { email } } } } } }`;
+
+  function Deliveries({ status }) {
+    const pager = usePager(status);
+    const query = useQuery(() => gql(DELIVERIES, { status: status || null, after: pager.after }),
+      [status, pager.after]);
+    const list = query.data && query.data.admin.deliveries;
+    return html`<h2>Push, webhook and Apprise deliveries</h2>
+      <${Status} query=${query} />
+      ${list && html`<${DeliveryTable} rows=${list.edges.map((e) => e.node)}
+          caption="Every message to a device or channel, newest first" />
+        <${Pager} pager=${pager} connection=${list} label="Deliveries" />`}`;
+  }
+
   const EMAILS = `query($status: EmailStatus, $after: String) { admin { emails(status: $status, first: ${PAGE},
     after: $after) { totalCount pageInfo { hasNextPage endCursor }
     edges { node { id kind to status attempts lastError createdAt sentAt } } } } }`;
@@ -626,9 +667,9 @@
       [status, pager.after]);
     const list = query.data && query.data.admin.emails;
     return html`<section aria-labelledby="page-title">
-      <h1 id="page-title">Emails</h1>
+      <h1 id="page-title">Emails and deliveries</h1>
       <form class="search" onSubmit=${(e) => e.preventDefault()}>
-        <label for="email-status">Status</label>
+        <label for="email-status">Status (emails and deliveries)</label>
         <select id="email-status" value=${status} onChange=${(e) => setStatus(e.target.value)}>
           <option value="">Every status</option><option value="QUEUED">Queued</option>
           <option value="SENT">Sent</option><option value="FAILED">Failed</option>
@@ -638,6 +679,7 @@
       ${list && html`<${EmailTable} rows=${list.edges.map((e) => e.node)}
           caption="The email delivery log, newest first" />
         <${Pager} pager=${pager} connection=${list} label="Emails" />`}
+      <${Deliveries} status=${status} />
     </section>`;
   }
 
@@ -675,7 +717,7 @@
 
   const SCREENS = [
     ["dashboard", "Dashboard"], ["users", "Users"], ["residences", "Residences"], ["storage", "Storage"],
-    ["emails", "Emails"], ["audit", "Audit log"],
+    ["emails", "Emails and deliveries"], ["audit", "Audit log"],
   ];
 
   function Console({ me, onSignOut }) {
