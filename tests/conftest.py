@@ -1,7 +1,7 @@
 """Shared fixtures: the database backends, Redis, an API client, users, and a real ``honeydue serve``.
 
 Database-backed tests run on the backend named by ``HONEYDUE_TEST_DATABASE``
-(``postgres``, the default, with a fresh database per run, or ``sqlite``).
+(``postgres``, the default, with a fresh database per run, or per worker under pytest-xdist, or ``sqlite``).
 ``./dev test`` runs the whole suite on PostgreSQL and then the database tests
 (marker ``db``, added automatically) again on SQLite: one process per backend,
 because Tortoise caches dialect-specific SQL on the model classes. When ``CI``
