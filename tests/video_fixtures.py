@@ -37,9 +37,9 @@ def level_at(index: int, frames: int) -> int:
 
 
 def make_video(kind: str = "mp4", *, seconds: float = 2.0, fps: int = 10, width: int = 160, height: int = 120,
-               noise: bool = True, gop: int | None = None, seed: int = 7) -> bytes:
+               noise: bool = True, gop: int | None = None, seed: int = 7, bit_rate: int | None = None) -> bytes:
     """The bytes of a ``kind`` (mp4, mov, webm) video of ``seconds`` at ``fps``; a keyframe every ``gop`` frames
-    (default: every second)."""
+    (default: every second); ``bit_rate`` (bits/s) makes the file larger than the encoder's default would."""
     container_format, candidates = CONTAINERS[kind]
     codec = _encoder(candidates)
     frames = max(int(seconds * fps), 1)
@@ -50,8 +50,12 @@ def make_video(kind: str = "mp4", *, seconds: float = 2.0, fps: int = 10, width:
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)
         stream.gop_size = gop or fps
+        if bit_rate:
+            stream.bit_rate = bit_rate
         if codec == "libx264":
             stream.options = {"preset": "ultrafast"}
+        elif codec.startswith("libvpx"):
+            stream.options = {"deadline": "realtime", "cpu-used": "8"}  # noise is slow to encode well
         for i in range(frames):
             level = level_at(i, frames)
             image = Image.new("RGB", (width, height), (level, level, level))
