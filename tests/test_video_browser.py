@@ -9,7 +9,7 @@ tests/video_fixtures.py), so the test knows the middle is what is on screen.
 
 Between Chromium and the server sits a recording proxy (same origin as the page, so the canvas can read the
 picture): it passes every request and answer through unchanged, at a network-like pace, and keeps what the
-gateway answered, so the test can check that the browser's range requests (among them one into the middle, for
+gateway answered, so the test can check that the browser's range requests (for the MP4, one into the middle, for
 the seek) got 206 answers whose bytes are exactly the original's bytes at the ranges they name.
 """
 
@@ -266,6 +266,7 @@ async def test_a_video_plays_and_seeks_through_its_signed_link(chromium_binary: 
         assert int(exchange.headers["content-length"]) == last - first + 1 >= len(exchange.body)
         assert exchange.body == clip.body[first:first + len(exchange.body)], exchange.range
         starts.append(first)
-    # The seek came before the proxy had passed on the middle: the player asked for a range there.
-    assert any(len(clip.body) // 4 <= first <= len(clip.body) * 3 // 4 for first in starts), \
-        [e.range for e in media]
+    # The seek came before the proxy had passed on the middle, 2.4 MB into the MP4: the player asked for a range
+    # there. (Into a 1 MB WebM, Chromium may as well read on from where it is; those bytes are checked above.)
+    middle_ranges = [first for first in starts if len(clip.body) // 4 <= first <= len(clip.body) * 3 // 4]
+    assert clip.content_type != "video/mp4" or middle_ranges, [e.range for e in media]
