@@ -400,3 +400,35 @@ async def test_backup_storage_is_a_periodic_job_run_by_name(
     off = {k: v for k, v in env.items() if not k.startswith("BACKUP_")}
     refused = jobs(off, tmp_path, "run", "backup_storage")
     assert refused.returncode == 2 and "backup_storage needs a backup bucket: set BACKUP_ENDPOINT" in refused.stderr
+
+
+async def test_variants_are_backed_up_purged_from_the_backup_and_restored_with_their_media(
+    primary: Storage, backup: S3Storage
+) -> None:
+    from honeydue.media_variants.keys import variant_keys
+
+    owner = await make_actor("owner")
+    key = f"tasks/{uuid.uuid4()}/completions/{uuid.uuid4()}.jpg"  # outside the owner's prefixes, like task photos
+    await media(owner.user, key, MediaStatus.READY)
+    for k in (key, *variant_keys(key)):
+        await primary.put_bytes(k, b"RIFF....WEBP" if k != key else b"\xff\xd8\xff photo", "image/webp")
+    now = datetime.now(UTC)
+    await run(primary, backup, now)
+    assert await keys_in(backup) == {key, *variant_keys(key)}
+
+    for k in (key, *variant_keys(key)):  # all lost from the primary
+        await primary.delete(k)
+    report = await restore.restore_key(primary, backup, key)  # `honeydue storage restore KEY`
+    assert set(report.restored.sample) == {key, *variant_keys(key)}
+    assert await keys_in(primary) == {key, *variant_keys(key)}
+
+    for k in variant_keys(key):
+        await primary.delete(k)
+    prefixes, keys = await restore.user_scope(owner.user.id)  # `--user`: the row's variants come back too
+    assert set(variant_keys(key)) <= set(keys)
+    await restore.restore_prefixes(primary, backup, prefixes, keys)
+    assert await keys_in(primary) == {key, *variant_keys(key)}
+
+    record = await AccountPurge.create(user_id=owner.user.id, prefixes=[f"users/{owner.user.id}/"], keys=[key])
+    await purge.purge_account(record.id, primary, now, backup=backup)
+    assert await keys_in(primary) == set() and await keys_in(backup) == set()

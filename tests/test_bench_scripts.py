@@ -69,3 +69,17 @@ def test_query_limits_probe() -> None:
     for probe in ("trivial", "fragment_fan_out", "id_list"):
         low, high = figures[probe]["spread_ms"]
         assert 0 < low <= figures[probe]["median_ms"] <= high and figures[probe]["ratio"] > 0
+
+
+def test_variants_bench_quick() -> None:
+    figures = run_script("bench/variants.py", "--quick", timeout=300)
+    assert set(figures) >= {"params", "ms_per_image", "pyvips"}
+    assert figures["params"]["rounds"] >= 3  # interleaved rounds: a ratio is never one run's
+    for per_library in figures["ms_per_image"].values():
+        for timing in per_library.values():
+            low, high = timing["spread"]
+            assert 0 < low <= timing["median"] <= high
+    if figures["pyvips"]["available"]:
+        assert figures["ratio_vips_to_pillow"], figures["pyvips"]
+    else:
+        assert figures["pyvips"]["reason"]
