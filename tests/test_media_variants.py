@@ -209,7 +209,11 @@ async def test_delete_replace_and_reconcile_know_the_variants(gql: GraphQLClient
     assert all([await stored(storage, k) for k in variant_keys(first_key)])
 
     report = await reconcile.reconcile_storage(storage, utc_now() + timedelta(days=2))
-    assert report.orphans == []  # the variants of a READY media belong to it
+    assert report.orphans == [] and report.missing == []  # the variants of a READY media belong to it
+    thumb = variant_key(first_key, MediaVariantKind.THUMB)
+    await storage.delete(thumb)
+    report = await reconcile.reconcile_storage(storage, utc_now() + timedelta(days=2))
+    assert report.missing == [thumb]  # a variant row whose object is gone
 
     # A new avatar replaces the old one: its variants go with it.
     second = await upload(gql, token, jpeg(640, 480))

@@ -239,3 +239,40 @@ async def test_reusing_the_upload_link_after_finalize_changes_nothing_served(
         assert f'"{served_object.etag}"' == before.headers["etag"]
         staging_link = sign_media_url([SIGNING_KEY.encode()], served.base_url, staging, 3600)
         assert (await client.get(staging_link)).status_code == 404  # staging objects are never served
+
+
+async def test_a_real_server_makes_the_variants_after_finalize_and_serves_them_without_metadata(
+        http: httpx.AsyncClient) -> None:
+    """The variant job is sent by finalizeUpload and run by the server's own in-process worker."""
+    import asyncio
+    import io
+
+    from PIL import Image
+
+    token = await register(http)
+    exif = Image.Exif()
+    exif[0x0110] = "iPhone 15 Pro"
+    exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)})
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), (200, 120, 40)).save(out, "JPEG", exif=exif.tobytes())
+    body = out.getvalue()
+    requested = await request_upload(http, token, body, content_type="image/jpeg")
+    assert (await put(requested["upload"], body)).status_code == 200
+    media = (await gql(http, FINALIZE, {"id": requested["media"]["id"]}, token))["media"]
+    assert media["status"] == "READY"
+
+    query = "query($id: ID!) { media(id: $id) { width height placeholder thumbnail { width height url } } }"
+    for _ in range(200):  # the job runs after finalize answered; seconds at most
+        shown = await gql(http, query, {"id": media["id"]}, token)
+        if shown["thumbnail"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert (shown["width"], shown["height"]) == (900, 600) and shown["placeholder"]
+    assert (shown["thumbnail"]["width"], shown["thumbnail"]["height"]) == (320, 213)
+    async with httpx.AsyncClient(timeout=20) as client:
+        thumb = await client.get(shown["thumbnail"]["url"])
+        original = await client.get(media["url"])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
+    for served_bytes in (thumb.content, original.content):
+        with Image.open(io.BytesIO(served_bytes)) as image:
+            assert not image.getexif().get_ifd(0x8825) and b"iPhone" not in served_bytes

@@ -10,22 +10,24 @@ Upload staging objects (``<key>.upload``, see ``media_policy.staging_key``) belo
 PENDING: the client is uploading, finalize has not run, and the cleanup job removes them with the row. Once the
 media is finished (or gone) a staging object is a leftover nobody serves, reported and fixed like an orphan.
 Variant objects (``<key>.thumb.webp``, ``<key>.preview.webp``, see ``media_variants.keys``) belong to their
-media while it is READY; any other is an orphan too.
+media while it is READY; any other is an orphan too. A variant row of a READY media whose object is gone is
+reported missing, like its media's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import RawSQL
+from tortoise.expressions import RawSQL, Subquery
 
 from honeydue.media_policy import final_key, is_staging_key
 from honeydue.media_variants.keys import variant_owner
-from honeydue.models import Media, MediaStatus
+from honeydue.models import Media, MediaStatus, MediaVariant
 from honeydue.storage.base import ObjectInfo, Storage
 from honeydue.storage.walk import SortedMerge
 
@@ -50,18 +52,11 @@ class ReadyRow:
     key: str
 
 
-async def ready_keys(finalized_before: datetime, batch: int = LOOKUP_BATCH) -> AsyncIterator[ReadyRow]:
-    """Keys of READY rows finalized before the instant, in the bucket's key order, ``batch`` rows per query.
-
-    S3 lists keys in UTF-8 byte order; the database sorts by its collation (PostgreSQL's locale order puts
-    ``a-b`` and ``a_b`` elsewhere), so the key is compared under the byte-order collation of each backend.
-    Keyset pagination (``key > last``) keeps every query short however many rows there are.
-    """
-    collated = RawSQL('"key" COLLATE "C"' if connections.get("default").capabilities.dialect == "postgres"
-                      else '"key" COLLATE BINARY')
+async def _keyset_keys(query_for: Callable[[str | None], Any], batch: int) -> AsyncIterator[ReadyRow]:
+    """Keys of ``query_for(last)`` (annotated with ``sort_key``) in byte order, ``batch`` rows per query."""
     last: str | None = None
     while True:
-        query = Media.filter(status=MediaStatus.READY, finalized_at__lt=finalized_before).annotate(sort_key=collated)
+        query = query_for(last)
         if last is not None:
             query = query.filter(sort_key__gt=last)
         keys = await query.order_by("sort_key").limit(batch).values_list("key", flat=True)
@@ -70,6 +65,41 @@ async def ready_keys(finalized_before: datetime, batch: int = LOOKUP_BATCH) -> A
         if len(keys) < batch:
             return
         last = str(keys[-1])
+
+
+def _byte_order() -> RawSQL:
+    return RawSQL('"key" COLLATE "C"' if connections.get("default").capabilities.dialect == "postgres"
+                  else '"key" COLLATE BINARY')
+
+
+async def ready_keys(finalized_before: datetime, batch: int = LOOKUP_BATCH) -> AsyncIterator[ReadyRow]:
+    """Keys of READY rows finalized before the instant, and of their variants, in the bucket's key order.
+
+    S3 lists keys in UTF-8 byte order; the database sorts by its collation (PostgreSQL's locale order puts
+    ``a-b`` and ``a_b`` elsewhere), so the key is compared under the byte-order collation of each backend.
+    Keyset pagination (``key > last``) keeps every query short however many rows there are. The media and
+    variant keys come from two such walks, merged (``str`` order is UTF-8 byte order).
+    """
+    def media_query(last: str | None) -> Any:
+        return Media.filter(status=MediaStatus.READY, finalized_at__lt=finalized_before).annotate(
+            sort_key=_byte_order())
+
+    def variant_query(last: str | None) -> Any:
+        ready = Media.filter(status=MediaStatus.READY, finalized_at__lt=finalized_before).values("id")
+        return MediaVariant.filter(media_id__in=Subquery(ready)).annotate(sort_key=_byte_order())
+
+    media_keys = _keyset_keys(media_query, batch)
+    variant_keys = _keyset_keys(variant_query, batch)
+    media_next = await anext(media_keys, None)
+    variant_next = await anext(variant_keys, None)
+    while media_next is not None or variant_next is not None:
+        if variant_next is None or (media_next is not None and media_next.key <= variant_next.key):
+            assert media_next is not None
+            yield media_next
+            media_next = await anext(media_keys, None)
+        else:
+            yield variant_next
+            variant_next = await anext(variant_keys, None)
 
 
 async def reconcile_storage(
