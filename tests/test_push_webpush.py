@@ -299,3 +299,25 @@ async def test_jobs_run_without_redis_pushes_and_retries_before_it_exits(
     assert to == sub.id and payload["deliveryId"] == str(row.id), output
     assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2), output
     assert "429" in (row.attempt_log[0]["error"] or "")
+
+
+async def test_a_type_whose_push_preference_is_off_reaches_no_device(
+        settings: Settings, service: WebPushService, web_transport: None) -> None:
+    settings = settings.model_copy(update={"allow_private_webhooks": True})
+    now = clock.utc_now()
+    user = await User.create(email="quiet@example.com", password_hash=DUMMY_HASH, display_name="Quinn",
+                             email_verified=True)
+    home = await Residence.create(name="Lake house", timezone="UTC")
+    await Membership.create(residence=home, user=user, role=ResidenceRole.OWNER)
+    await NotificationPreference.create(user=user, type=NotificationType.TASK_DUE_SOON, hour_of_day=now.hour,
+                                        push=False)
+    await Task.create(residence=home, title="Clean the gutters", frequency=TaskFrequency.ONCE,
+                      due_date=now.date(), anchor_date=now.date())
+    device = device_for(service, service.subscribe(SERVER_KEY))
+    device.user_id, device.last_seen_at, device.token_hash = user.id, now, "d" * 64
+    await device.save()
+
+    async with mail_jobs(settings) as services:
+        assert (await reminders.send_due_reminders(now, services.channels)).sent == 1  # in the app, and email
+        await drain(services)
+    assert service.received == [] and await NotificationDelivery.filter(kind=DeliveryKind.WEB).count() == 0
