@@ -258,12 +258,10 @@ async def test_a_media_deleted_while_rendering_leaves_no_variant_behind(gql: Gra
     assert not any([await stored(storage, k) for k in variant_keys(key)])
 
 
-def test_video_without_a_poster_module_gets_no_variants(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The seam the video part plugs into: dispatch by type, ``video.poster_frame`` when the module exists."""
+def test_images_and_videos_want_variants() -> None:
+    """Dispatch by type (a video's THUMB: tests/test_video_uploads.py)."""
     assert job.wants_variants("video/mp4") and job.wants_variants("image/heic")
     assert not job.wants_variants("application/pdf")
-    monkeypatch.setattr(job, "VIDEO_MODULE", "honeydue.media_variants.no_such_module")
-    assert job._poster_frame_maker() is None
 
 
 async def test_gateway_refuses_a_variant_of_a_media_not_ready(gql: GraphQLClient, services: object) -> None:

@@ -5,5 +5,5 @@
 * ``strip``: removing location and device metadata from an original before it is published;
 * ``job``: the ``make_media_variants`` job finalizeUpload sends, dispatching on the content type;
 * ``video``: a video's poster frame (``poster_frame(path_or_file) -> PIL.Image.Image``), the picture its THUMB
-  is made from (the job finds it by name: without the module, videos get no variants).
+  is made from.
 """

@@ -6,30 +6,29 @@ One run: read the original, render the variants in a thread (CPU work off the ev
 size and the placeholder in one transaction. A media deleted meanwhile gets its fresh variant objects deleted
 again. Running it twice is harmless: the objects are overwritten and the rows replaced.
 
-The content type picks the maker: images are decoded by ``images``; ``video/*`` goes to
-``honeydue.media_variants.video.poster_frame(path) -> PIL.Image.Image`` (a THUMB only), and while that module
-does not exist videos are marked NONE. A failure is retried by Dramatiq (``MAX_ATTEMPTS`` runs in all, with
-backoff); the last one, or a file that is not a readable image at all, is recorded as FAILED with its error.
+The content type picks the maker: images are decoded by ``images``; a video's poster frame
+(``video.poster_frame``, about one second in) becomes its THUMB (a THUMB only: a list shows it, a player shows the
+video itself), and its size and placeholder are the poster's. A failure is retried by Dramatiq (``MAX_ATTEMPTS``
+runs in all, with backoff); the last one, or a file that is not a readable image or video at all, is recorded as
+FAILED with its error.
 Clients fall back to the original meanwhile (``Media.thumbnail`` is null).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from honeydue.jobs import resend_each
 from honeydue.media_policy import IMAGE_TYPES, normalize_content_type
-from honeydue.media_variants import images
+from honeydue.media_variants import images, video
 from honeydue.media_variants.keys import VARIANT_CONTENT_TYPE, variant_key, variant_keys
 from honeydue.models import Media, MediaStatus, MediaVariant, MediaVariantKind, VariantsStatus
 from honeydue.storage.base import Storage
@@ -41,7 +40,6 @@ MAX_ATTEMPTS = 3
 # A PENDING media younger than this most likely has its message on the way, or a retry in backoff.
 SWEEP_MIN_AGE = timedelta(minutes=15)
 SWEEP_BATCH = 500
-VIDEO_MODULE = "honeydue.media_variants.video"
 
 
 def wants_variants(content_type: str) -> bool:
@@ -50,23 +48,12 @@ def wants_variants(content_type: str) -> bool:
     return kind in IMAGE_TYPES or kind.startswith("video/")
 
 
-def _poster_frame_maker() -> Callable[[str], Any] | None:
-    """``video.poster_frame`` once that module exists; None until then (videos then get no variants)."""
-    try:
-        module = importlib.import_module(VIDEO_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name == VIDEO_MODULE:
-            return None
-        raise
-    return module.poster_frame
-
-
 async def _render_image(storage: Storage, media: Media) -> images.Rendered:
     data = await storage.read_prefix(media.key, media.size)
     return await asyncio.to_thread(images.render_bytes, data)
 
 
-async def _render_video(storage: Storage, media: Media, poster_frame: Callable[[str], Any]) -> images.Rendered:
+async def _render_video(storage: Storage, media: Media) -> images.Rendered:
     """The poster frame's THUMB; the video is streamed to a temporary file (a video may be hundreds of MB)."""
     handle, path = tempfile.mkstemp(prefix="honeydue-poster-")
     try:
@@ -80,8 +67,8 @@ async def _render_video(storage: Storage, media: Media, poster_frame: Callable[[
 
         def frame_thumb() -> images.Rendered:
             try:
-                frame = poster_frame(path)
-            except ValueError as exc:  # video.UndecodableVideo: no retry makes these bytes a video
+                frame = video.poster_frame(path)
+            except video.UndecodableVideo as exc:  # no retry makes these bytes a video
                 raise images.UnreadableImage(f"no poster frame: {exc}") from exc
             return images.render(frame, (MediaVariantKind.THUMB,))
 
@@ -150,8 +137,8 @@ async def make_media_variants(media_id: str, storage: Storage) -> VariantsStatus
     try:
         if kind in IMAGE_TYPES:
             rendered = await _render_image(storage, media)
-        elif kind.startswith("video/") and (poster_frame := _poster_frame_maker()) is not None:
-            rendered = await _render_video(storage, media, poster_frame)
+        elif kind.startswith("video/"):
+            rendered = await _render_video(storage, media)
         else:
             await Media.filter(id=media.id).update(variants_status=VariantsStatus.NONE)
             return VariantsStatus.NONE
