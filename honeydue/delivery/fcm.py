@@ -77,7 +77,7 @@ class FCMTransport:
         self._credentials = credentials
         self._timeout = timeout
         self.url = f"{base_url.rstrip('/')}/v1/projects/{project_id}/messages:send"
-        self._refresh_lock: asyncio.Lock | None = None
+        self._refresh_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._token_session = requests.Session()
         self._token_session.verify = verify if isinstance(verify, (bool, str)) else True
         self._client = LoopClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(timeout), verify=verify,
@@ -93,9 +93,10 @@ class FCMTransport:
 
     async def access_token(self) -> str:
         """The cached OAuth2 token; refreshed (one refresh at a time, off the event loop) when close to expiry."""
-        if self._refresh_lock is None:
-            self._refresh_lock = asyncio.Lock()
-        async with self._refresh_lock:
+        loop = asyncio.get_running_loop()
+        if self._refresh_lock is None or self._refresh_lock[0] is not loop:  # a lock belongs to one loop
+            self._refresh_lock = (loop, asyncio.Lock())
+        async with self._refresh_lock[1]:
             if not self._credentials.valid:
                 request = GoogleRequest(self._token_session)
                 try:
