@@ -343,3 +343,31 @@ async def test_a_jpeg_declared_heic_is_rejected(gql: GraphQLClient) -> None:
     finalized = (await gql.execute(FINALIZE, {"id": requested["media"]["id"]}, token=token))["data"]
     assert finalized["finalizeUpload"]["media"]["status"] == "REJECTED"
     assert "image/heic" in finalized["finalizeUpload"]["media"]["rejectReason"]
+
+
+async def test_a_video_gets_a_poster_frame_thumb_and_nothing_else(services: object) -> None:
+    """The seam: ``video/*`` goes to ``media_variants.video.poster_frame``; the THUMB is made from that picture."""
+    from tests.video_fixtures import make_video
+
+    storage = services.storage  # type: ignore[attr-defined]
+    _, user = await register()
+    clip = make_video("mp4", seconds=2, width=640, height=360)
+    key = f"users/{user.id}/profile/{uuid.uuid4()}.mp4"
+    await storage.put_bytes(key, clip, "video/mp4")
+    media = await models.Media.create(key=key, owner=user, purpose=models.MediaPurpose.DOCUMENT_FILE,
+                                      filename="clip.mp4", content_type="video/mp4", size=len(clip),
+                                      status=models.MediaStatus.READY, finalized_at=utc_now(),
+                                      variants_status=VariantsStatus.PENDING)
+    assert await job.make_media_variants(str(media.id), storage) == VariantsStatus.READY
+    await media.refresh_from_db()
+    assert (media.width, media.height) == (640, 360) and blurhash.is_valid_blurhash(media.placeholder)
+    (thumb,) = await models.MediaVariant.filter(media_id=media.id)
+    assert (thumb.kind, thumb.width, thumb.height) == (MediaVariantKind.THUMB, 320, 180)
+    assert await stored(storage, variant_key(key, MediaVariantKind.THUMB))
+
+    junk = await models.Media.create(key=f"users/{user.id}/profile/{uuid.uuid4()}.mp4", owner=user,
+                                     purpose=models.MediaPurpose.DOCUMENT_FILE, filename="x.mp4",
+                                     content_type="video/mp4", size=64, status=models.MediaStatus.READY,
+                                     finalized_at=utc_now(), variants_status=VariantsStatus.PENDING)
+    await storage.put_bytes(junk.key, b"\x00\x00\x00\x20ftypisom" + b"\x00" * 52, "video/mp4")
+    assert await job.make_media_variants(str(junk.id), storage) == VariantsStatus.FAILED  # no retry helps
