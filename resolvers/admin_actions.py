@@ -54,13 +54,16 @@ async def target_user(user_id: object) -> User:
     return user
 
 
-async def _other_active_admins(user: User) -> int:
-    """Admins besides ``user`` who can still sign in."""
-    return await User.filter(is_admin=True, disabled=False).exclude(id=user.id).count()
-
-
 async def _refuse_losing_last_admin(user: User, what: str) -> None:
-    if user.is_admin and not user.disabled and await _other_active_admins(user) == 0:
+    """LAST_ADMIN when ``user`` is the only admin who can sign in. Call it inside the change's transaction.
+
+    The active admins' rows are locked (FOR UPDATE on PostgreSQL; SQLite runs one writer at a time), so two
+    admins demoting each other at once cannot both pass the check: the second waits, then sees the first's
+    change.
+    """
+    # Whole rows: Tortoise drops FOR UPDATE from a values_list query.
+    active = {str(row.id) for row in await User.filter(is_admin=True, disabled=False).select_for_update()}
+    if str(user.id) in active and len(active) == 1:
         raise reject(UserErrorCode.LAST_ADMIN, f"{user.email} is the last admin who can sign in; {what}.",
                      "userId")
 
@@ -71,9 +74,9 @@ async def set_user_disabled(actor: User, user_id: object, disabled: bool, reason
     user = await target_user(user_id)
     if disabled and user.id == actor.id:
         raise reject(UserErrorCode.INVALID_INPUT, "You cannot disable your own account.", "userId")
-    if disabled:
-        await _refuse_losing_last_admin(user, "make another admin first")
     async with in_transaction():
+        if disabled:
+            await _refuse_losing_last_admin(user, "make another admin first")
         user.disabled = disabled
         user.disabled_reason = reason if disabled else None
         user.disabled_at = clock.utc_now() if disabled else None
@@ -106,9 +109,9 @@ async def revoke_sessions(actor: User, user_id: object) -> int:
 async def set_admin(actor: User, settings: Settings, user_id: object, admin: bool) -> User:
     """Make the user an admin or not; the last admin who can sign in stays one."""
     user = await target_user(user_id)
-    if not admin:
-        await _refuse_losing_last_admin(user, "make another admin first")
     async with in_transaction():
+        if not admin:
+            await _refuse_losing_last_admin(user, "make another admin first")
         user.is_admin = admin
         await user.save(update_fields=["is_admin"])
         if admin:
@@ -125,9 +128,9 @@ async def delete_user(actor: User, user_id: object, reason: str | None) -> None:
     user = await target_user(user_id)
     if user.id == actor.id:
         raise reject(UserErrorCode.INVALID_INPUT, "Delete your own account with deleteAccount.", "userId")
-    await _refuse_losing_last_admin(user, "make another admin first")
 
     async def record() -> None:
+        await _refuse_losing_last_admin(user, "make another admin first")
         await audit(actor, "adminDeleteUser", "User", user.id, reason, email=user.email)
 
     await remove_user(user, before_delete=record)

@@ -295,3 +295,19 @@ async def test_deliveries_channels_and_variants(api, admin) -> None:
     stats = (await api.execute("{ admin { stats { variantsByKind { purpose count bytes } } } }",
                                token=admin.token))["data"]["admin"]["stats"]
     assert stats["variantsByKind"] == [{"purpose": list(MediaVariantKind)[0].value, "count": 1, "bytes": 321.0}]
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(api, admin) -> None:
+    import asyncio
+
+    other = await make_actor("other", is_admin=True)
+    results = await asyncio.gather(
+        api.execute(SET_ADMIN, {"i": {"userId": other.id, "admin": False}}, token=admin.token),
+        api.execute(SET_ADMIN, {"i": {"userId": admin.id, "admin": False}}, token=other.token),
+    )
+    # The loser is refused either way: LAST_ADMIN when both passed the admin check at once (the row lock makes
+    # the second wait and see the first's change), FORBIDDEN when the first had already committed.
+    outcomes = sorted("FORBIDDEN" if error_code(r) == "FORBIDDEN" else str(r["data"]["adminSetAdmin"]["userErrors"])
+                      for r in results)
+    assert outcomes in (["[]", "[{'code': 'LAST_ADMIN'}]"], ["FORBIDDEN", "[]"]), results
+    assert await models.User.filter(is_admin=True).count() == 1
