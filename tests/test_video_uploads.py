@@ -144,6 +144,16 @@ async def test_videos_have_their_own_size_limit(backend: Settings, tmp_path: Pat
         assert str(len(clip)) in too_big["userErrors"][0]["message"]
         big_photo = await request(client, owner, data=PNG + b"\0", purpose="COMPLETION_PHOTO", target=task_id)
         assert codes(big_photo) == [("FILE_TOO_LARGE", ["size"])]
+        # Uploaded under this limit, then the operator lowers it before the client finalizes.
+        pending = await request(client, owner, data=clip, purpose="COMPLETION_PHOTO", target=task_id,
+                                content_type="video/mp4", filename="clip.mp4")
+        assert (await put(client, pending["upload"], clip)).status_code == 200
+
+    lowered = make_settings(tmp_path / "limits", **{**env, "STORAGE_MAX_VIDEO_SIZE": str(len(clip) - 1)})
+    async with running_app(lowered) as (client, _app):
+        # Finalize checks the limit again, on the size the store reports: the video is refused there too.
+        refused = (await ok(client, FINALIZE, {"id": pending["media"]["id"]}, owner))["media"]
+        assert refused["status"] == "REJECTED" and f"larger than {len(clip) - 1} bytes" in refused["rejectReason"]
 
 
 THUMBNAIL = """query($id: ID!) { media(id: $id) { width height placeholder
