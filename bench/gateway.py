@@ -33,8 +33,11 @@ It prints ONE JSON line (its last stdout line); progress goes to stderr. Keys:
 first ``--servers`` entry, ``ttfb_overhead_p50_ms`` (gateway p50 TTFB minus nginx's, per round,
 ``{median, spread}``), ``targets`` (the issue's goals and whether the medians meet them),
 ``servers.<name>`` (the same ratios and overheads for each server when several run),
-``server_comparison`` (the first two servers head to head: per-round throughput ratio, rounds led),
-``throughput_mb_s`` and ``ttfb_ms`` (medians over rounds), ``gateway_rss_mb`` and ``links``
+``server_comparison.<other>`` (the first server against each other gateway, head to head: per-round
+throughput ratio first/other and the rounds it led), ``--checkout before=PATH`` adds another checkout's
+gateway (under the first server) as one more interleaved target,
+``throughput_mb_s``, ``ttfb_ms`` and ``cpu_ms_per_request`` (medians over rounds; CPU time of the
+gateway or of the answering nginx, per request), ``gateway_rss_mb`` and ``links``
 (signed links created and verified per second in-process). Needs the Debian ``nginx``
 package (installed with apt-get when missing).
 """
@@ -90,6 +93,9 @@ def parse_args() -> argparse.Namespace:
                         help="process servers for the gateway, each its own process; the first one is the "
                              "one `throughput_ratio` reports (default: granian, the gateway's, then uvicorn)")
     parser.add_argument("--backend", choices=("s3", "local"), default="s3")
+    parser.add_argument("--checkout", metavar="NAME=PATH", action="append", default=[],
+                        help="also run the gateway of another checkout (say, the commit before a change) under "
+                             "the first server, interleaved like the others; reported as servers.NAME")
     parser.add_argument("--links", type=int, default=100_000, help="links signed and verified in-process")
     args = parser.parse_args()
     if args.quick:
@@ -279,6 +285,17 @@ class PeakRss:
         self._thread.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process and its children (nginx's workers), in seconds."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+    except Exception:  # ended
+        return 0.0
+
+
 def run_curl(requests: list[tuple[str, str | None]], concurrency: int, workdir: Path) -> dict[str, float]:
     """Run ``requests`` (url, range) with curl at ``concurrency``; bytes, seconds and TTFB list."""
     config = workdir / f"curl-{concurrency}-{len(requests)}.cfg"
@@ -397,6 +414,12 @@ def main() -> None:
             port = free_port()
             gateways[server] = (port, start_gateway(tmp, env, port, server))
             procs.append(gateways[server][1])
+        for spec in args.checkout:  # the same server, another version of the code
+            name, _, path = spec.partition("=")
+            env = gateway_env(tmp, origin_port, args.backend, args.servers[0]) | {"PYTHONPATH": path}
+            port = free_port()
+            gateways[name] = (port, start_gateway(tmp, env, port, name))
+            procs.append(gateways[name][1])
         wait_http(f"http://127.0.0.1:{origin_port}/", procs[0])
         wait_http(f"http://127.0.0.1:{proxy_port}/", procs[1])
         for port, proc in gateways.values():
@@ -424,6 +447,9 @@ def main() -> None:
             dump_logs()
             raise
 
+        # The process whose CPU time each target costs: the gateway, or the nginx that answers.
+        target_pids = {"nginx": procs[1 if args.backend == "s3" else 0].pid,
+                       **{server: proc.pid for server, (_port, proc) in gateways.items()}}
         # results[target][workload] = one run_curl result per round
         results: dict[str, dict[str, list[dict]]] = {t: {w: [] for w in workloads} for t in targets}
         names = list(targets)
@@ -441,7 +467,9 @@ def main() -> None:
                     shift = (round_index + offset) % len(names)
                     for target in names[shift:] + names[:shift]:
                         try:
+                            cpu_before = cpu_seconds(target_pids[target])
                             run = run_curl([(targets[target], r) for r in items], concurrency, tmp)
+                            run["cpu_ms"] = (cpu_seconds(target_pids[target]) - cpu_before) * 1000 / len(items)
                         except (RuntimeError, subprocess.CalledProcessError):
                             dump_logs()
                             raise
@@ -482,19 +510,18 @@ def main() -> None:
             "ttfb_overhead_p50_ms_c1": {"at_most": TTFB_TARGET_MS,
                                         "met": report["ttfb_overhead_p50_ms"]["range_c1"]["median"] <= TTFB_TARGET_MS},
         }
-        if len(args.servers) > 1:
+        if len(gateways) > 1:
             report["servers"] = {s: {"throughput_ratio": ratios(s), "ttfb_overhead_p50_ms": overheads(s)}
-                                 for s in args.servers}
-            # The servers head to head, round by round: first/other throughput, and in how many rounds first led.
-            other = args.servers[1]
+                                 for s in gateways}
+            # Head to head with the first, round by round: first/other throughput, and in how many rounds first led.
             report["server_comparison"] = {
-                "of": [first, other],
-                **{name: {**summary([rate(a) / rate(b) for a, b in zip(results[first][name], results[other][name],
-                                                                        strict=True)]),
-                          "rounds_led": sum(rate(a) > rate(b) for a, b in zip(results[first][name],
-                                                                              results[other][name], strict=True))}
-                   for name in workloads},
-            }
+                other: {name: {**summary([rate(a) / rate(b) for a, b in zip(results[first][name],
+                                                                            results[other][name], strict=True)]),
+                               "rounds_led": sum(rate(a) > rate(b) for a, b in zip(results[first][name],
+                                                                                   results[other][name],
+                                                                                   strict=True))}
+                        for name in workloads}
+                for other in list(gateways)[1:]}
         report["throughput_mb_s"] = {t: {name: round(statistics.median(rate(r) for r in runs) / MB, 1)
                                          for name, runs in per.items()} for t, per in results.items()}
         report["ttfb_ms"] = {
@@ -502,6 +529,10 @@ def main() -> None:
                        "p99": round(statistics.median(percentile(r["ttfb"], 0.99) for r in runs), 2)}
                 for name, runs in per.items()}
             for t, per in results.items()}
+        # CPU time per request is far less sensitive to the machine's load than throughput: the per-request
+        # work itself, gateway against nginx.
+        report["cpu_ms_per_request"] = {t: {name: round(statistics.median(r["cpu_ms"] for r in runs), 3)
+                                            for name, runs in per.items()} for t, per in results.items()}
         report["gateway_rss_mb"] = {"before": round(rss.baseline / MB, 1), "peak": round(rss.peak / MB, 1)}
         report["links"] = link_rate(args.links)
         print(json.dumps(report, separators=(",", ":")))

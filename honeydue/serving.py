@@ -88,7 +88,7 @@ async def _serve_granian(app: ASGIApp, host: str, port: int) -> signal.Signals |
         websockets=False,
         log_dictconfig=_GRANIAN_LOGGING,
         log_access=False,
-        backlog=1024,
+        backlog=2048,  # uvicorn's default
     )
     # Without this granian logs every start at WARNING ("Embedded server is experimental!"): not an operator's
     # concern, and noise in their alerts.
