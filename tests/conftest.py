@@ -1,7 +1,8 @@
 """Shared fixtures: the database backends, Redis, an API client, users, and a real ``honeydue serve``.
 
 Database-backed tests run on the backend named by ``HONEYDUE_TEST_DATABASE``
-(``postgres``, the default, with a fresh database per run, or per worker under pytest-xdist, or ``sqlite``).
+(``postgres``, the default, with a fresh database per run, or per worker under pytest-xdist, copied from a
+migrated template, or ``sqlite``).
 ``./dev test`` runs the whole suite on PostgreSQL and then the database tests
 (marker ``db``, added automatically) again on SQLite: one process per backend,
 because Tortoise caches dialect-specific SQL on the model classes. When ``CI``
@@ -12,10 +13,12 @@ can never pass by testing less.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -77,11 +80,17 @@ async def _pg_admin_execute(sql: str) -> None:
         await conn.close()
 
 
-async def create_postgres_database() -> str:
-    """A fresh, empty database for this run; returns its URL."""
-    name = f"honeydue_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+async def create_postgres_database(name: str | None = None, template: str = "template1") -> str:
+    """A fresh database for this run, empty unless made from another ``template``; returns its URL.
+
+    ``name``: a fixed name instead of a unique one (a database of that name is dropped first).
+    """
     try:
-        await _pg_admin_execute(f'CREATE DATABASE "{name}"')
+        if name is None:
+            name = f"honeydue_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        else:
+            await _pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _pg_admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         # A throwaway database needs no crash durability: not waiting for the WAL flush on every commit
         # makes the database tier several times faster on a busy disk. Queries and results are unchanged.
         await _pg_admin_execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
@@ -94,6 +103,52 @@ async def create_postgres_database() -> str:
 async def drop_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     await _pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Serialises the making of a template between the processes of a run (xdist workers) and concurrent runs.
+TEMPLATE_LOCK_KEY = 0x686F6E6579  # "honey"
+
+
+def migrations_digest() -> str:
+    """What a migrated database depends on: the migration files, the ORM configuration (``honeydue/db.py``) and
+    the Tortoise version that applies them."""
+    import tortoise
+
+    digest = hashlib.sha256(tortoise.__version__.encode())
+    for path in [REPO / "honeydue" / "db.py", *sorted((REPO / "migrations").glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+async def create_migrated_postgres_database() -> str:
+    """A fresh database for this run with every migration applied; returns its URL.
+
+    Applying the migrations takes seconds of CPU (Tortoise rebuilds its model state operation by operation), so
+    they are applied once per set of migration files, to a template database named after their digest, and
+    each run copies that (``CREATE DATABASE … TEMPLATE``, a file copy inside the server). A template no one
+    connects to again; an interrupted build leaves only a ``…_building`` database, dropped by the next one.
+    """
+    import asyncpg
+
+    template = f"honeydue_test_template_{migrations_digest()}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1), timeout=3)
+    except (TimeoutError, OSError) as exc:
+        missing_service(f"PostgreSQL at {PG_ADMIN_URL} ({exc.__class__.__name__})")
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", TEMPLATE_LOCK_KEY)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", template):
+                building = await create_postgres_database(f"{template}_building")
+                with tempfile.TemporaryDirectory() as var:
+                    await db.migrate(make_settings(Path(var), DATABASE_URL=building))
+                await conn.execute(f'ALTER DATABASE "{template}_building" RENAME TO "{template}"')
+                await conn.execute(f'ALTER DATABASE "{template}" WITH ALLOW_CONNECTIONS false')
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", TEMPLATE_LOCK_KEY)
+    finally:
+        await conn.close()
+    return await create_postgres_database(template=template)
 
 
 # --- settings and database --------------------------------------------------------------------------
@@ -131,12 +186,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 async def database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """The database URL of this run's backend, migrated and opened for the session's event loop."""
     backend = DB_BACKEND
+    settings_dir = tmp_path_factory.mktemp("dbvar")
     if backend == "postgres":
-        url = await create_postgres_database()
+        url = await create_migrated_postgres_database()
+        settings = make_settings(settings_dir, DATABASE_URL=url)
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
-    settings = make_settings(tmp_path_factory.mktemp("dbvar"), DATABASE_URL=url)
-    await db.migrate(settings)
+        settings = make_settings(settings_dir, DATABASE_URL=url)
+        await db.migrate(settings)
     await db.init_db(settings)
     try:
         yield url
