@@ -124,15 +124,16 @@ async def test_a_photo_with_gps_is_served_without_it_original_and_variants(
 
     served = await gql.http.get(media["url"])
     assert served.status_code == 200
-    # HEIC is re-encoded with the rotation applied to its pixels; the others keep the tag, as its only one.
+    # JPEG, PNG and WebP keep the orientation as their only tag; HEIC keeps it in its irot property.
     assert_no_location_or_device(served.content, None if fmt == "HEIF" else 6)
     row = await models.Media.get(id=media["id"])
     head = await services.storage.head(row.key)  # type: ignore[attr-defined]
     # The row describes the bytes served, not those uploaded.
-    assert row.size == len(served.content) == head.size == int(served.headers["content-length"]) < len(body)
+    assert row.size == len(served.content) == head.size == int(served.headers["content-length"])
+    assert row.size < len(body) if fmt != "HEIF" else row.size == len(body)  # HEIC: items blanked in place
     assert row.etag == head.etag == served.headers["etag"].strip('"') and media["size"] == row.size
     with Image.open(io.BytesIO(served.content)) as image:
-        if fmt == "JPEG":  # the pixels were not re-encoded: they decode exactly as the upload's do
+        if fmt in ("JPEG", "HEIF"):  # the pixels were not re-encoded: they decode exactly as the upload's do
             with Image.open(io.BytesIO(body)) as original:
                 assert ImageChops.difference(image.convert("RGB"), original.convert("RGB")).getbbox() is None
         displayed = Image.Image.transpose(image, Image.Transpose.ROTATE_270) if fmt != "HEIF" else image
@@ -179,3 +180,19 @@ async def test_strip_image_metadata_false_serves_originals_as_uploaded(
         media = await upload(gql, token, body, content_type="image/jpeg")
         assert (await gql.http.get(media["url"])).content == body
         assert media["size"] == len(body)
+
+
+def test_heif_metadata_items_are_blanked_in_place_and_an_unfollowable_file_is_re_encoded() -> None:
+    from honeydue.media_variants import heif_boxes
+    from honeydue.media_variants.strip import strip_metadata
+
+    body = photo("HEIF", orientation=6)
+    blanked = heif_boxes.blank_metadata(body)
+    assert blanked is not None and len(blanked) == len(body)
+    assert heif_boxes.blank_metadata(blanked) is not None  # the items stay, empty: blanking again is harmless
+    assert_no_location_or_device(blanked, None)
+    plain = io.BytesIO()
+    Image.new("RGB", (64, 48)).save(plain, "HEIF")
+    assert strip_metadata("image/heic", plain.getvalue()) is None  # nothing to remove: published as uploaded
+    with pytest.raises(heif_boxes.HeifStructureError):
+        heif_boxes.blank_metadata(body[:200])

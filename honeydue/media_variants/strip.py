@@ -11,9 +11,10 @@ them needs (colour profile, and the orientation, as the only EXIF tag).
 * **PNG**: eXIf, tEXt, zTXt, iTXt and tIME chunks are dropped (XMP and ImageMagick's EXIF live in text chunks);
   the image data chunks are copied.
 * **WebP**: the EXIF and XMP chunks are dropped and the VP8X flags fixed; the bitstream is copied.
-* **HEIC/HEIF**: EXIF and XMP are items inside the file's own index, so the picture is decoded (its rotation and
-  mirroring applied to the pixels) and encoded again without them, keeping the colour profile: the one case
-  that re-encodes. A file without either is left as it is.
+* **HEIC/HEIF**: EXIF and XMP are items inside the file's own index; their bytes are overwritten in place by an
+  empty EXIF block and an empty XMP packet of the same length (``heif_boxes``), so no offset moves and the HEVC
+  pictures are not re-encoded; the orientation is the pictures' own ``irot``/``imir`` properties, untouched.
+  Only a file whose boxes cannot be followed is decoded (rotation applied to the pixels) and encoded again.
 
 A file whose structure the rewriter cannot follow is decoded and encoded again by Pillow without metadata;
 when Pillow cannot decode it either, no viewer can show its pixels and it is published as uploaded (logged).
@@ -29,7 +30,7 @@ import zlib
 from PIL import Image, ImageOps
 
 from honeydue.media_policy import HEIC, HEIF, JPEG, PNG, WEBP, normalize_content_type
-from honeydue.media_variants import images
+from honeydue.media_variants import heif_boxes, images
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,14 @@ def _webp(data: bytes) -> bytes | None:
 # --- HEIC/HEIF and the fallback -----------------------------------------------------------------------------
 
 def _heif(data: bytes) -> bytes | None:
+    try:
+        return heif_boxes.blank_metadata(data)
+    except (heif_boxes.HeifStructureError, struct.error, IndexError, ValueError) as exc:
+        log.warning("metadata: HEIF boxes not followed (%s); re-encoding the picture", exc)
+    return _heif_reencoded(data)
+
+
+def _heif_reencoded(data: bytes) -> bytes | None:
     with images.open_image(data) as image:
         if not image.info.get("exif") and not image.info.get("xmp"):
             return None
