@@ -196,3 +196,32 @@ def test_heif_metadata_items_are_blanked_in_place_and_an_unfollowable_file_is_re
     assert strip_metadata("image/heic", plain.getvalue()) is None  # nothing to remove: published as uploaded
     with pytest.raises(heif_boxes.HeifStructureError):
         heif_boxes.blank_metadata(body[:200])
+
+
+async def test_a_re_put_after_the_metadata_check_is_not_published(gql: GraphQLClient, services: object) -> None:
+    """A clean image is copied as usual; the copy must be the very bytes found clean, or the upload is refused."""
+    from tests.test_uploads import FINALIZE, REQUEST, put
+
+    storage = services.storage  # type: ignore[attr-defined]
+    token, _ = await register()
+    out = io.BytesIO()
+    Image.new("RGB", (200, 100), (1, 2, 3)).save(out, "JPEG")
+    clean = out.getvalue()
+    swapped = clean[:-3] + bytes([clean[-3] ^ 0xFF]) + clean[-2:]  # same size and magic, other bytes
+    variables = {"input": {"purpose": "AVATAR", "filename": "a.jpg", "contentType": "image/jpeg",
+                           "size": len(clean)}}
+    requested = (await gql.execute(REQUEST, variables, token=token))["data"]["requestUpload"]
+    assert (await put(gql, requested["upload"], clean)).status_code == 200
+    real_copy = storage.copy
+
+    async def re_put_then_copy(src: str, dst: str) -> None:
+        await storage.put_bytes(src, swapped, "image/jpeg")
+        await real_copy(src, dst)
+
+    storage.copy = re_put_then_copy
+    try:
+        finalized = await gql.execute(FINALIZE, {"id": requested["media"]["id"]}, token=token)
+    finally:
+        del storage.copy
+    media = finalized["data"]["finalizeUpload"]["media"]
+    assert media["status"] == "REJECTED" and "changed while it was checked" in media["rejectReason"]
