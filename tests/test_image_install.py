@@ -26,7 +26,8 @@ from docker.utils.build import exclude_paths
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = Path("honeydue/static/graphiql/vendor")
+# Fetched at build time (the Dockerfile's node stage), never in the build context.
+VENDORS = (Path("honeydue/static/graphiql/vendor"), Path("honeydue/static/admin/vendor"))
 TOP_LEVEL_PACKAGES = ("honeydue", "schema", "resolvers", "gateway", "workers", "migrations")
 
 
@@ -54,10 +55,11 @@ def test_pip_install_of_the_build_context_gives_a_working_honeydue(tmp_path: Pat
 
     src = tmp_path / "src"
     copy_build_context(src)
-    assert not (src / VENDOR).exists()  # .dockerignore keeps local assets out; the build fetches them
-    # Stand-in for `COPY --from=graphiql …/vendor`: a file the package data must carry.
-    (src / VENDOR).mkdir(parents=True)
-    (src / VENDOR / "marker.min.js").write_text("/* fetched by scripts/fetch-graphiql-assets */\n")
+    for vendor in VENDORS:
+        assert not (src / vendor).exists()  # .dockerignore keeps local assets out; the build fetches them
+        # Stand-in for `COPY --from=graphiql …/vendor`: a file the package data must carry.
+        (src / vendor).mkdir(parents=True)
+        (src / vendor / "marker.min.js").write_text("/* fetched by the scripts/fetch-*-assets scripts */\n")
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
@@ -88,10 +90,11 @@ def test_pip_install_of_the_build_context_gives_a_working_honeydue(tmp_path: Pat
 
     # Package data: the GraphiQL page's own files and the fetched vendor files, and the email templates and
     # pages, are in the install.
-    assert (installed / "static/graphiql/vendor/marker.min.js").is_file()
+    for vendor in VENDORS:
+        assert (installed / vendor.relative_to("honeydue") / "marker.min.js").is_file()
     data_dirs = [ROOT / "honeydue" / d for d in ("static", "mail/templates", "mail/pages")]
     own_static = {p.relative_to(ROOT / "honeydue").as_posix() for d in data_dirs for p in d.rglob("*")
-                  if p.is_file() and not p.is_relative_to(ROOT / VENDOR)}
+                  if p.is_file() and not any(p.is_relative_to(ROOT / vendor) for vendor in VENDORS)}
     assert any(rel.startswith("mail/templates/") and rel.endswith(".html") for rel in own_static)
     missing = sorted(rel for rel in own_static if not (installed / rel).is_file())
     assert missing == [], f"not installed: {missing}"
