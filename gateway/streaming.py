@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import anyio
@@ -179,7 +179,7 @@ class UpstreamResponse:
         if not finished:  # an empty body (a short one was refused above by the body iterators)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _single_body(self) -> AsyncIterator[bytes]:
+    async def _single_body(self) -> AsyncGenerator[bytes, None]:
         sent = 0
         expected = self.expected_length
         async for chunk in self.upstream.chunks:
@@ -194,7 +194,7 @@ class UpstreamResponse:
         if sent != expected:
             raise UpstreamBroken(f"upstream ended after {sent} of {expected} bytes")
 
-    async def _multipart_body(self) -> AsyncIterator[bytes]:
+    async def _multipart_body(self) -> AsyncGenerator[bytes, None]:
         assert self.ranges is not None and self.layout is not None
         parts, headers = self.ranges, self.layout.part_headers
         position = parts[0].first
