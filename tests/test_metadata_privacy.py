@@ -189,7 +189,7 @@ def test_heif_metadata_items_are_blanked_in_place_and_an_unfollowable_file_is_re
     body = photo("HEIF", orientation=6)
     blanked = heif_boxes.blank_metadata(body)
     assert blanked is not None and len(blanked) == len(body)
-    assert heif_boxes.blank_metadata(blanked) is not None  # the items stay, empty: blanking again is harmless
+    assert heif_boxes.blank_metadata(blanked) is None  # the items stay, empty: nothing more to remove
     assert_no_location_or_device(blanked, None)
     plain = io.BytesIO()
     Image.new("RGB", (64, 48)).save(plain, "HEIF")
@@ -225,3 +225,39 @@ async def test_a_re_put_after_the_metadata_check_is_not_published(gql: GraphQLCl
         del storage.copy
     media = finalized["data"]["finalizeUpload"]["media"]
     assert media["status"] == "REJECTED" and "changed while it was checked" in media["rejectReason"]
+
+
+@pytest.mark.parametrize("options", [{"progressive": True}, {"restart_marker_blocks": 4},
+                                     {"progressive": True, "restart_marker_rows": 1}, {"mode": "CMYK"},
+                                     {"icc": True}])
+def test_jpeg_variants_keep_their_pictures_and_lose_their_metadata(options: dict) -> None:
+    """Progressive scans, restart markers, CMYK (Adobe APP14) and ICC profiles survive; metadata does not."""
+    from PIL import ImageCms
+
+    from honeydue.media_variants.strip import strip_metadata
+
+    image = Image.new(options.pop("mode", "RGB"), (300, 200))
+    image.paste((200, 30, 60) if image.mode == "RGB" else (10, 200, 30, 5), (0, 0, 150, 100))
+    extra: dict[str, object] = {"exif": camera_exif(3), "xmp": XMP, "comment": b"12 Garden Lane", **options}
+    if extra.pop("icc", False):
+        extra["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, **extra)
+    body = out.getvalue()
+    cleaned = strip_metadata("image/jpeg", body)
+    assert cleaned is not None
+    assert_no_location_or_device(cleaned, 3)
+    with Image.open(io.BytesIO(cleaned)) as after, Image.open(io.BytesIO(body)) as before:
+        assert after.mode == before.mode and after.info.get("icc_profile") == before.info.get("icc_profile")
+        assert ImageChops.difference(after, before).getbbox() is None
+    assert strip_metadata("image/jpeg", cleaned) is None  # nothing left to remove
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF"])
+def test_removing_metadata_twice_changes_nothing_more(fmt: str) -> None:
+    from honeydue.media_variants.strip import strip_metadata
+
+    content_type = "image/heic" if fmt == "HEIF" else f"image/{fmt.lower()}"
+    once = strip_metadata(content_type, photo(fmt, orientation=6))
+    assert once is not None
+    assert strip_metadata(content_type, once) is None  # published as it is (HEIF: its items are blank already)

@@ -134,7 +134,8 @@ def _extents(data: bytes, iloc: _Box, idat: _Box | None, wanted: set[int]) -> di
 
 
 def blank_metadata(data: bytes) -> bytes | None:
-    """``data`` with its EXIF and XMP items overwritten by empty ones of the same length; None when it has none."""
+    """``data`` with its EXIF and XMP items overwritten by empty ones of the same length; None when it has none
+    (or they are empty already)."""
     top = _boxes(data, 0, len(data))
     meta = next((b for b in top if b.kind == b"meta"), None)
     if meta is None:
@@ -166,4 +167,4 @@ def blank_metadata(data: bytes) -> bytes | None:
                 raise HeifStructureError(f"item {item_id} lies past the end of the file")
             out[offset:offset + length] = payload[at:at + length]
             at += length
-    return bytes(out)
+    return bytes(out) if out != data else None  # already blank: nothing to remove

@@ -71,7 +71,7 @@ def _jpeg(data: bytes) -> bytes | None:
     if data[:2] != b"\xff\xd8":
         raise Unparseable("no JPEG start of image")
     out = bytearray(b"\xff\xd8")
-    orientation, changed, at, first_app0_end = 1, False, 2, None
+    orientation, changed, at, first_app0_end, kept_orientation = 1, False, 2, None, False
     n = len(data)
     while True:
         if at + 2 > n or data[at] != 0xFF:
@@ -103,6 +103,8 @@ def _jpeg(data: bytes) -> bytes | None:
                                    and not (marker == 0xE2 and body.startswith(b"ICC_PROFILE\x00"))))
         if marker == 0xE1 and body.startswith(b"Exif\x00\x00") and orientation == 1:
             orientation = _orientation_of(body)
+            if orientation != 1 and body == _only_orientation(orientation) and not kept_orientation:
+                drop, kept_orientation = False, True  # already what this function writes: keep, add none
         if drop:
             changed = True
         else:
@@ -114,7 +116,7 @@ def _jpeg(data: bytes) -> bytes | None:
         changed = True  # trailing data: a phone's second picture, a vendor trailer
     if not changed:
         return None
-    if orientation != 1:
+    if orientation != 1 and not kept_orientation:
         payload = _only_orientation(orientation)
         app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
         where = first_app0_end or 2  # after JFIF's APP0, which must come first, else right after SOI
@@ -157,9 +159,12 @@ def _png(data: bytes) -> bytes | None:
         kind, end = data[at + 4:at + 8], at + 12 + length
         if end > n or not kind.isalpha():
             raise Unparseable(f"PNG chunk at byte {at} runs past the end")
+        keep = False
         if kind == b"eXIf":
             orientation = _orientation_of(data[at + 8:at + 8 + length])
-        if kind in _PNG_DROP:
+            if orientation != 1 and data[at + 8:at + 8 + length] == _only_orientation(orientation)[6:]:
+                keep, orientation = True, 1  # already the orientation alone
+        if kind in _PNG_DROP and not keep:
             changed = True
         else:
             if kind == b"IDAT" and orientation != 1:  # eXIf must precede the image data
@@ -193,9 +198,11 @@ def _webp(data: bytes) -> bytes | None:
         chunks.append((kind, data[at + 8:at + 8 + length]))
         at = end
     kinds = [kind for kind, _ in chunks]
-    if b"EXIF" not in kinds and b"XMP " not in kinds and end_of_riff == len(data):
-        return None
     orientation = next((_orientation_of(body) for kind, body in chunks if kind == b"EXIF"), 1)
+    exif_blocks = [body for kind, body in chunks if kind == b"EXIF"]
+    already_clean = exif_blocks == [] or exif_blocks == [_only_orientation(orientation)[6:]]
+    if already_clean and b"XMP " not in kinds and end_of_riff == len(data):
+        return None
     body = bytearray(b"WEBP")
     for kind, payload in chunks:
         if kind in (b"EXIF", b"XMP "):
