@@ -173,7 +173,13 @@ class Admin:
     ) -> Connection[AdminResidence]:
         offset, limit = page_bounds(first, after)
         rows, total = await admin_views.list_residences(search, offset, limit)
-        return make_connection([AdminResidence.from_row(r) for r in rows], offset, total)
+        members, tasks = await admin_views.page_counts([r.id for r in rows])
+        nodes = []
+        for row in rows:
+            node = AdminResidence.from_row(row)
+            node._member_count, node._task_count = members.get(str(row.id), 0), tasks.get(str(row.id), 0)
+            nodes.append(node)
+        return make_connection(nodes, offset, total)
 
     @strawberry.field(description="Any one residence, members and tasks included. NOT_FOUND when there is none.")
     async def residence(self, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]) \

@@ -76,6 +76,15 @@ class AdminResidence:
     address: str = strawberry.field(description="Its address; may be empty.")
     timezone: str = strawberry.field(description="Its IANA timezone.")
     created_at: datetime = strawberry.field(description="When it was created.")
+    # Counted for a whole page at once by admin.residences; None: counted when asked.
+    _member_count: strawberry.Private[int | None] = None
+    _task_count: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="How many members it has.")
+    async def member_count(self) -> int:
+        from resolvers.admin_views import members_of
+
+        return self._member_count if self._member_count is not None else len(await members_of(self.id))
 
     @strawberry.field(description="Every member with their role, the earliest to join first.")
     async def members(self) -> list[AdminMember]:
@@ -88,7 +97,7 @@ class AdminResidence:
     async def task_count(self) -> int:
         from resolvers.admin_views import tasks_of
 
-        return (await tasks_of(self.id, limit=0))[1]
+        return self._task_count if self._task_count is not None else (await tasks_of(self.id, limit=0))[1]
 
     @strawberry.field(description="Its tasks, newest first, at most 100.")
     async def tasks(self) -> list[AdminTask]:

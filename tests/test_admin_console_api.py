@@ -198,16 +198,22 @@ async def test_residences_search_detail_and_user_facts(api, admin) -> None:
     await models.Task.create(residence=world.residence, title="Gutters")
     await ready_media(world.editor, MediaPurpose.DOCUMENT_FILE, world.residence.id, world.residence.id)
     found = (await api.execute('{ admin { residences(search: "maple") { totalCount edges { node { id name '
-                               'taskCount tasks { title } members { role user { email } } storage { purpose '
+                               'taskCount memberCount tasks { title } members { role user { email } } storage { '
+                               'purpose '
                                'count bytes } } } } } }', token=admin.token))["data"]["admin"]["residences"]
     assert found["totalCount"] == 1
     node = found["edges"][0]["node"]
     assert node["name"] == "Maple House" and node["taskCount"] == 1 and node["tasks"] == [{"title": "Gutters"}]
+    assert node["memberCount"] == 3
     assert sorted(m["role"] for m in node["members"]) == ["EDITOR", "OWNER", "VIEWER"]
     assert node["storage"] == [{"purpose": "DOCUMENT_FILE", "count": 1, "bytes": 1234.0}]
-    one = await api.execute("query($id: ID!) { admin { residence(id: $id) { name } } }", {"id": node["id"]},
-                            token=admin.token)
-    assert one["data"]["admin"]["residence"]["name"] == "Maple House"
+    one = await api.execute("query($id: ID!) { admin { residence(id: $id) { name memberCount taskCount } } }",
+                            {"id": node["id"]}, token=admin.token)
+    assert one["data"]["admin"]["residence"] == {"name": "Maple House", "memberCount": 3, "taskCount": 1}
+    every = (await api.execute("{ admin { residences { edges { node { name memberCount taskCount } } } } }",
+                               token=admin.token))["data"]["admin"]["residences"]["edges"]
+    assert {e["node"]["name"]: (e["node"]["memberCount"], e["node"]["taskCount"]) for e in every} == {
+        "Maple House": (3, 1), "Elsewhere": (0, 0)}
     assert error_code(await api.execute('{ admin { residence(id: "x") { name } } }', token=admin.token)) \
         == "NOT_FOUND"
     facts = (await api.execute("query($id: ID!) { admin { userFacts(id: $id) { user { email disabled } disabledAt "

@@ -529,7 +529,7 @@
 
   const RESIDENCES = `query($search: String, $after: String) { admin { residences(search: $search,
     first: ${PAGE}, after: $after) { totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id name address createdAt taskCount members { role } } } } } }`;
+    edges { node { id name address createdAt taskCount memberCount } } } } }`;
 
   function Residences() {
     const [search, setSearch] = useState("");
@@ -544,7 +544,7 @@
       ${list && html`
         <${Table} caption="Residences, newest first" columns=${["Name", "Address", "Members", "Tasks", "Created"]}
           rows=${list.edges.map(({ node: r }) => [html`<a href=${href("residences", r.id)}>${r.name}</a>`,
-            r.address || "—", r.members.length, r.taskCount, when(r.createdAt)])} empty="No residence matches." />
+            r.address || "—", r.memberCount, r.taskCount, when(r.createdAt)])} empty="No residence matches." />
         <${Pager} pager=${pager} connection=${list} label="Residences" />`}
     </section>`;
   }
