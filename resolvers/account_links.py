@@ -141,7 +141,15 @@ async def reset_password(limiter: RateLimiter, raw: str, new_password: str) -> U
 async def reset_password_and_sign_in(
     settings: Settings, limiter: RateLimiter, raw: str, new_password: str, origin: SessionOrigin | None = None
 ) -> Session:
-    """``reset_password``, then a new session: the only one the user has (the API's way)."""
+    """``reset_password``, then a new session: the only one the user has (the API's way).
+
+    A disabled account (``User.disabled``) gets ACCOUNT_DISABLED before anything changes (the link stays usable):
+    it may not sign in. The reset page (no session) still lets its owner set a new password, which an admin
+    may ask for before enabling the account again (docs/admin-console.md).
+    """
+    token = await find_reset_token(raw)
+    if token is not None and token.user.disabled:
+        raise reject(UserErrorCode.ACCOUNT_DISABLED, "This account has been disabled by an administrator.")
     user = await reset_password(limiter, raw, new_password)
     return Session(token=await issue_token(user, session_ttl_days(settings, user), origin), user=user)
 

@@ -106,8 +106,9 @@ UserErrorCode = described_enum(
         _UserErrorCode.INVALID_TOKEN: "The emailed link's token is unknown, expired, already used, or replaced by a "
                                       "newer link; ask for a new email (resetPassword, verifyEmail, "
                                       "confirmEmailChange).",
-        _UserErrorCode.ACCOUNT_DISABLED: "The password is right but an administrator disabled the account "
-                                         "(login; said only for the right password).",
+        _UserErrorCode.ACCOUNT_DISABLED: "An administrator disabled the account: login with the right password "
+                                         "(a wrong one is INVALID_CREDENTIALS), or resetPassword, which would sign "
+                                         "in (nothing is changed; the link stays usable).",
         _UserErrorCode.LAST_ADMIN: "The change would leave no admin who can sign in: the last admin cannot be "
                                    "demoted, disabled or deleted (adminSetAdmin, adminSetUserDisabled, "
                                    "adminDeleteUser).",

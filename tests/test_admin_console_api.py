@@ -65,12 +65,23 @@ async def test_disabled_user_cannot_sign_in_and_their_tokens_are_refused_everywh
     wrong = (await api.execute(LOGIN, {"i": {"email": victim.user.email, "password": "not it at all"}}))
     assert wrong["data"]["login"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
 
+    # A reset link signs in over the API: refused for a disabled account, nothing changed (the link stays usable).
+    from honeydue import account_tokens
+
+    raw = await account_tokens.issue(victim.user, models.AccountTokenPurpose.RESET, timedelta(hours=1))
+    reset = await api.execute("""mutation($i: ResetPasswordInput!) { resetPassword(input: $i) { token
+      userErrors { code } } }""", {"i": {"token": raw, "newPassword": "a brand new password"}})
+    assert reset["data"]["resetPassword"] == {"token": None, "userErrors": [{"code": "ACCOUNT_DISABLED"}]}
+
     enabled = await api.execute(DISABLE, {"i": {"userId": victim.id, "disabled": False}}, token=admin.token)
     assert enabled["data"]["adminSetUserDisabled"]["user"]["disabled"] is False
     # The old session was ended, not only refused: enabling the account does not bring it back.
     assert error_code(await api.execute("{ me { id } }", token=victim.token)) == "UNAUTHENTICATED"
     again = (await api.execute(LOGIN, {"i": {"email": victim.user.email, "password": PASSWORD}}))["data"]["login"]
     assert again["token"] and again["userErrors"] == []
+    reset = await api.execute("""mutation($i: ResetPasswordInput!) { resetPassword(input: $i) { userErrors { code } }
+      }""", {"i": {"token": raw, "newPassword": "a brand new password"}})
+    assert reset["data"]["resetPassword"]["userErrors"] == []  # the same link works once enabled
 
     log = (await api.execute(AUDIT, {"targetId": victim.id}, token=admin.token))["data"]["admin"]["auditLog"]
     assert [e["node"]["action"] for e in log["edges"]] == ["adminSetUserDisabled", "adminSetUserDisabled"]
