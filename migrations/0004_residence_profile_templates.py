@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Residence',
             name='type',
-            field=fields.CharEnumField(default=ResidenceType.HOUSE, description='HOUSE: HOUSE\nAPARTMENT: APARTMENT\nCONDO: CONDO\nTOWNHOUSE: TOWNHOUSE\nMOBILE_HOME: MOBILE_HOME\nCABIN: CABIN\nOTHER: OTHER', enum_type=ResidenceType, max_length=16),
+            field=fields.CharEnumField(default=ResidenceType.HOUSE, db_default=ResidenceType.HOUSE, description='HOUSE: HOUSE\nAPARTMENT: APARTMENT\nCONDO: CONDO\nTOWNHOUSE: TOWNHOUSE\nMOBILE_HOME: MOBILE_HOME\nCABIN: CABIN\nOTHER: OTHER', enum_type=ResidenceType, max_length=16),
         ),
         ops.AddField(
             model_name='Residence',

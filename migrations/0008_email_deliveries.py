@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='email_verified',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='User',

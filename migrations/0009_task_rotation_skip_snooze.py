@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Task',
             name='rotation_mode',
-            field=fields.CharEnumField(default=RotationMode.FIXED, description='FIXED: FIXED\nROUND_ROBIN: ROUND_ROBIN\nFEWEST_COMPLETIONS: FEWEST_COMPLETIONS', enum_type=RotationMode, max_length=24),
+            field=fields.CharEnumField(default=RotationMode.FIXED, db_default=RotationMode.FIXED, description='FIXED: FIXED\nROUND_ROBIN: ROUND_ROBIN\nFEWEST_COMPLETIONS: FEWEST_COMPLETIONS', enum_type=RotationMode, max_length=24),
         ),
         ops.AddField(
             model_name='Task',
@@ -36,6 +36,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='TaskCompletion',
             name='skipped',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='disabled',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='User',

@@ -20,11 +20,11 @@ class User(UUIDModel):
     avatar_id = fields.UUIDField(null=True)
     # Set once the user proved they read mail at ``email``; until then only account emails (verification,
     # password reset) are sent to it, never reminders or onboarding.
-    email_verified = fields.BooleanField(default=False)
+    email_verified = fields.BooleanField(default=False, db_default=False)
     email_verified_at = fields.DatetimeField(null=True)
     # Set by an admin (adminSetUserDisabled): no sign-in, and every bearer token is refused (API and gateway)
     # while it is set; signed media links already handed out keep working until they expire.
-    disabled = fields.BooleanField(default=False)
+    disabled = fields.BooleanField(default=False, db_default=False)
     disabled_reason = fields.CharField(max_length=500, null=True)
     disabled_at = fields.DatetimeField(null=True)
 

@@ -58,7 +58,7 @@ class Media(UUIDModel):
     placeholder = fields.CharField(max_length=100, null=True)
     # Null for files that never get variants; see VariantsStatus. Attempts count the job's runs (retries).
     variants_status = fields.CharEnumField(VariantsStatus, max_length=16, null=True)
-    variants_attempts = fields.SmallIntField(default=0)
+    variants_attempts = fields.SmallIntField(default=0, db_default=0)
     variants_error = fields.CharField(max_length=255, null=True)
 
     class Meta:

@@ -26,7 +26,8 @@ class Residence(UUIDModel):
     name = fields.CharField(max_length=200)
     address = fields.TextField(default="")
     timezone = fields.CharField(max_length=64, default="UTC")
-    type = fields.CharEnumField(ResidenceType, max_length=16, default=ResidenceType.HOUSE)
+    type = fields.CharEnumField(ResidenceType, max_length=16, default=ResidenceType.HOUSE,
+                                db_default=ResidenceType.HOUSE)
     # A plain column like User.avatar_id: media rows point at residences, and the migration autodetector
     # cannot order a Residence <-> Media cycle.
     photo_id = fields.UUIDField(null=True)

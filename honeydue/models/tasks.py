@@ -54,7 +54,8 @@ class Task(UUIDModel):
     contractor_id: uuid.UUID | None
     # How the assignee changes on completion; ROUND_ROBIN and FEWEST_COMPLETIONS rotate among the
     # TaskRotationMember rows, FIXED keeps whoever assignee is.
-    rotation_mode = fields.CharEnumField(RotationMode, max_length=24, default=RotationMode.FIXED)
+    rotation_mode = fields.CharEnumField(RotationMode, max_length=24, default=RotationMode.FIXED,
+                                         db_default=RotationMode.FIXED)
     # Reminders about this task are held back while the residence's today is before this date; the
     # schedule (due_date) does not move. Cleared when the schedule moves on (completion or skip).
     snoozed_until = fields.DateField(null=True)
@@ -84,7 +85,7 @@ class TaskCompletion(UUIDModel):
     contractor_id: uuid.UUID | None
     # A skipped occurrence (skipTaskOccurrence): the schedule moved on without the task being done. Skips
     # sit in the history with the completions but count as none (rotation, costs).
-    skipped = fields.BooleanField(default=False)
+    skipped = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "task_completions"
