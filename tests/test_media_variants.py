@@ -199,6 +199,17 @@ async def test_a_failing_store_is_retried_then_recorded(gql: GraphQLClient, serv
     assert await job.sweep_media_variants(utc_now() + job.SWEEP_MIN_AGE + timedelta(seconds=1),
                                           sent.append) == [other["id"]]
 
+    # Photos finalized before variants existed (no status) are backfilled by the same sweep; a PDF is not.
+    await models.Media.filter(id=other["id"]).update(variants_status=None)
+    pdf = await models.Media.create(key=f"x/{uuid.uuid4()}.pdf", purpose=models.MediaPurpose.DOCUMENT_FILE,
+                                    filename="a.pdf", content_type="application/pdf", size=10,
+                                    status=models.MediaStatus.READY, finalized_at=utc_now())
+    later = utc_now() + job.SWEEP_MIN_AGE + timedelta(seconds=1)
+    assert await job.sweep_media_variants(later, sent.append) == [other["id"]]
+    assert await job.make_media_variants(other["id"], storage) == VariantsStatus.READY
+    assert await job.sweep_media_variants(later, sent.append) == []
+    assert (await models.Media.get(id=pdf.id)).variants_status is None
+
 
 async def test_delete_replace_and_reconcile_know_the_variants(gql: GraphQLClient, services: object) -> None:
     storage = services.storage  # type: ignore[attr-defined]

@@ -42,7 +42,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("expire_action_tokens", "37 * * * *", "reminders' Done and Snooze links a week past their expiry"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("sweep_data_exports", "5-59/10 * * * *", "re-send data export builds lost or stuck"),
-        _job("sweep_media_variants", "3-59/10 * * * *", "re-send image variant jobs whose message was lost"),
+        _job("sweep_media_variants", "3-59/10 * * * *", "re-send lost image variant jobs; backfill older images"),
         _job("reconcile_storage", "30 3 * * *", "bucket vs media rows, report only"),
         _job("backup_storage", "45 * * * *",
              "copy new and changed objects to the backup bucket; drop copies deleted over BACKUP_RETENTION_DAYS ago"

@@ -24,10 +24,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from honeydue.jobs import resend_each
-from honeydue.media_policy import IMAGE_TYPES, normalize_content_type
+from honeydue.media_policy import IMAGE_TYPES, VIDEO_TYPES, normalize_content_type
 from honeydue.media_variants import images, video
 from honeydue.media_variants.keys import VARIANT_CONTENT_TYPE, variant_key, variant_keys
 from honeydue.models import Media, MediaStatus, MediaVariant, MediaVariantKind, VariantsStatus
@@ -112,9 +113,12 @@ async def _fail(media_id: uuid.UUID, error: BaseException, final: bool) -> None:
 
 
 async def sweep_media_variants(now: datetime, send: Callable[[str], object]) -> list[str]:
-    """Re-send the job of media whose variants are still PENDING well after finalize (a lost message)."""
-    stuck = Media.filter(status=MediaStatus.READY, variants_status=VariantsStatus.PENDING,
-                         finalized_at__lt=now - SWEEP_MIN_AGE).order_by("finalized_at").limit(SWEEP_BATCH)
+    """Send the job for media that should have variants and have none coming: still PENDING well after finalize
+    (a lost message), or finalized before variants existed (no status yet: a backfill, ``SWEEP_BATCH`` a run)."""
+    never = Q(variants_status=None, content_type__in=[*IMAGE_TYPES, *VIDEO_TYPES])
+    due = Q(Q(variants_status=VariantsStatus.PENDING), never, join_type="OR")
+    stuck = Media.filter(due, status=MediaStatus.READY, finalized_at__lt=now - SWEEP_MIN_AGE).order_by(
+        "finalized_at").limit(SWEEP_BATCH)
     return resend_each(await stuck.values_list("id", flat=True), send)
 
 
