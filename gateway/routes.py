@@ -173,27 +173,31 @@ async def _read_media(request: Request) -> ASGIApp:
     if request.method == "HEAD":
         return HeadersOnly(status, headers)
 
-    if parts is None:  # the local backend's file, sent by the server itself when it offers to
+    async def stream() -> ASGIApp:
+        """The answer through ``storage.open``: one upstream GET (or file read), relayed in chunks."""
+        try:
+            upstream = await open_upstream(services.storage, key, upstream_range)
+        except UpstreamFailure as failure:
+            if failure.status == 404:
+                gateway.recent_media.forget(key)
+            extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            if failure.status >= 500:
+                log.warning("media %s: %s", key, failure.reason)
+            return ErrorResponse(failure.status, failure.reason, {**cors, **extra})
+        wanted = upstream_range[1] - upstream_range[0] + 1 if upstream_range else size
+        if upstream.content_length != wanted or upstream.info.size != size:
+            await upstream.aclose()
+            gateway.recent_media.forget(key)
+            log.error("media %s: store has %d bytes, row says %d", key, upstream.info.size, size)
+            return ErrorResponse(502, "stored object does not match its record", cors)
+        return UpstreamResponse(status, list(headers.items()), upstream, wanted, parts, layout)
+
+    if parts is None:  # the local backend's file: sent by the server itself when it offers to, or read at once
         direct = file_response(request.scope, services.storage, key, status, list(headers.items()),
-                               upstream_range, size)
+                               upstream_range, size, stream)
         if direct is not None:
             return direct
-    try:
-        upstream = await open_upstream(services.storage, key, upstream_range)
-    except UpstreamFailure as failure:
-        if failure.status == 404:
-            gateway.recent_media.forget(key)
-        extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-        if failure.status >= 500:
-            log.warning("media %s: %s", key, failure.reason)
-        return ErrorResponse(failure.status, failure.reason, {**cors, **extra})
-    wanted = upstream_range[1] - upstream_range[0] + 1 if upstream_range else size
-    if upstream.content_length != wanted or upstream.info.size != size:
-        await upstream.aclose()
-        gateway.recent_media.forget(key)
-        log.error("media %s: store has %d bytes, row says %d", key, upstream.info.size, size)
-        return ErrorResponse(502, "stored object does not match its record", cors)
-    return UpstreamResponse(status, list(headers.items()), upstream, wanted, parts, layout)
+    return await stream()
 
 
 async def upload_media(request: Request) -> ASGIApp:

@@ -874,7 +874,7 @@ class ClosingRecorder:
 async def test_client_disconnects_release_the_upstream(gw: Gateway, http_server: str) -> None:
     import psutil
 
-    big = os.urandom(1024 * 1024)
+    big = os.urandom(2 * 1024 * 1024)  # a range of all but its first byte is longer than SMALL_RANGE_BYTES
     media = await put_media(gw, body=big)
     recorder = ClosingRecorder(gw.storage)
     gw.use(storage=recorder)
@@ -1028,7 +1028,28 @@ async def test_local_files_are_sent_by_the_server_when_it_offers_to(gw: Gateway,
 
         # A file gone or of another size than its row: the usual answers (404, 502), never a broken send.
         missing = await put_media(gw, store=False)
-        assert (await http.get(gw.link(missing.key))).status_code == 404
         short = await put_media(gw)
         await gw.storage.put_bytes(short.key, BODY[:100], "application/pdf")
-        assert (await http.get(gw.link(short.key))).status_code == 502
+        for byte_range in (None, "bytes=0-9"):
+            ranged = {"Range": byte_range} if byte_range else {}
+            assert (await http.get(gw.link(missing.key), headers=ranged)).status_code == 404
+            gw.use()  # forget the rows: each request asks again
+            assert (await http.get(gw.link(short.key), headers=ranged)).status_code == 502
+            gw.use()
+
+
+async def test_short_local_ranges_are_read_at_once(gw: Gateway) -> None:
+    """Without zerocopysend, a local range of up to 1 MiB is one read and one send; a longer one streams."""
+    if gw.backend != "local":
+        pytest.skip("only the local backend reads files")
+    from gateway.file_send import SMALL_RANGE_BYTES
+
+    body = os.urandom(SMALL_RANGE_BYTES + 4096)
+    media = await put_media(gw, body=body)
+    recorder = ClosingRecorder(gw.storage)
+    gw.use(storage=recorder)
+    for first, last in ((0, 0), (5, SMALL_RANGE_BYTES + 5), (100, SMALL_RANGE_BYTES + 99)):
+        response = await gw.http.get(gw.link(media.key), headers={"Range": f"bytes={first}-{last}"})
+        assert (response.status_code, response.content) == (206, body[first : last + 1])
+        assert response.headers["content-range"] == f"bytes {first}-{last}/{len(body)}"
+    assert recorder.opened == 1  # only the range longer than SMALL_RANGE_BYTES went through storage.open
