@@ -97,6 +97,7 @@ async def test_a_reminder_reaches_the_webhook_signed_and_its_done_action_complet
     assert (await Task.get(id=task.id)).completed is True
 
 
+@pytest.mark.e2e  # starts `honeydue` processes
 async def test_jobs_run_without_redis_delivers_and_retries_before_it_exits(
     api: Any, make_user: Any, settings: Settings, webhook_receiver: Receiver, tmp_path: Any
 ) -> None:

@@ -44,6 +44,7 @@ def test_blank_push_settings_are_unset() -> None:
     assert configured_vapid_public_key(settings.vapid_private_key) is None
 
 
+@pytest.mark.e2e  # starts `honeydue` processes
 def test_generate_vapid_keys_prints_a_key_the_settings_accept() -> None:
     out = subprocess.run([sys.executable, "-m", "honeydue.cli", "generate-vapid-keys"], capture_output=True,
                          text=True, check=True).stdout
@@ -120,6 +121,7 @@ def test_a_service_account_file_that_is_not_one_fails(tmp_path: Path) -> None:
     assert warned.ok and warned.warning and "someone-else" in warned.detail
 
 
+@pytest.mark.e2e  # starts `honeydue` processes
 def test_check_config_command_shows_the_push_checks_and_masks_the_keys(tmp_path: Path) -> None:
     vapid = vapid_raw_private_key(ec.generate_private_key(ec.SECP256R1()))
     pem = _p8(tmp_path / "k.p8").read_text()

@@ -259,6 +259,7 @@ async def test_a_reminder_reaches_the_browser_and_a_gone_subscription_is_not_use
     assert await NotificationDelivery.filter(target_id=phone_device.id).count() == 1
 
 
+@pytest.mark.e2e  # starts `honeydue` processes
 async def test_jobs_run_without_redis_pushes_and_retries_before_it_exits(
         settings: Settings, service: WebPushService, ca: trustme.CA, tmp_path: Path) -> None:
     """``honeydue jobs run send_due_reminders`` as an operator runs it, with the transport the settings make."""
