@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +60,16 @@ def resend_each(ids: Iterable[object], send: Callable[[str], object]) -> list[st
     for job_id in sent:
         send(job_id)
     return sent
+
+
+async def resend_overdue(queued: QuerySet[Any], now: datetime, send: Callable[[str], object], *,
+                         grace: timedelta, batch: int) -> list[str]:
+    """The outbox sweeper's step: ``send`` again the job of each of the ``queued`` rows (at most ``batch``,
+    longest overdue first) whose ``next_attempt_at`` is more than ``grace`` ago and that no worker holds a live
+    claim on (``claimed_until``): their job message was lost. Returns their ids."""
+    overdue = await (
+        queued.filter(next_attempt_at__lt=now - grace)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("next_attempt_at").limit(batch).values_list("id", flat=True)
+    )
+    return resend_each(overdue, send)

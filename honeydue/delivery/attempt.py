@@ -32,7 +32,7 @@ from honeydue.clock import utc_now
 from honeydue.delivery import targets
 from honeydue.delivery.message import Action, OutboundMessage, TaskRef
 from honeydue.delivery.transport import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
-from honeydue.jobs import resend_each
+from honeydue.jobs import resend_overdue
 from honeydue.models import DeliveryKind, DeliveryStatus, NotificationDelivery
 from honeydue.settings import Settings
 
@@ -168,12 +168,8 @@ async def _record(row: NotificationDelivery, kind: DeliveryKind, max_attempts: i
 
 async def sweep_deliveries(now: datetime, send: Callable[[str], object]) -> list[str]:
     """Re-send the job of every queued delivery well past its due time (its message was lost); returns their ids."""
-    overdue = await (
-        NotificationDelivery.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lt=now - SWEEP_GRACE)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .order_by("next_attempt_at").limit(SWEEP_BATCH).values_list("id", flat=True)
-    )
-    ids = resend_each(overdue, send)
+    ids = await resend_overdue(NotificationDelivery.filter(status=DeliveryStatus.QUEUED), now, send,
+                               grace=SWEEP_GRACE, batch=SWEEP_BATCH)
     if ids:
         log.info("notification deliveries: re-sent %d queued deliveries", len(ids))
     return ids

@@ -27,7 +27,7 @@ from uuid import UUID
 from tortoise.expressions import Q
 
 from honeydue.clock import utc_now
-from honeydue.jobs import resend_each
+from honeydue.jobs import resend_overdue
 from honeydue.links import app_link
 from honeydue.mail.compose import compose, new_message_id
 from honeydue.mail.render import render
@@ -143,12 +143,8 @@ async def _record(row: EmailDelivery, settings: Settings, message_id: str, error
 
 async def sweep_email_outbox(now: datetime, send: Callable[[str], object]) -> list[str]:
     """Re-send the job of every queued email well past its due time (its message was lost); returns their ids."""
-    overdue = await (
-        EmailDelivery.filter(status=EmailStatus.QUEUED, next_attempt_at__lt=now - SWEEP_GRACE)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .order_by("next_attempt_at").limit(SWEEP_BATCH).values_list("id", flat=True)
-    )
-    ids = resend_each(overdue, send)
+    ids = await resend_overdue(EmailDelivery.filter(status=EmailStatus.QUEUED), now, send,
+                               grace=SWEEP_GRACE, batch=SWEEP_BATCH)
     if ids:
         log.info("email outbox: re-sent %d queued emails", len(ids))
     return ids
