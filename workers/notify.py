@@ -19,9 +19,8 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from honeydue.delivery.fanout import OutboundChannel
+from honeydue.delivery.fanout import Notice, OutboundChannel
 from honeydue.mail.outbox import queue_email
-from honeydue.models import NotificationType
 from honeydue.notification_actions import actions_for_notification
 from honeydue.settings import Settings
 
@@ -39,26 +38,6 @@ class Recipient(Protocol):
 
     @property
     def display_name(self) -> str: ...
-
-
-class Notice(Protocol):
-    """What a channel needs of a notification (``honeydue.models.Notification`` fits): the stored row's id
-    (deliveries are deduped on it), what it says, and the task it is about, if any (for its actions)."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-
-    @property
-    def task_id(self) -> uuid.UUID | None: ...
-
-    @property
-    def type(self) -> NotificationType: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def body(self) -> str: ...
 
 
 class Channel(Protocol):

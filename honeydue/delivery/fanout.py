@@ -33,11 +33,16 @@ NOTIFICATION_EVENT = "notification.created"
 TEST_EVENT = "channel.test"
 
 
-class StoredNotice(Protocol):
-    """What fan-out needs of a notification (``honeydue.models.Notification`` fits)."""
+class Notice(Protocol):
+    """What a channel needs of a notification (``honeydue.models.Notification`` fits): the stored row's id
+    (deliveries are deduped on it), what it says, and the task it is about, if any (for its actions).
+    ``workers.notify.Channel`` takes it too."""
 
     @property
     def id(self) -> uuid.UUID: ...
+
+    @property
+    def task_id(self) -> uuid.UUID | None: ...
 
     @property
     def type(self) -> NotificationType: ...
@@ -47,9 +52,6 @@ class StoredNotice(Protocol):
 
     @property
     def body(self) -> str: ...
-
-    @property
-    def task_id(self) -> uuid.UUID | None: ...
 
 
 class HasId(Protocol):
@@ -68,7 +70,7 @@ async def channel_choices(user_id: uuid.UUID, ntype: NotificationType) -> dict[s
             for name in ("push", "email", "webhook", "apprise")}
 
 
-async def notification_message(notice: StoredNotice) -> dict[str, Any]:
+async def notification_message(notice: Notice) -> dict[str, Any]:
     """The stored message fields for a notification, without actions (``attempt.stored_message`` reads them)."""
     task = await Task.get_or_none(id=notice.task_id).only("id", "title") if notice.task_id else None
     return {
@@ -107,7 +109,7 @@ class OutboundChannel:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings
 
-    async def send(self, user: HasId, notification: StoredNotice) -> None:
+    async def send(self, user: HasId, notification: Notice) -> None:
         wanted = await targets.live_targets(user.id)
         if not wanted:
             return
