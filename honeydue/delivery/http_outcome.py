@@ -3,6 +3,7 @@
 Shared by the push transports: 2xx delivered; 429 and 5xx retried (waiting at least ``Retry-After``, in
 seconds or as an HTTP date); the statuses a service uses for "this target no longer exists" mark it gone;
 anything else is a permanent failure whose reason is recorded. Network errors and timeouts are retried.
+The webhook transport reads ``Retry-After`` with ``retry_after_seconds`` too.
 """
 
 from __future__ import annotations

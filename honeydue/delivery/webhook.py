@@ -20,12 +20,11 @@ import hashlib
 import hmac
 import json
 import ssl
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from honeydue.delivery.http_outcome import retry_after_seconds
 from honeydue.delivery.message import OutboundMessage
 from honeydue.delivery.sealing import SealError, open_sealed, seal
 from honeydue.delivery.ssrf import UnresolvedHost, UnsafeUrl, check_url
@@ -46,22 +45,6 @@ def body_bytes(message: OutboundMessage) -> bytes:
 
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """A ``Retry-After`` header as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 async def open_channel(channel: NotificationChannel, settings: Settings) -> tuple[str, str]:
