@@ -20,12 +20,13 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from honeydue.page_shell import shell_loader
 from honeydue.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from honeydue.ratelimit import RateLimiter
 from honeydue.services import services_of
@@ -47,7 +48,7 @@ class FormRefused(Exception):
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("honeydue", "templates/account"),
+        loader=ChoiceLoader([PackageLoader("honeydue", "templates/account"), shell_loader()]),
         autoescape=select_autoescape(enabled_extensions=("html",), default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

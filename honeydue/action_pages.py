@@ -30,6 +30,7 @@ from honeydue.account_pages import STYLESHEET
 from honeydue.client_address import client_address, limit_key
 from honeydue.models import NotificationAction, Task, TaskFrequency
 from honeydue.notification_actions import ACTIONS_PATH, SNOOZE_DAYS
+from honeydue.page_shell import shell_loader
 from honeydue.schedule import local_today
 from honeydue.services import services_of
 from resolvers import notification_actions as actions
@@ -44,9 +45,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 @cache
 def _environment() -> Environment:
     return Environment(
-        # This package's pages first; the layout is the account pages'.
+        # This package's pages first; the layout is the account pages', its document the shared shell.
         loader=ChoiceLoader([PackageLoader("honeydue", "templates/actions"),
-                             PackageLoader("honeydue", "templates/account")]),
+                             PackageLoader("honeydue", "templates/account"), shell_loader()]),
         autoescape=select_autoescape(enabled_extensions=("html",), default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -22,6 +22,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from honeydue.page_shell import render_document
+
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "admin"
@@ -55,31 +57,21 @@ def _vendor_url(name: str, integrity: str) -> str:
 
 
 def _page(hashes: dict[str, str]) -> str:
-    styles = "\n".join(f'    <link rel="stylesheet" href="{_vendor_url(n, hashes[n])}" '
+    styles = "\n".join(f'  <link rel="stylesheet" href="{_vendor_url(n, hashes[n])}" '
                        f'integrity="{escape(hashes[n], quote=True)}">' for n in VENDOR_STYLES)
-    scripts = "\n".join(f'    <script src="{_vendor_url(n, hashes[n])}" integrity="{escape(hashes[n], quote=True)}" '
+    scripts = "\n".join(f'  <script src="{_vendor_url(n, hashes[n])}" integrity="{escape(hashes[n], quote=True)}" '
                         'defer></script>' for n in VENDOR_SCRIPTS)
-    return f"""<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <meta name="robots" content="noindex">
-    <title>honeydue admin</title>
-    <link rel="icon" href="data:,">
+    head = f"""  <meta name="robots" content="noindex">
+  <title>honeydue admin</title>
+  <link rel="icon" href="data:,">
 {styles}
-    <link rel="stylesheet" href="{STATIC_URL_PATH}/app.css">
+  <link rel="stylesheet" href="{STATIC_URL_PATH}/app.css">
 {scripts}
-    <script src="{STATIC_URL_PATH}/app.js" defer></script>
-  </head>
-  <body>
-    <div id="app" data-endpoint="/graphql">
-      <noscript>The admin console needs JavaScript. The GraphQL API at /graphql works without it.</noscript>
-    </div>
-  </body>
-</html>
-"""
+  <script src="{STATIC_URL_PATH}/app.js" defer></script>"""
+    body = """  <div id="app" data-endpoint="/graphql">
+    <noscript>The admin console needs JavaScript. The GraphQL API at /graphql works without it.</noscript>
+  </div>"""
+    return render_document(head=head, body=body)
 
 
 _MISSING_ASSETS_HTML = """<!doctype html>

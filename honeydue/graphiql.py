@@ -26,6 +26,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from honeydue.page_shell import render_document
 from honeydue.security_headers import content_security_policy
 
 logger = logging.getLogger(__name__)
@@ -83,36 +84,26 @@ def _vendor_url(base: str, asset: VendorAsset) -> str:
 def _graphiql_html(request: Request, assets: dict[str, VendorAsset], style_nonce: str) -> str:
     base = _static_base(request)
     styles = "\n".join(
-        f'    <link rel="stylesheet" href="{_vendor_url(base, assets[name])}" '
+        f'  <link rel="stylesheet" href="{_vendor_url(base, assets[name])}" '
         f'integrity="{escape(assets[name].integrity, quote=True)}">'
         for name in VENDOR_STYLES
     )
     scripts = "\n".join(
-        f'    <script src="{_vendor_url(base, assets[name])}" '
+        f'  <script src="{_vendor_url(base, assets[name])}" '
         f'integrity="{escape(assets[name].integrity, quote=True)}" defer></script>'
         for name in VENDOR_SCRIPTS
     )
     endpoint = escape(request.url.path, quote=True)
-    return f"""<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>honeydue GraphiQL</title>
-    <link rel="icon" href="data:,">
-    <link rel="stylesheet" href="{base}/graphiql.css">
+    head = f"""  <title>honeydue GraphiQL</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="{base}/graphiql.css">
 {styles}
 {scripts}
-    <script src="{base}/app.js" defer></script>
-  </head>
-  <body>
-    <div id="graphiql" data-endpoint="{endpoint}" data-style-nonce="{style_nonce}">
-      <noscript>GraphiQL needs JavaScript. The API itself answers POST requests at this address.</noscript>
-    </div>
-  </body>
-</html>
-"""
+  <script src="{base}/app.js" defer></script>"""
+    body = f"""  <div id="graphiql" data-endpoint="{endpoint}" data-style-nonce="{style_nonce}">
+    <noscript>GraphiQL needs JavaScript. The API itself answers POST requests at this address.</noscript>
+  </div>"""
+    return render_document(head=head, body=body)
 
 
 _MISSING_ASSETS_HTML = """<!doctype html>

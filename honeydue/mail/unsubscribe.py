@@ -21,7 +21,7 @@ import logging
 import uuid
 from functools import cache
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import ChoiceLoader, Environment, PackageLoader
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 
 from honeydue.mail.delivery import UNSUBSCRIBE_PATH
 from honeydue.models import NotificationPreference, NotificationType, User
+from honeydue.page_shell import shell_loader
 from honeydue.services import services_of
 from honeydue.signing import verify_unsubscribe
 
@@ -66,7 +67,7 @@ PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"
 
 @cache
 def _page_environment() -> Environment:
-    return Environment(loader=PackageLoader("honeydue.mail", "pages"), autoescape=True)
+    return Environment(loader=ChoiceLoader([PackageLoader("honeydue.mail", "pages"), shell_loader()]), autoescape=True)
 
 
 def _page(status: int, heading: str, message: str, *, ask: bool = False) -> HTMLResponse:
