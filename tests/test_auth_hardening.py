@@ -21,10 +21,11 @@ from honeydue.client_address import TrustedProxies, limit_key, resolve_client_ad
 from honeydue.models import NotificationType
 from honeydue.passwords import hash_password
 from honeydue.settings import ConfigError, Settings, load_settings
-from resolvers.login_limits import PER_ADDRESS_FACTOR, PER_EMAIL_CEILING_FACTOR
+from resolvers.login_limits import LOGIN_WINDOW, PER_ADDRESS_FACTOR, PER_EMAIL_CEILING_FACTOR
 from resolvers.residences import JOIN_ATTEMPTS_PER_HOUR_PER_ADDRESS
 from tests.conftest import GraphQLClient, attach_test_services, make_settings, start_serve, stop_serve
 from tests.plugins.domain import make_actor, make_world
+from tests.wall_clock import wait_clear_of_edge
 
 LOGIN = "mutation($i: LoginInput!) { login(input: $i) { token userErrors { code } } }"
 REGISTER = "mutation($i: RegisterInput!) { register(input: $i) { token userErrors { code } } }"
@@ -38,6 +39,12 @@ PASSWORD = "correct horse battery"
 CF_EDGE = "172.70.1.1"  # a Cloudflare edge address, as Traefik appends it to X-Forwarded-For
 
 Clients = Callable[..., Awaitable[GraphQLClient]]
+
+# The limits count in fixed windows on the service's clock (15 minutes for logins, an hour for registrations
+# and share codes): a slow run crossing a window's edge would start a fresh count halfway through a test, so
+# the tests that count hold the clock still. (Not every test: joining compares a removal's time with a share
+# code's row stamp, which runs on while the frozen clock does not.)
+counts_in_clock_windows = pytest.mark.usefixtures("frozen_now")
 
 
 def outcome(result: dict, field: str) -> str:
@@ -53,8 +60,7 @@ async def clients(settings: Settings, tmp_path: Path) -> AsyncIterator[Clients]:
     """``clients(address, headers, **settings)``: a GraphQL client whose connection comes from ``address``.
 
     Clients made with the same settings share one app (one set of rate limits); ``headers`` go with every
-    request, as a proxy in front would add them. The ``settings`` fixture empties the tables afterwards.
-    """
+    request, as a proxy in front would add them. The ``settings`` fixture empties the tables afterwards.    """
     from honeydue.app import create_embedded_app
 
     apps: dict[tuple, object] = {}
@@ -87,6 +93,7 @@ def login_vars(email: str, password: str) -> dict:
 # --- item 5: failed logins lock out the guesser, not the account's owner ------------------------------------
 
 
+@counts_in_clock_windows
 async def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(clients) -> None:
     await user_with_password("victim@example.com")
     attacker = await clients("198.51.100.66", LOGIN_ATTEMPTS_PER_15MIN="3")
@@ -101,6 +108,7 @@ async def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(clients)
     assert signed_in["data"]["login"]["token"], signed_in
 
 
+@counts_in_clock_windows
 async def test_only_failures_count(clients) -> None:
     await user_with_password("often@example.com")
     client = await clients("203.0.113.11", LOGIN_ATTEMPTS_PER_15MIN="2")
@@ -116,6 +124,7 @@ async def test_only_failures_count(clients) -> None:
             == "INVALID_CREDENTIALS"
 
 
+@counts_in_clock_windows
 async def test_one_address_guessing_many_accounts_is_refused(clients) -> None:
     client = await clients("198.51.100.70", LOGIN_ATTEMPTS_PER_15MIN="2")
     results = [outcome(await client.execute(LOGIN, login_vars(f"u{i}@example.com", "guess guess")), "login")
@@ -123,6 +132,7 @@ async def test_one_address_guessing_many_accounts_is_refused(clients) -> None:
     assert results == ["INVALID_CREDENTIALS"] * (2 * PER_ADDRESS_FACTOR) + ["RATE_LIMITED"]
 
 
+@counts_in_clock_windows
 async def test_guessing_spread_over_many_addresses_meets_the_per_email_ceiling(clients) -> None:
     await user_with_password("target@example.com")
     limit = 2
@@ -144,6 +154,7 @@ async def test_guessing_spread_over_many_addresses_meets_the_per_email_ceiling(c
 # --- item 6: registration and share codes are limited per client address -----------------------------------
 
 
+@counts_in_clock_windows
 async def test_registration_is_limited_per_address(clients) -> None:
     signups = await clients("198.51.100.80", REGISTER_ATTEMPTS_PER_HOUR="3")
     other = await clients("203.0.113.13", REGISTER_ATTEMPTS_PER_HOUR="3")
@@ -157,6 +168,7 @@ async def test_registration_is_limited_per_address(clients) -> None:
     assert outcome(await other.execute(REGISTER, new(3)), "register") == "OK"
 
 
+@counts_in_clock_windows
 async def test_share_code_guesses_are_limited_per_address_not_per_account(clients) -> None:
     await make_world()
     guessers = [await make_actor(f"guesser{n}") for n in range(4)]
@@ -183,6 +195,7 @@ def via_cloudflare(visitor: str) -> dict[str, str]:
     return {"CF-Connecting-IP": visitor, "X-Forwarded-For": f"{visitor}, {CF_EDGE}"}
 
 
+@counts_in_clock_windows
 async def test_limits_count_the_visitor_behind_cloudflare(clients, caplog) -> None:
     await user_with_password("cf@example.com")
     traefik = "10.42.0.7"
@@ -197,6 +210,7 @@ async def test_limits_count_the_visitor_behind_cloudflare(clients, caplog) -> No
     assert access and access[-1].startswith("POST /graphql 200") and access[-1].endswith("client=203.0.113.15")
 
 
+@counts_in_clock_windows
 async def test_the_client_header_is_ignored_from_untrusted_peers(clients) -> None:
     """Straight to the origin, a forged CF-Connecting-IP buys no fresh budgets: the peer's address counts."""
     results = []
@@ -250,7 +264,9 @@ def test_a_real_server_counts_the_visitor_behind_cloudflare(tmp_path) -> None:
 
             # Every visitor comes through the same Cloudflare edge; each has a budget of its own ...
             assert [attempt(f"198.51.100.{n}", n) for n in range(1, 13)] == ["INVALID_CREDENTIALS"] * 12
-            # ... and one visitor's budget (2 x 5 over all emails) is spent by that visitor alone.
+            # ... and one visitor's budget (2 x 5 over all emails) is spent by that visitor alone. The server
+            # counts in 15-minute windows of its own wall clock: these attempts must all fall in one.
+            wait_clear_of_edge(LOGIN_WINDOW, needed=60)
             spent = [attempt("203.0.113.77", n) for n in range(2 * PER_ADDRESS_FACTOR + 1)]
             assert spent == ["INVALID_CREDENTIALS"] * (2 * PER_ADDRESS_FACTOR) + ["RATE_LIMITED"]
         deadline = time.monotonic() + 10

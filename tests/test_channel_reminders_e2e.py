@@ -34,6 +34,7 @@ from honeydue.settings import Settings
 from tests.conftest import REPO
 from tests.plugins.mail import drain, mail_jobs
 from tests.plugins.webhook_receiver import Receiver
+from tests.wall_clock import HOUR, JOBS_RUN_TIMEOUT, await_clear_of_edge
 from workers import reminders
 
 ADD = """
@@ -102,7 +103,9 @@ async def test_jobs_run_without_redis_delivers_and_retries_before_it_exits(
     api: Any, make_user: Any, settings: Settings, webhook_receiver: Receiver, tmp_path: Any
 ) -> None:
     token, me = await make_user()
-    now = datetime.now(UTC)
+    # The command reads the wall clock and must run in the hour the preference names (and on the due date):
+    # start clear of the hour's end by more than the command may take.
+    now = await await_clear_of_edge(HOUR, needed=JOBS_RUN_TIMEOUT + 10)
     await home_with_task(me["id"], now)
     user = await User.get(id=me["id"])
     # Reminded at the current UTC hour, so the job run now (no scheduler instant) serves it.
@@ -119,7 +122,7 @@ async def test_jobs_run_without_redis_delivers_and_retries_before_it_exits(
                 "PUBLIC_APP_URL": "https://app.honeydue.test"})
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "honeydue.cli", "jobs", "run", "send_due_reminders"], env=env,
-        capture_output=True, timeout=120)
+        capture_output=True, timeout=JOBS_RUN_TIMEOUT)
     output = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == 0, output
     assert "ran send_due_reminders in this process" in output

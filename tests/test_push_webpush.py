@@ -46,6 +46,7 @@ from tests.conftest import REPO
 from tests.fakes.servers import client_context, running
 from tests.fakes.webpush import Subscription, WebPushService
 from tests.plugins.mail import drain, mail_jobs
+from tests.wall_clock import HOUR, JOBS_RUN_TIMEOUT, await_clear_of_edge
 from workers import reminders
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -263,10 +264,9 @@ async def test_a_reminder_reaches_the_browser_and_a_gone_subscription_is_not_use
 async def test_jobs_run_without_redis_pushes_and_retries_before_it_exits(
         settings: Settings, service: WebPushService, ca: trustme.CA, tmp_path: Path) -> None:
     """``honeydue jobs run send_due_reminders`` as an operator runs it, with the transport the settings make."""
-    now = clock.wall_clock()
-    if now.minute == 59 and now.second >= 30:  # the command must run in the hour the preference names
-        await asyncio.sleep(61 - now.second)
-        now = clock.wall_clock()
+    # The command reads the wall clock and must run in the hour the preference names (and on the due date):
+    # start clear of the hour's end by more than the command may take.
+    now = await await_clear_of_edge(HOUR, needed=JOBS_RUN_TIMEOUT + 10)
     user = await User.create(email="cli@example.com", password_hash=DUMMY_HASH, display_name="Cleo",
                              email_verified=True)
     home = await Residence.create(name="Lake house", timezone="UTC")
@@ -291,7 +291,7 @@ async def test_jobs_run_without_redis_pushes_and_retries_before_it_exits(
                 "SSL_CERT_FILE": str(ca_file)})  # the fake's CA, as an operator adds a private one
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "honeydue.cli", "jobs", "run", "send_due_reminders"], env=env,
-        capture_output=True, timeout=120)
+        capture_output=True, timeout=JOBS_RUN_TIMEOUT)
     output = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == 0, output
 
