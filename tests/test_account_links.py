@@ -175,6 +175,7 @@ async def test_reset_request_refuses_a_malformed_address(gql: GraphQLClient) -> 
         {"field": ["email"], "code": "INVALID_EMAIL", "message": "Enter a valid email address."}]}
 
 
+@pytest.mark.usefixtures("frozen_now")  # counts in a fixed window on the clock: a crossed edge would restart it
 async def test_reset_requests_are_limited_per_address_and_per_client(gql: GraphQLClient, http) -> None:
     for _ in range(5):
         assert (await request_reset(gql, "someone@example.com"))["ok"] is True
@@ -244,6 +245,7 @@ async def test_weak_new_password_leaves_the_link_usable(gql: GraphQLClient, mail
     assert good["data"]["resetPassword"]["userErrors"] == []
 
 
+@pytest.mark.usefixtures("frozen_now")  # counts in a fixed window on the clock: a crossed edge would restart it
 async def test_reset_lifts_the_login_lock_out(gql: GraphQLClient, mailbox: Mailbox, mail_settings) -> None:
     await register(gql, mailbox, "eve@example.com")
     wrong = {"input": {"email": "eve@example.com", "password": "not the password"}}
@@ -361,6 +363,7 @@ async def test_verify_page_confirms_only_on_post(http, gql: GraphQLClient, mailb
     assert (await http.post("/account/verify-email", data={"token": token})).status_code == 400
 
 
+@pytest.mark.usefixtures("frozen_now")  # counts in a fixed window on the clock: a crossed edge would restart it
 async def test_resend_verification_voids_the_older_link_and_is_limited(gql: GraphQLClient, mailbox: Mailbox) -> None:
     session, _, first = await register(gql, mailbox, "jo@example.com")
     me = gql.as_user(session)

@@ -75,6 +75,7 @@ async def test_wrong_password_and_unknown_email_look_the_same(api, make_user) ->
     assert wrong["data"]["login"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
 
 
+@pytest.mark.usefixtures("frozen_now")  # counts in a fixed window on the clock: a crossed edge would restart it
 async def test_login_is_rate_limited_per_email_and_address(api, make_user, settings) -> None:
     await make_user("carol@example.com")
     bad = {"input": {"email": "carol@example.com", "password": "wrong password!"}}
@@ -85,6 +86,7 @@ async def test_login_is_rate_limited_per_email_and_address(api, make_user, setti
     assert error_code(limited) == "RATE_LIMITED"
 
 
+@pytest.mark.usefixtures("frozen_now")  # counts in a fixed window on the clock: a crossed edge would restart it
 async def test_login_rate_limit_uses_redis_when_configured(api_app, api, make_user, redis_client) -> None:
     from dataclasses import replace
 

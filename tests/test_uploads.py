@@ -597,6 +597,7 @@ async def test_upload_carries_content_md5_and_a_body_with_another_digest_is_refu
 # --- limits -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("frozen_now")  # counts in a fixed window on the clock: a crossed edge would restart it
 async def test_pending_and_hourly_limits(settings: Settings, tmp_path: Path) -> None:
     limited = make_settings(tmp_path / "lim", DATABASE_URL=settings.database_url, UPLOAD_PENDING_LIMIT="2",
                             UPLOAD_RATE_PER_HOUR="4")
