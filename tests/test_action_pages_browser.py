@@ -32,6 +32,7 @@ from tests.test_graphiql_browser import (
     chromium_binary,  # noqa: F401  (a fixture)
     chromium_browser,
 )
+from tests.wall_clock import HOUR, await_clear_of_edge
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -59,13 +60,17 @@ def _gql(server: ServeProcess, query: str, variables: dict, token: str | None = 
     return body["data"]
 
 
+JOB_TIMEOUT = 300
+JOB_ROOM = JOB_TIMEOUT + 30  # the job's run plus the set-up before it, clear of the hour's end
+
+
 def run_job(server: ServeProcess, name: str) -> None:
     """``honeydue jobs run NAME`` against the server's database, as an operator would run it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("B2_", "DATABASE_URL", "REDIS_URL"))}
     env.update({"HONEYDUE_VAR_DIR": str(server.workdir / "var"), "LOG_FORMAT": "text",
                 "PUBLIC_APP_URL": server.base_url})
     done = subprocess.run([sys.executable, "-m", "honeydue.cli", "jobs", "run", name], cwd=server.workdir, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=JOB_TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -88,7 +93,8 @@ async def reminder_links(server: ServeProcess) -> tuple[dict[str, dict[str, str]
     home = _gql(server, """mutation($input: CreateResidenceInput!) {
         createResidence(input: $input) { residence { id } userErrors { code } } }""",
                 {"input": {"name": "Lake house", "timezone": "UTC"}}, token)["createResidence"]["residence"]["id"]
-    today = datetime.now(UTC).date().isoformat()
+    # The job reads the wall clock: it must run in the hour the preference names and on the tasks' due date.
+    today = (await await_clear_of_edge(HOUR, needed=JOB_ROOM)).date().isoformat()
     task_ids = {}
     for title in ("Water the plants", "Descale the kettle"):
         created = _gql(server, """mutation($input: CreateTaskInput!) {
@@ -96,14 +102,11 @@ async def reminder_links(server: ServeProcess) -> tuple[dict[str, dict[str, str]
                        {"input": {"residenceId": home, "title": title, "frequency": "WEEKLY", "dueDate": today}},
                        token)
         task_ids[title] = created["createTask"]["task"]["id"]
-    for _ in range(2):  # once more if the hour turned between choosing it and the job's run
-        hour = datetime.now(UTC).hour
-        _gql(server, """mutation($input: UpdateNotificationPreferencesInput!) {
-            updateNotificationPreferences(input: $input) { userErrors { code } } }""",
-             {"input": {"preferences": [{"type": "TASK_DUE_SOON", "enabled": True, "hourOfDay": hour}]}}, token)
-        run_job(server, "send_due_reminders")
-        if datetime.now(UTC).hour == hour:
-            break
+    hour = datetime.now(UTC).hour
+    _gql(server, """mutation($input: UpdateNotificationPreferencesInput!) {
+        updateNotificationPreferences(input: $input) { userErrors { code } } }""",
+         {"input": {"preferences": [{"type": "TASK_DUE_SOON", "enabled": True, "hourOfDay": hour}]}}, token)
+    run_job(server, "send_due_reminders")
     links = {}
     for title in ("Water the plants", "Descale the kettle"):
         message = await email_with_subject(mail_dir, ADDRESS, f"{title} is due today")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from honeydue import catalogue, models
 from schema import schema
+from tests.conftest import FROZEN_NOW
 from tests.plugins.domain import World, error_code, make_world
 
 CREATE_TASKS = """mutation($i: CreateTasksInput!) { createTasks(input: $i) {
@@ -28,6 +27,7 @@ async def create(api, world: World, tasks: list[dict], role: str = "editor") -> 
     return result["data"]["createTasks"]
 
 
+@pytest.mark.usefixtures("frozen_now")  # "today" is the service's: the same for the code and the test
 async def test_a_template_fills_the_task_and_given_fields_override(api, world) -> None:
     septic = catalogue.template("septic-pump")
     assert septic is not None
@@ -42,7 +42,7 @@ async def test_a_template_fills_the_task_and_given_fields_override(api, world) -
     assert first["title"] == septic.title and first["description"] == septic.description
     assert (first["category"], first["frequency"], first["intervalDays"]) == ("PLUMBING", "CUSTOM", 1095)
     assert first["template"] == {"id": "septic-pump", "title": septic.title}
-    today = datetime.now(UTC).date().isoformat()
+    today = FROZEN_NOW.date().isoformat()
     assert first["dueDate"] == today  # recurring, no date given: due today, as createTask does
     assert second["title"] == "Furnace filter (20x25)" and second["frequency"] == "MONTHLY"
     assert second["category"] == "HVAC" and second["priority"] == "HIGH" and second["intervalDays"] is None

@@ -13,14 +13,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import REPO, missing_service, start_serve, stop_serve
+from tests.wall_clock import HOUR, JOBS_RUN_TIMEOUT, wait_clear_of_edge
 
 pytestmark = pytest.mark.e2e
 
@@ -65,11 +64,8 @@ def remember(data: dict, values: dict[str, str]) -> None:
 
 
 def current_hour() -> str:
-    """The UTC hour, not within seconds of its end (the reminder job must run in the same hour)."""
-    now = datetime.now(UTC)
-    if now.minute == 59 and now.second >= 40:
-        time.sleep(61 - now.second)
-    return str(datetime.now(UTC).hour)
+    """The UTC hour, clear of its end by a job's run (the reminder job must run in the same hour)."""
+    return str(wait_clear_of_edge(HOUR, needed=JOBS_RUN_TIMEOUT).hour)
 
 
 def test_the_readme_tour_works_against_honeydue_serve(tmp_path: Path) -> None:

@@ -102,9 +102,11 @@ async def test_spending_totals_by_category_and_by_month_in_the_residence_year(ap
     assert earlier["data"]["residence"]["spending"]["byMonth"][11] == {"month": 12, "totalCents": 7_777, "count": 1}
 
 
-async def test_spending_defaults_to_this_year_and_refuses_years_out_of_range(api, world) -> None:
-    this_year = datetime.now(UTC).year  # the residence is in UTC
-    await done(await task(world, "Now", "SAFETY"), datetime.now(UTC) - timedelta(minutes=1), 4_200)
+async def test_spending_defaults_to_this_year_and_refuses_years_out_of_range(api, world, frozen_now) -> None:
+    # "This year" is the service's (frozen, mid-year): on the wall clock a completion a minute ago lies in last
+    # year during New Year's first minute.
+    this_year = frozen_now.now.year  # the residence is in UTC
+    await done(await task(world, "Now", "SAFETY"), frozen_now.now - timedelta(minutes=1), 4_200)
     spent = (await api.execute(SPENDING, {"id": world.rid}, token=world.viewer.token))["data"]["residence"]["spending"]
     assert spent["year"] == this_year and spent["totalCents"] == 4_200
     assert spent["byCategory"] == [{"category": "SAFETY", "totalCents": 4_200, "count": 1}]
@@ -125,7 +127,7 @@ async def furnish(world: World) -> None:
         year_built=1987, heating="HEAT_PUMP", has_pool=True, climate_region="MARINE", type="TOWNHOUSE")
     plumber = await models.Contractor.create(residence=world.residence, name="Ada Pipeworks", company="Ada & Co")
     gutters = await task(world, "Clean the gutters", "EXTERIOR", frequency="QUARTERLY",
-                         due_date=date.today() + timedelta(days=30), assignee=world.editor.user)
+                         due_date=datetime.now(UTC).date() + timedelta(days=30), assignee=world.editor.user)
     heater = await task(world, "Flush the water heater", "PLUMBING", frequency="CUSTOM", interval_days=180,
                         rolling=True, contractor=plumber)
     recent = datetime.now(UTC) - timedelta(days=3)
