@@ -40,6 +40,7 @@ class UserErrorCode(StrEnum):
     ACCOUNT_DISABLED = "ACCOUNT_DISABLED"
     LAST_ADMIN = "LAST_ADMIN"
     UNKNOWN_JOB = "UNKNOWN_JOB"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 @dataclass(frozen=True)

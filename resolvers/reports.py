@@ -38,9 +38,10 @@ from honeydue.models import (
     TaskFrequency,
     User,
 )
+from honeydue.ratelimit import RateLimiter
 from honeydue.services import Services
 from honeydue.storage.base import Storage, StorageError
-from honeydue.user_errors import InputRejected, UserError, UserErrorCode
+from honeydue.user_errors import InputRejected, UserError, UserErrorCode, reject
 from resolvers.access import require_role
 from resolvers.report_pdf import CompletionLine, DocumentLine, ReportContent, TaskLine, render_report
 from resolvers.residences import PROFILE_COLUMNS
@@ -58,6 +59,10 @@ MAX_PHOTOS = 24
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 THUMBNAIL_PIXELS = 320
 MAX_SPAN_YEARS = 10
+# Each report reads up to 24 photos and draws a PDF in a thread: a member asking in a loop would keep the API's
+# CPU and storage busy, so reports are counted per user (every call, refused ones too) before any work.
+REPORTS_PER_HOUR = 10
+HOUR = 3600
 # A table row cannot break across pages: longer notes are cut (the app has them whole).
 MAX_NOTES_CHARS = 600
 
@@ -261,6 +266,13 @@ async def _content(residence: Residence, period: Period, storage: Storage, now: 
     )
 
 
+async def check_report_rate(limiter: RateLimiter, user: User) -> None:
+    """Count this call; RATE_LIMITED (a user error) past ``REPORTS_PER_HOUR`` in the user's current hour."""
+    if not await limiter.hit(f"report:user:{user.id}", REPORTS_PER_HOUR, HOUR):
+        raise reject(UserErrorCode.RATE_LIMITED, f"At most {REPORTS_PER_HOUR} reports an hour per account; "
+                     "try again within the hour.")
+
+
 def _filename(residence: Residence, period: Period) -> str:
     return f"honeydue-report-{residence.name}-{period.first.isoformat()}-{period.last.isoformat()}.pdf"
 
@@ -268,6 +280,7 @@ def _filename(residence: Residence, period: Period) -> str:
 async def residence_report(user: User, residence_id: uuid.UUID, first: date | None, last: date | None, *,
                            services: Services, now: datetime) -> Report:
     """Check, build, store and link the report of ``residence_id`` for ``user`` (any member)."""
+    await check_report_rate(services.rate_limiter, user)
     await require_role(user, residence_id, ResidenceRole.VIEWER)
     residence = await Residence.get(id=residence_id)
     period = report_period(first, last, now.astimezone(ZoneInfo(residence.timezone)).date())

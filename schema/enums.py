@@ -113,6 +113,9 @@ UserErrorCode = described_enum(
                                    "demoted, disabled or deleted (adminSetAdmin, adminSetUserDisabled, "
                                    "adminDeleteUser).",
         _UserErrorCode.UNKNOWN_JOB: "No periodic job has this name; `admin.jobs` lists them (adminRunJob).",
+        _UserErrorCode.RATE_LIMITED: "Too many calls of this mutation by the caller in the current hour (10 "
+                                     "residenceReport calls; every call counts, refused ones too); nothing was done, "
+                                     "try again later.",
     },
 )
 

@@ -104,7 +104,8 @@ class ReportMutation:
               "completions of the period (who did them, member or contractor, cost, notes and a thumbnail of the "
               "first photo, for at most 24 completions), the documents with their warranty dates, and the totals. "
               "At most 1000 tasks, 2000 completions (newest first) and 1000 documents are listed; totals count "
-              "everything. Any member may call it; NOT_FOUND for non-members. The file is kept 24 hours.")
+              "everything. Any member may call it; NOT_FOUND for non-members. At most 10 calls per user an hour, "
+              "then the RATE_LIMITED user error. The file is kept 24 hours.")
     async def residence_report(self, info: Info[Context, None], input: ResidenceReportInput) -> ResidenceReportResult:
         ctx = info.context
         report = await reports.residence_report(

@@ -17,7 +17,7 @@ from honeydue import models
 from honeydue.generated_files import expire_generated_files
 from honeydue.services import services_of
 from resolvers import report_pdf
-from resolvers.reports import MAX_PHOTOS
+from resolvers.reports import MAX_PHOTOS, REPORTS_PER_HOUR
 from tests.plugins.domain import World, error_code, make_world
 
 SPENDING = """query($id: ID!, $year: Int) { residence(id: $id) { spending(year: $year) { year totalCents count
@@ -319,3 +319,22 @@ async def test_deleting_the_account_purges_its_generated_files(api, api_app, mak
     storage = services_of(api_app).storage
     await purge_account(purge.id, storage, datetime.now(UTC))
     assert [info.key async for info in storage.list(f"exports/{user['id']}/")] == []
+
+
+# --- rate limit --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("frozen_now")  # the limit counts in clock hours: a run crossing one would restart it
+async def test_reports_are_limited_per_user_per_hour_before_any_work(api, world, frozen_now) -> None:
+    made = [await report(api, world) for _ in range(REPORTS_PER_HOUR)]
+    assert all(payload["userErrors"] == [] and payload["url"] for payload in made)
+    refused = await report(api, world)
+    assert refused["url"] is None and [e["code"] for e in refused["userErrors"]] == ["RATE_LIMITED"]
+    assert f"At most {REPORTS_PER_HOUR} reports an hour" in refused["userErrors"][0]["message"]
+    # Refused before any work: no file was stored for it.
+    assert await models.Media.filter(purpose=models.MediaPurpose.RESIDENCE_REPORT).count() == REPORTS_PER_HOUR
+    # The limit is the caller's own: another member of the same residence still gets a report ...
+    assert (await report(api, world, role="owner"))["userErrors"] == []
+    # ... and the caller gets one again in the next hour.
+    frozen_now.now += timedelta(hours=1)
+    assert (await report(api, world))["userErrors"] == []
