@@ -237,7 +237,8 @@ async def test_export_holds_the_users_data_and_files_and_downloads_by_its_link(
     assert [n["title"] for n in data["notifications"]] == ["Replace filter is due"]
     preferences = {p["type"]: p for p in data["preferences"]}
     assert set(preferences) == {t.value for t in NotificationType}
-    assert preferences["TASK_OVERDUE"] == {"type": "TASK_OVERDUE", "enabled": False, "hourOfDay": 7, "stored": True}
+    assert preferences["TASK_OVERDUE"] == {"type": "TASK_OVERDUE", "enabled": False, "hourOfDay": 7, "stored": True,
+                                           "push": None, "email": None, "webhook": None, "apprise": None}
 
     # The zip is a READY DATA_EXPORT media row of the owner's; the owner is told in the app and by email.
     media = await Media.get(key=export_key(owner.user.id, export["id"]))
@@ -251,6 +252,86 @@ async def test_export_holds_the_users_data_and_files_and_downloads_by_its_link(
     rendered = render("data_export_ready", {**email.context, "app_url": "http://app.test"})
     assert shown["url"] in rendered.text and html.escape(shown["url"]) in rendered.html
     assert "ready" in rendered.subject
+
+
+# Credentials planted in the rows below; none may appear anywhere in data.json.
+SECRETS = ("apns-token-SECRET", "web-endpoint-SECRET", "p256dh-SECRET", "auth-SECRET", "sealed-url-SECRET",
+           "sealed-secret-SECRET", "path-token-SECRET", "action-token-SECRET")
+
+
+async def test_export_holds_devices_channels_deliveries_preferences_and_audit_but_no_credentials(
+    api: GraphQLClient, world: World, storage: Storage, links: data_exports.ExportLinks
+) -> None:
+    owner, now = world.owner, datetime.now(UTC)
+    phone = await models.Device.create(user=owner.user, platform=models.DevicePlatform.IOS, token="apns-token-SECRET",
+                                       token_hash=uuid.uuid4().hex, app_version="2.4.1", locale="en-US",
+                                       last_seen_at=now)
+    browser = await models.Device.create(
+        user=owner.user, platform=models.DevicePlatform.WEB, token="web-endpoint-SECRET", token_hash=uuid.uuid4().hex,
+        web_push_endpoint="https://push.example.test/web-endpoint-SECRET", web_push_p256dh="p256dh-SECRET",
+        web_push_auth="auth-SECRET", last_seen_at=now, dead_at=now, dead_reason="410 Gone")
+    channel = await models.NotificationChannel.create(
+        user=owner.user, kind=models.NotificationChannelKind.WEBHOOK, name="Home hook", url_sealed="sealed-url-SECRET",
+        secret_sealed="sealed-secret-SECRET", url_hint="https://hooks.example.test/…", dead_at=now,
+        dead_reason="410 Gone")
+    notice = await Notification.create(user=owner.user, type=NotificationType.TASK_OVERDUE, title="Overdue")
+    failed = await models.NotificationDelivery.create(
+        user=owner.user, notification=notice, kind=models.DeliveryKind.WEBHOOK, target_id=channel.id,
+        status=models.DeliveryStatus.FAILED, attempts=3, next_attempt_at=now,
+        last_error="500 for url 'https://hooks.example.test/hook/path-token-SECRET'",
+        message={"actions": ["https://app.test/act?token=action-token-SECRET"]})
+    pushed = await models.NotificationDelivery.create(
+        user=owner.user, notification=notice, kind=models.DeliveryKind.IOS, target_id=phone.id,
+        status=models.DeliveryStatus.SENT, attempts=1, sent_at=now, next_attempt_at=now)
+    await NotificationPreference.create(user=owner.user, type=NotificationType.TASK_DUE_SOON, enabled=True,
+                                        hour_of_day=9, push=False, webhook=True)
+    await models.AuditEntry.create(actor=world.outsider.user, action="adminSetUserDisabled", target_type="User",
+                                   target_id=owner.id, reason="Reported for spam", details={"disabled": True})
+    # Someone else's rows: not in the owner's export.
+    await models.Device.create(user=world.editor.user, platform=models.DevicePlatform.ANDROID, token="other",
+                               token_hash=uuid.uuid4().hex, app_version="9.9.9", last_seen_at=now)
+    await models.AuditEntry.create(actor=world.outsider.user, action="adminRevokeSessions", target_type="User",
+                                   target_id=world.editor.id)
+    await models.AuditEntry.create(actor=world.outsider.user, action="adminRunJob", target_type="Job",
+                                   target_id="expire_generated_files")
+
+    export = (await request_export(api, owner))["dataExport"]
+    assert await build(export["id"], storage, links) is True
+    media = await Media.get(key=export_key(owner.user.id, export["id"]))
+    text = zipfile.ZipFile(io.BytesIO(await read_object(storage, media.key))).read("data.json").decode()
+    data = json.loads(text)
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(data)
+
+    assert [s for s in SECRETS if s in text] == []
+    assert world.outsider.id not in text  # the acting admin is not named
+    devices = {d["id"]: d for d in data["devices"]}
+    assert set(devices) == {str(phone.id), str(browser.id)}
+    assert devices[str(phone.id)] == {
+        "id": str(phone.id), "platform": "IOS", "appVersion": "2.4.1", "locale": "en-US",
+        "createdAt": phone.created_at.isoformat(), "lastSeenAt": phone.last_seen_at.isoformat(), "deadAt": None}
+    assert devices[str(browser.id)]["platform"] == "WEB" and devices[str(browser.id)]["deadAt"] is not None
+    [shown_channel] = data["notificationChannels"]
+    assert shown_channel == {"id": str(channel.id), "kind": "WEBHOOK", "name": "Home hook",
+                             "urlHint": "https://hooks.example.test/…", "createdAt": channel.created_at.isoformat(),
+                             "deadAt": channel.dead_at.isoformat(), "deadReason": "410 Gone"}
+    deliveries = {d["id"]: d for d in data["notificationDeliveries"]}
+    assert set(deliveries) == {str(failed.id), str(pushed.id)}
+    shown_failed = deliveries[str(failed.id)]
+    assert (shown_failed["kind"], shown_failed["status"], shown_failed["attempts"], shown_failed["targetId"],
+            shown_failed["notificationId"]) == ("WEBHOOK", "FAILED", 3, str(channel.id), str(notice.id))
+    assert shown_failed["lastError"] == "500 for url 'https://hooks.example.test/…'"  # the URL reduced to its hint
+    assert shown_failed["sentAt"] is None
+    assert (deliveries[str(pushed.id)]["kind"], deliveries[str(pushed.id)]["status"],
+            deliveries[str(pushed.id)]["targetId"]) == ("IOS", "SENT", str(phone.id))
+    assert deliveries[str(pushed.id)]["sentAt"] is not None
+    preferences = {p["type"]: p for p in data["preferences"]}
+    assert preferences["TASK_DUE_SOON"] == {"type": "TASK_DUE_SOON", "enabled": True, "hourOfDay": 9, "stored": True,
+                                            "push": False, "email": None, "webhook": True, "apprise": None}
+    assert preferences["WARRANTY_EXPIRING"]["stored"] is False and preferences["WARRANTY_EXPIRING"]["push"] is None
+    [audit] = data["auditEntries"]
+    assert (audit["action"], audit["reason"], audit["details"]) == (
+        "adminSetUserDisabled", "Reported for spam", {"disabled": True})
+    assert set(audit) == {"id", "action", "reason", "details", "createdAt"}
 
 
 async def test_a_co_member_cannot_read_someone_elses_exports(api: GraphQLClient, world: World) -> None:

@@ -7,13 +7,19 @@ used does not depend on how much the user has.
 
 What is in it: the user's profile and notification preferences; every residence they are a member of,
 with its tasks, those tasks' completions, its documents and its contractors (the records the user can see in the app,
-whoever wrote them); their notifications; and the list of the files they uploaded, each with the path
-of its copy inside the zip (``files``; the entries are spooled by the archive builder as it copies them).
+whoever wrote them); their notifications, push devices, notification channels and delivery log; the admin
+actions taken on their account; and the list of the files they uploaded, each with the path of its copy
+inside the zip (``files``; the entries are spooled by the archive builder as it copies them).
+
+Credentials stay out: a device's push token and Web Push keys, a channel's URL (only its scheme-and-host
+hint) and signing secret, a delivery's message (its action links act without a session), and URLs inside a
+delivery's error text (reduced to the same hint). The admin who acted is not named (docs/data-export.md).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import date, datetime
@@ -23,14 +29,19 @@ from typing import Any, TypeVar
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from honeydue.delivery.channel_urls import url_hint
 from honeydue.models import (
+    AuditEntry,
     Contractor,
+    Device,
     Document,
     Media,
     MediaPurpose,
     MediaStatus,
     Membership,
     Notification,
+    NotificationChannel,
+    NotificationDelivery,
     NotificationPreference,
     NotificationType,
     Residence,
@@ -44,6 +55,11 @@ FORMAT = "honeydue.data-export"
 VERSION = 1
 # The hour of a notification type without a stored preference: the model's own default.
 DEFAULT_HOUR: int = NotificationPreference._meta.fields_map["hour_of_day"].default
+
+# Per-channel choices of a preference (null: follow ``enabled``), exported under these names.
+CHANNEL_CHOICES = ("push", "email", "webhook", "apprise")
+# Any URL in free text (a delivery's error may quote the one it failed on, token and all).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 M = TypeVar("M", bound=Model)
 Row = dict[str, Any]
@@ -90,6 +106,7 @@ async def preferences(user: User) -> list[Row]:
             "enabled": row.enabled if row else True,
             "hourOfDay": row.hour_of_day if row else DEFAULT_HOUR,
             "stored": row is not None,
+            **{choice: getattr(row, choice) if row else None for choice in CHANNEL_CHOICES},
         })
     return out
 
@@ -158,6 +175,31 @@ def _notification(n: Notification) -> Row:
     return _columns(n, "id", "type", "title", "body", "task_id", "document_id", "read_at", "created_at")
 
 
+def _device(d: Device) -> Row:
+    # Not token, token_hash nor the web_push_* columns: they are what a push service accepts as this device.
+    return _columns(d, "id", "platform", "app_version", "locale", "created_at", "last_seen_at", "dead_at")
+
+
+def _channel(c: NotificationChannel) -> Row:
+    # The hint only (scheme and host, as the API shows it): the sealed URL and secret may hold tokens.
+    return _columns(c, "id", "kind", "name", "url_hint", "created_at", "dead_at", "dead_reason")
+
+
+def _scrub(text: str | None) -> str | None:
+    return None if text is None else _URL.sub(lambda m: url_hint(m.group(0)), text)
+
+
+def _delivery(d: NotificationDelivery) -> Row:
+    # Not ``message`` (its action links act without a session) nor ``attempt_log`` (its errors repeat lastError).
+    return {**_columns(d, "id", "notification_id", "kind", "target_id", "status", "attempts"),
+            "lastError": _scrub(d.last_error), **_columns(d, "created_at", "sent_at", "updated_at")}
+
+
+def _audit(a: AuditEntry) -> Row:
+    # Not ``actor_id``: the admin is staff of the service acting for it, and their identity is their own data.
+    return {**_columns(a, "id", "action", "reason"), "details": a.details, **_columns(a, "created_at")}
+
+
 async def _each(rows: QuerySet[M], serialize: Callable[[M], Row]) -> AsyncIterator[Iterable[Row]]:
     async for page in pages(rows):
         yield map(serialize, page)
@@ -188,6 +230,10 @@ async def document(user: User, exported_at: datetime,
         "documents": _documents(user),
         "contractors": _each(Contractor.filter(**member_of), _contractor),
         "notifications": _each(Notification.filter(user_id=user.id), _notification),
+        "devices": _each(Device.filter(user_id=user.id), _device),
+        "notificationChannels": _each(NotificationChannel.filter(user_id=user.id), _channel),
+        "notificationDeliveries": _each(NotificationDelivery.filter(user_id=user.id), _delivery),
+        "auditEntries": _each(AuditEntry.filter(target_type="User", target_id=str(user.id)), _audit),
         "files": file_entries(),
     }
     for name, batches in lists.items():
