@@ -3,7 +3,8 @@
 One rule for every purpose (``AccountTokenPurpose``: reset a password, verify the address, confirm a new
 address). ``issue`` makes a token and voids the user's older unused ones of that purpose, so only the newest
 link works. ``find`` reads a live token without using it (a page that shows a form); ``use`` marks it used with
-a guarded update, so of two requests racing with one token exactly one gets it.
+a guarded update, so of two requests racing with one token exactly one gets it. ``delete_spent`` (the
+``expire_account_tokens`` job) deletes tokens a week after they were used, voided or expired.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from honeydue import clock
 from honeydue.models import AccountToken, AccountTokenPurpose, User
@@ -19,6 +20,10 @@ from honeydue.models import AccountToken, AccountTokenPurpose, User
 # secrets.token_urlsafe(32): 43 characters of [A-Za-z0-9_-], 256 bits of randomness.
 TOKEN_BYTES = 32
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+# A spent token (used, voided or expired) works no more and nothing reads it (every dead link answers the same
+# INVALID_TOKEN), so it is only kept a while for whoever looks into a support question ("did the reset link
+# get used?"): a week, as a reminder's action links (honeydue.notification_actions.KEEP_EXPIRED).
+KEEP_SPENT = timedelta(days=7)
 
 
 def hash_account_token(raw: str) -> str:
@@ -57,3 +62,11 @@ async def use(token: AccountToken) -> bool:
 async def void_all(user_id: object, purpose: AccountTokenPurpose) -> None:
     """Every unused token of ``purpose`` stops working (the address they were about changed)."""
     await AccountToken.filter(user_id=user_id, purpose=purpose, used_at=None).update(used_at=clock.utc_now())
+
+
+async def delete_spent(now: datetime) -> int:
+    """Delete tokens used (or voided) or expired over ``KEEP_SPENT`` before ``now``; how many. Live ones stay."""
+    cutoff = now - KEEP_SPENT
+    used = await AccountToken.filter(used_at__lt=cutoff).delete()
+    expired = await AccountToken.filter(used_at=None, expires_at__lt=cutoff).delete()
+    return used + expired

@@ -483,3 +483,43 @@ def test_honeydue_api_serves_the_pages_too() -> None:
     app = create_api_app(load_settings({}))
     paths = {getattr(route, "path", None) for route in app.routes}
     assert {"/account/reset-password", "/account/verify-email", "/account/confirm-email", "/account/static"} <= paths
+
+
+# --- clean-up ------------------------------------------------------------------------------------------------
+
+
+async def test_the_clean_up_deletes_links_a_week_after_use_voiding_or_expiry(settings: Settings,
+                                                                            frozen_now) -> None:
+    from honeydue import account_tokens
+    from workers import cleanup
+
+    start = frozen_now.now
+    one, two = [await User.create(email=f"{name}@example.com", password_hash="x", display_name=name)
+                for name in ("one", "two")]
+
+    async def issue(user: User, purpose: AccountTokenPurpose, at_day: int, ttl: timedelta) -> str:
+        frozen_now.now = start + timedelta(days=at_day)
+        return await account_tokens.issue(user, purpose, ttl)
+
+    async def use(raw: str, purpose: AccountTokenPurpose) -> None:
+        token = await account_tokens.find(raw, purpose)
+        assert token is not None and await account_tokens.use(token)
+
+    expired_long_ago = await issue(one, AccountTokenPurpose.RESET, 0, timedelta(hours=1))
+    voided = await issue(one, AccountTokenPurpose.VERIFY, 0, timedelta(hours=48))
+    live = await issue(one, AccountTokenPurpose.VERIFY, 1, timedelta(days=30))  # voids the one above
+    used_long_ago = await issue(two, AccountTokenPurpose.RESET, 2, timedelta(hours=1))
+    await use(used_long_ago, AccountTokenPurpose.RESET)
+    expired_lately = await issue(two, AccountTokenPurpose.VERIFY, 5, timedelta(hours=1))
+    used_lately = await issue(one, AccountTokenPurpose.EMAIL_CHANGE, 9, timedelta(hours=1))
+    await use(used_lately, AccountTokenPurpose.EMAIL_CHANGE)
+
+    frozen_now.now = start + timedelta(days=10)
+    assert await cleanup.expire_account_tokens(frozen_now.now) == 3
+    left = {row.token_hash for row in await AccountToken.all()}
+    assert left == {hash_account_token(raw) for raw in (live, expired_lately, used_lately)}
+    assert left.isdisjoint(hash_account_token(raw) for raw in (expired_long_ago, voided, used_long_ago))
+    # The live link still works; a second run finds nothing more.
+    assert await account_tokens.find(live, AccountTokenPurpose.VERIFY) is not None
+    assert await cleanup.expire_account_tokens(frozen_now.now) == 0
+    assert {row.token_hash for row in await AccountToken.all()} == left

@@ -164,7 +164,7 @@ def test_periodic_table_and_jobs_list(tmp_path) -> None:
     jobs = {job.name: job for job in periodic_jobs(settings)}
     assert set(jobs) == {"send_due_reminders", "send_overdue_reminders", "send_warranty_reminders",
                          "cleanup_pending_uploads", "expire_idempotency_keys", "expire_generated_files",
-                         "sweep_account_purges", "expire_action_tokens",
+                         "sweep_account_purges", "expire_action_tokens", "expire_account_tokens",
                          "reconcile_storage", "sweep_email_outbox", "send_onboarding_emails", "sweep_data_exports",
                          "backup_storage", "sweep_notification_deliveries", "sweep_media_variants"}
     after = datetime(2025, 3, 10, 19, 0, tzinfo=UTC)

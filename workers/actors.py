@@ -72,6 +72,10 @@ async def expire_action_tokens(at: str | None = None) -> None:
     await cleanup.expire_action_tokens(utc_now())
 
 
+async def expire_account_tokens(at: str | None = None) -> None:
+    await cleanup.expire_account_tokens(utc_now())
+
+
 async def expire_generated_files(at: str | None = None) -> None:
     """The one clean-up of generated files: data exports past their 7 days (zip and media row deleted, export
     marked EXPIRED), then residence exports and reports past their link. From now, not from the tick: a late
@@ -198,6 +202,7 @@ ACTORS: dict[str, tuple[Callable[..., Coroutine[Any, Any, Any]], dict[str, Any]]
     "expire_idempotency_keys": (expire_idempotency_keys, {"time_limit": HOUR_MS}),
     "expire_generated_files": (expire_generated_files, {"time_limit": HOUR_MS}),
     "expire_action_tokens": (expire_action_tokens, {"time_limit": HOUR_MS}),
+    "expire_account_tokens": (expire_account_tokens, {"time_limit": HOUR_MS}),
     "purge_account": (purge_account, {"time_limit": 4 * HOUR_MS}),
     "sweep_account_purges": (sweep_account_purges, {"time_limit": 10 * 60_000}),
     "reconcile_storage": (reconcile_storage, {"time_limit": 4 * HOUR_MS}),

@@ -1,4 +1,5 @@
-"""Delete what is past its use: uploads that never became usable, expired idempotency keys and action links.
+"""Delete what is past its use: uploads that never became usable, expired idempotency keys, action links and
+account email links.
 
 Uploads: PENDING media past the age limit and REJECTED leftovers.
 
@@ -17,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from honeydue import notification_actions
+from honeydue import account_tokens, notification_actions
 from honeydue.media_variants.keys import object_keys
 from honeydue.models import IDEMPOTENCY_WINDOW, IdempotencyKey, Media, MediaStatus
 from honeydue.storage.base import Storage
@@ -66,6 +67,17 @@ async def expire_action_tokens(now: datetime) -> int:
     """
     deleted = await notification_actions.delete_expired(now)
     log.info("action links expired: %d deleted", deleted)
+    return deleted
+
+
+async def expire_account_tokens(now: datetime) -> int:
+    """Delete account email links (reset, verify, email change) a week after they were used, voided or expired;
+    returns how many.
+
+    Every reset request, verification email and email change adds a row: without this the table only grows.
+    """
+    deleted = await account_tokens.delete_spent(now)
+    log.info("account links expired: %d deleted", deleted)
     return deleted
 
 

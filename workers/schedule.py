@@ -40,6 +40,8 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         _job("expire_generated_files", "27 * * * *",
              "delete generated files past their link (data exports, residence exports, reports)"),
         _job("expire_action_tokens", "37 * * * *", "reminders' Done and Snooze links a week past their expiry"),
+        _job("expire_account_tokens", "47 * * * *",
+             "password reset, verification and email change links a week after use or expiry"),
         _job("sweep_account_purges", "*/10 * * * *", "re-send account purges not done"),
         _job("sweep_data_exports", "5-59/10 * * * *", "re-send data export builds lost or stuck"),
         _job("sweep_media_variants", "3-59/10 * * * *", "re-send lost image variant jobs; backfill older images"),
