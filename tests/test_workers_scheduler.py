@@ -1,5 +1,5 @@
 """Two scheduler replicas against real Redis (DB 11): every tick is sent once, and when the leader dies
-the other replica takes over within the lock TTL without losing or repeating a tick."""
+the other replica takes over without losing or repeating a tick."""
 
 from __future__ import annotations
 
@@ -50,17 +50,21 @@ class Replica:
         self.broker = RedisBroker(url=REDIS_URL)
         self.broker.declare_queue("default")
 
+        self.sent: list[datetime] = []  # the fire times this replica sent, in order
+
         def send(job: PeriodicJob, fire_time: datetime) -> None:
             self.broker.enqueue(dramatiq.Message(queue_name="default", actor_name=job.actor_name, args=(),
                                                  kwargs={}, options={"tick": fire_time.isoformat()}))
+            self.sent.append(fire_time)
 
         self.scheduler = Scheduler([EVERY_SECOND], send, RedisLeaderLock(self.client, ttl_ms=TTL_MS),
                                    RedisTickLedger(self.client), poll_seconds=0.05)
+        self.first_due = self.scheduler.pending["heartbeat"]
         self.thread = threading.Thread(target=self.scheduler.run, daemon=True)
 
     def close(self) -> None:
         self.scheduler.stop()
-        self.thread.join(5)
+        self.thread.join(WAIT)
         self.broker.close()
         self.client.close()
 
@@ -71,36 +75,40 @@ def sent_ticks(client: redis.Redis) -> Counter[str]:
     return Counter(dramatiq.Message.decode(m).options["tick"] for m in messages)
 
 
-def wait_for(condition, timeout: float) -> float:
-    """Seconds until ``condition()`` held; fails the test after ``timeout``."""
+# How long to wait for something that should happen within a few seconds. Only a bound on a hung test, never
+# an assertion on speed: on a loaded machine threads may be starved for a while and the test must still pass.
+WAIT = 60.0
+
+
+def wait_for(condition, timeout: float = WAIT):
+    """The first truthy ``condition()``; fails the test after ``timeout`` seconds."""
     start = time.monotonic()
-    while not condition():
+    while not (result := condition()):
         if time.monotonic() - start > timeout:
             pytest.fail(f"condition not met within {timeout} s")
         time.sleep(0.02)
-    return time.monotonic() - start
+    return result
 
 
 @pytest.mark.redis
 def test_two_replicas_send_each_tick_once_and_hand_over(redis_db: redis.Redis) -> None:
+    """Events only, no timings: whoever leads and however late the threads run, no tick goes twice or is lost."""
     replicas = [Replica(), Replica()]
-    started = datetime.now(UTC)
     for replica in replicas:
         replica.thread.start()
     try:
-        wait_for(lambda: any(r.scheduler.is_leader for r in replicas), timeout=5)
-        wait_for(lambda: len(sent_ticks(redis_db)) >= 3, timeout=10)
-        leader = next(r for r in replicas if r.scheduler.is_leader)
+        wait_for(lambda: len(sent_ticks(redis_db)) >= 3)
+        # Leadership may move on its own when a starved thread misses its extension: take whoever leads now.
+        leader = wait_for(lambda: next((r for r in replicas if r.scheduler.is_leader), None))
         follower = next(r for r in replicas if r is not leader)
-        assert not follower.scheduler.is_leader
 
         leader.scheduler.abandon()  # dies holding the lock: no release, the TTL must run out
-        leader.thread.join(5)
-        killed_at = datetime.now(UTC)
-        took_over_after = wait_for(lambda: follower.scheduler.is_leader, timeout=3 * TTL_MS / 1000)
-        # The lock expires at most TTL after its last extension; the follower checks every TTL/3.
-        assert took_over_after <= TTL_MS / 1000 * (1 + 1 / 3) + 0.5
-        wait_for(lambda: max(sent_ticks(redis_db)) > (killed_at + timedelta(seconds=2)).isoformat(), 10)
+        leader.thread.join(WAIT)
+        assert not leader.thread.is_alive()
+        sent_before = max(leader.sent + follower.sent)  # leadership may have moved before, so from either
+        # The hand-over: the other replica becomes leader and goes on sending the ticks after the dead one's.
+        wait_for(lambda: follower.scheduler.is_leader)
+        wait_for(lambda: sum(t > sent_before for t in follower.sent) >= 2)
     finally:
         for replica in replicas:
             replica.close()
@@ -108,7 +116,8 @@ def test_two_replicas_send_each_tick_once_and_hand_over(redis_db: redis.Redis) -
     ticks = sent_ticks(redis_db)
     assert set(ticks.values()) == {1}, ticks  # never twice
     fire_times = sorted(datetime.fromisoformat(t) for t in ticks)
-    assert fire_times[0] <= started + timedelta(seconds=2)
+    assert sorted(leader.sent + follower.sent) == fire_times  # every message is one replica's single send
+    assert fire_times[0] in {r.first_due for r in replicas}  # none skipped at the start
     # No gap: the ticks due while nobody held the lock were sent by the new leader.
     expected = [fire_times[0] + timedelta(seconds=i) for i in range(len(fire_times))]
     assert fire_times == expected
