@@ -17,6 +17,7 @@ import secrets
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
+import anyio
 from starlette.types import Receive, Scope, Send
 
 from gateway.ranges import ByteRange
@@ -134,43 +135,25 @@ class UpstreamResponse:
         self.layout = layout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A plain asyncio task watches for the disconnect and cancels this one: what an anyio task group did,
-        # without its cancel scope's repeated delivery and task bookkeeping on every request (bench/README.md).
-        relay = asyncio.current_task()
-        assert relay is not None
-        gone = False
-
-        async def watch_disconnect() -> None:
-            nonlocal gone
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    gone = True
-                    relay.cancel()
-                    return
-
-        # The watcher runs only while this task waits, so its cancel always lands on an await inside the try
-        # below; once it is cancelled it can cancel nothing more.
-        watcher = asyncio.get_running_loop().create_task(watch_disconnect())
         try:
-            try:
-                await self._relay(send)
-            except OSError:
-                pass  # the client went away while we were writing
-            except asyncio.CancelledError:
-                # Ours (the client left): done. Someone else's too (shutdown): it goes on.
-                if not gone or relay.uncancel() > 0:
-                    raise
-            except Exception as exc:
-                # Raised as the task group did, so the server logs a failure exactly as before.
-                raise BaseExceptionGroup("unhandled errors in a TaskGroup", [exc]) from None
+            async with anyio.create_task_group() as group:
+
+                async def watch_disconnect() -> None:
+                    while True:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            group.cancel_scope.cancel()
+                            return
+
+                group.start_soon(watch_disconnect)
+                try:
+                    await self._relay(send)
+                except OSError:
+                    pass  # the client went away while we were writing
+                group.cancel_scope.cancel()
         finally:
-            watcher.cancel()
-            # receive() itself failed: retrieved here (never "Task exception was never retrieved") and raised.
-            failure = watcher.exception() if watcher.done() and not watcher.cancelled() else None
-            await self.upstream.aclose()
-        if failure is not None:
-            raise BaseExceptionGroup("unhandled errors in a TaskGroup", [failure])
+            with anyio.CancelScope(shield=True):
+                await self.upstream.aclose()
 
     async def _relay(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.raw_headers})
