@@ -19,9 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gateway.state import attach_gateway
 from honeydue import clock
 from honeydue.app import create_embedded_app
-from honeydue.delivery import targets
 from honeydue.delivery.apns import CATEGORY, HOSTS, APNsTransport
-from honeydue.delivery.devices import DEVICES, apns_transport
+from honeydue.delivery.devices import apns_transport
 from honeydue.delivery.message import Action, OutboundMessage, TaskRef
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
 from honeydue.models import (
@@ -29,22 +28,14 @@ from honeydue.models import (
     DeliveryStatus,
     Device,
     DevicePlatform,
-    Membership,
     NotificationDelivery,
-    NotificationPreference,
-    NotificationType,
-    Residence,
-    ResidenceRole,
-    Task,
     TaskCompletion,
-    TaskFrequency,
-    User,
 )
-from honeydue.passwords import DUMMY_HASH
 from honeydue.settings import Settings
 from tests.fakes.apns import APNsService
 from tests.fakes.servers import client_context, running
 from tests.plugins.mail import drain, mail_jobs
+from tests.push_household import household_due_today, transport_in_registry
 from workers import reminders
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -195,26 +186,15 @@ def test_settings_make_the_transport_from_a_p8_file(tmp_path: Path, settings: Se
 
 @pytest.fixture
 def ios_transport(apns: APNsService, ca: trustme.CA) -> Iterator[None]:
-    made = sender(apns, ca)
-    targets.register(DeliveryKind.IOS, source=DEVICES, transport=lambda _s: made, preference="push")
-    try:
+    with transport_in_registry(DeliveryKind.IOS, sender(apns, ca), apns_transport):
         yield
-    finally:
-        targets.register(DeliveryKind.IOS, source=DEVICES, transport=apns_transport, preference="push")
 
 
 async def test_a_reminder_reaches_the_phone_and_an_unregistered_one_is_not_used_again(
         settings: Settings, apns: APNsService, ios_transport: None) -> None:
     settings = settings.model_copy(update={"delivery_retry_backoff_seconds": 0.01})
     now = clock.utc_now()
-    user = await User.create(email="ios@example.com", password_hash=DUMMY_HASH, display_name="Ida",
-                             email_verified=True)
-    home = await Residence.create(name="Lake house", timezone="UTC")
-    await Membership.create(residence=home, user=user, role=ResidenceRole.OWNER)
-    for ntype in (NotificationType.TASK_DUE_SOON, NotificationType.TASK_OVERDUE):
-        await NotificationPreference.create(user=user, type=ntype, hour_of_day=now.hour)
-    task = await Task.create(residence=home, title="Clean the gutters", frequency=TaskFrequency.WEEKLY,
-                             due_date=now.date(), anchor_date=now.date())
+    user, task = await household_due_today("ios@example.com", "Ida", now)
     current = await Device.create(user=user, platform=DevicePlatform.IOS, token=PHONE, token_hash="c" * 64,
                                   last_seen_at=now)
     old = await Device.create(user=user, platform=DevicePlatform.IOS, token=OLD_PHONE, token_hash="d" * 64,

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from honeydue import clock
-from honeydue.delivery import targets
-from honeydue.delivery.devices import DEVICES, fcm_transport
+from honeydue.delivery.devices import fcm_transport
 from honeydue.delivery.fcm import FCMTransport
 from honeydue.delivery.message import Action, OutboundMessage, TaskRef
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
@@ -23,21 +22,14 @@ from honeydue.models import (
     DeliveryStatus,
     Device,
     DevicePlatform,
-    Membership,
     NotificationDelivery,
-    NotificationPreference,
-    NotificationType,
-    Residence,
     ResidenceRole,
-    Task,
-    TaskFrequency,
-    User,
 )
-from honeydue.passwords import DUMMY_HASH
 from honeydue.settings import Settings
 from tests.fakes.fcm import FCMService
 from tests.fakes.servers import running
 from tests.plugins.mail import drain, mail_jobs
+from tests.push_household import household_due_today, transport_in_registry
 from workers import reminders
 
 PROJECT = "honeydue-test"
@@ -168,26 +160,15 @@ def test_the_registry_makes_the_transport_only_when_configured(settings: Setting
 
 @pytest.fixture
 def android_transport(fcm: FCMService, credentials_file: Path, settings: Settings) -> Iterator[None]:
-    made = sender(fcm, credentials_file, settings)
-    targets.register(DeliveryKind.ANDROID, source=DEVICES, transport=lambda _s: made, preference="push")
-    try:
+    with transport_in_registry(DeliveryKind.ANDROID, sender(fcm, credentials_file, settings), fcm_transport):
         yield
-    finally:
-        targets.register(DeliveryKind.ANDROID, source=DEVICES, transport=fcm_transport, preference="push")
 
 
 async def test_a_reminder_reaches_the_android_phone_and_an_unregistered_one_is_not_used_again(
         settings: Settings, fcm: FCMService, android_transport: None) -> None:
     settings = settings.model_copy(update={"delivery_retry_backoff_seconds": 0.01})
     now = clock.utc_now()
-    user = await User.create(email="droid@example.com", password_hash=DUMMY_HASH, display_name="Dora",
-                             email_verified=True)
-    home = await Residence.create(name="Lake house", timezone="UTC")
-    await Membership.create(residence=home, user=user, role=ResidenceRole.EDITOR)
-    for ntype in (NotificationType.TASK_DUE_SOON, NotificationType.TASK_OVERDUE):
-        await NotificationPreference.create(user=user, type=ntype, hour_of_day=now.hour)
-    task = await Task.create(residence=home, title="Clean the gutters", frequency=TaskFrequency.WEEKLY,
-                             due_date=now.date(), anchor_date=now.date())
+    user, task = await household_due_today("droid@example.com", "Dora", now, ResidenceRole.EDITOR)
     current = await Device.create(user=user, platform=DevicePlatform.ANDROID, token=PHONE, token_hash="e" * 64,
                                   last_seen_at=now)
     old = await Device.create(user=user, platform=DevicePlatform.ANDROID, token=OLD_PHONE, token_hash="f" * 64,

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from honeydue import clock
-from honeydue.delivery import ssrf, targets
-from honeydue.delivery.devices import DEVICES, webpush_transport
+from honeydue.delivery import ssrf
+from honeydue.delivery.devices import webpush_transport
 from honeydue.delivery.keys import b64url, vapid_public_key, vapid_raw_private_key
 from honeydue.delivery.message import Action, OutboundMessage, TaskRef
 from honeydue.delivery.transport import PermanentDeliveryError, RetryableDeliveryError
@@ -46,6 +46,7 @@ from tests.conftest import REPO
 from tests.fakes.servers import client_context, running
 from tests.fakes.webpush import Subscription, WebPushService
 from tests.plugins.mail import drain, mail_jobs
+from tests.push_household import household_due_today, transport_in_registry
 from tests.wall_clock import HOUR, JOBS_RUN_TIMEOUT, await_clear_of_edge
 from workers import reminders
 
@@ -205,26 +206,15 @@ def test_the_registry_makes_one_transport_per_configuration(settings: Settings) 
 @pytest.fixture
 def web_transport(ca: trustme.CA) -> Iterator[None]:
     """The WEB kind's transport trusting the fake's CA (the real one trusts the public CAs)."""
-    made = transport(ca)
-    targets.register(DeliveryKind.WEB, source=DEVICES, transport=lambda _s: made, preference="push")
-    try:
+    with transport_in_registry(DeliveryKind.WEB, transport(ca), webpush_transport):
         yield
-    finally:
-        targets.register(DeliveryKind.WEB, source=DEVICES, transport=webpush_transport, preference="push")
 
 
 async def test_a_reminder_reaches_the_browser_and_a_gone_subscription_is_not_used_again(
         settings: Settings, service: WebPushService, web_transport: None) -> None:
     settings = settings.model_copy(update={"delivery_retry_backoff_seconds": 0.01, "allow_private_webhooks": True})
     now = clock.utc_now()
-    user = await User.create(email="web@example.com", password_hash=DUMMY_HASH, display_name="Wen",
-                             email_verified=True)
-    home = await Residence.create(name="Lake house", timezone="UTC")
-    await Membership.create(residence=home, user=user, role=ResidenceRole.OWNER)
-    for ntype in (NotificationType.TASK_DUE_SOON, NotificationType.TASK_OVERDUE):
-        await NotificationPreference.create(user=user, type=ntype, hour_of_day=now.hour)
-    task = await Task.create(residence=home, title="Clean the gutters", frequency=TaskFrequency.WEEKLY,
-                             due_date=now.date(), anchor_date=now.date())
+    user, task = await household_due_today("web@example.com", "Wen", now)
     laptop, phone = service.subscribe(SERVER_KEY), service.subscribe(SERVER_KEY)
     laptop_device = device_for(service, laptop)
     laptop_device.user_id, laptop_device.last_seen_at, laptop_device.token_hash = user.id, now, "a" * 64
