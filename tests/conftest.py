@@ -51,7 +51,8 @@ PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DB_BACKEND = os.environ.get("HONEYDUE_TEST_DATABASE", "postgres")
 
-pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail", "tests.plugins.webhook_receiver")
+pytest_plugins = [p for p in ("tests.plugins.s3", "tests.plugins.mail", "tests.plugins.webhook_receiver",
+                                "tests.plugins.app_on_backends")
                   if (REPO / (p.replace(".", "/") + ".py")).exists()]
 
 def missing_service(what: str) -> None:

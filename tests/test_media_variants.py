@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import blurhash
 import httpx
@@ -24,13 +22,11 @@ from honeydue.media_variants import job
 from honeydue.media_variants.keys import object_keys, variant_key, variant_keys
 from honeydue.models import MediaVariantKind, VariantsStatus
 from honeydue.services import services_of
-from honeydue.settings import Settings
 from honeydue.signing import sign_media_url
 from honeydue.storage import ObjectNotFound, StorageUnavailable
 from honeydue.tokens import issue_token
-from tests.conftest import GraphQLClient, make_settings
-from tests.plugins.s3 import STORAGE_BACKENDS
-from tests.test_uploads import FINALIZE, REQUEST, put, running_app
+from tests.conftest import GraphQLClient
+from tests.test_uploads import FINALIZE, REQUEST, put
 from workers import reconcile
 
 _PLACEHOLDER_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$placeholderplaceholderplaceholder"
@@ -43,25 +39,6 @@ def jpeg(width: int = 2000, height: int = 1000, **save: object) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85, **save)
     return out.getvalue()
-
-
-@pytest.fixture(params=STORAGE_BACKENDS)
-async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
-    if request.param == "local":
-        return settings
-    s3_env = request.getfixturevalue("s3_env")
-    return make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **s3_env)
-
-
-@pytest.fixture
-async def app_client(backend: Settings) -> AsyncIterator[tuple[GraphQLClient, object]]:
-    async with running_app(backend) as pair:
-        yield pair
-
-
-@pytest.fixture
-def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
-    return app_client[0]
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ ETag describe the bytes served.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import exifread
@@ -23,9 +22,9 @@ from honeydue.media_variants import job
 from honeydue.services import services_of
 from honeydue.settings import Settings
 from tests.conftest import GraphQLClient, make_settings
+from tests.plugins.app_on_backends import running_app
 from tests.plugins.s3 import STORAGE_BACKENDS
 from tests.test_media_variants import register, upload
-from tests.test_uploads import running_app
 
 pillow_heif.register_heif_opener()
 
@@ -83,25 +82,6 @@ def assert_no_location_or_device(data: bytes, orientation: int | None) -> None:
         assert set(tags) <= {"Image Orientation"}, tags
     for needle in (DEVICE.encode(), SERIAL.encode(), b"Apple", b"52,31", b"Garden Lane", b"xmpmeta"):
         assert needle not in data, needle
-
-
-@pytest.fixture(params=STORAGE_BACKENDS)
-async def backend(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
-    if request.param == "local":
-        return settings
-    s3_env = request.getfixturevalue("s3_env")
-    return make_settings(tmp_path / "s3", DATABASE_URL=settings.database_url, **s3_env)
-
-
-@pytest.fixture
-async def app_client(backend: Settings) -> AsyncIterator[tuple[GraphQLClient, object]]:
-    async with running_app(backend) as pair:
-        yield pair
-
-
-@pytest.fixture
-def gql(app_client: tuple[GraphQLClient, object]) -> GraphQLClient:
-    return app_client[0]
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from honeydue import generated_files, models, residence_file
 from honeydue.services import services_of
 from honeydue.settings import Settings
 from tests.conftest import GraphQLClient, make_settings
+from tests.plugins.app_on_backends import running_app
 from tests.plugins.s3 import STORAGE_BACKENDS
-from tests.test_uploads import FINALIZE, join, ok, put, register, request, running_app, stored
+from tests.test_uploads import FINALIZE, join, ok, put, register, request, stored
 
 EXPORT = """mutation($i: ExportResidenceInput!) {
   exportResidence(input: $i) { url expiresAt userErrors { field code message } } }"""

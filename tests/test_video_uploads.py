@@ -24,20 +24,17 @@ from honeydue.media_variants import job
 from honeydue.models import MediaVariantKind, VariantsStatus
 from honeydue.settings import Settings
 from tests.conftest import make_settings
-from tests.test_uploads import (  # noqa: F401  (app_client, backend, gql, storage are fixtures)
+from tests.plugins.app_on_backends import running_app
+from tests.test_uploads import (  # noqa: F401  (storage is a fixture)
     FINALIZE,
     PNG,
     GraphQLClient,
-    app_client,
-    backend,
-    gql,
     object_exists,
     ok,
     put,
     register,
     request,
     residence_with_task,
-    running_app,
     storage,
     uploaded,
 )
